@@ -1,0 +1,94 @@
+/**
+ * The validated, defaulted, frozen router configuration. The file format (YAML or JSON) is
+ * described by src/config/schema.json; durations are normalised to milliseconds here.
+ */
+
+export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
+
+export interface SubgraphConfig {
+  readonly name: string;
+  /** HTTP endpoint of an ordinary federation subgraph; absent for an event-driven subgraph. */
+  readonly routing_url?: string;
+  /** Absolute path (resolved against the config file's folder). */
+  readonly schema_file?: string;
+  /** Inline SDL; used by the embedded default and tests. */
+  readonly schema?: string;
+}
+
+export interface NatsProviderConfig {
+  readonly id: string;
+  /** nats://host:port, or "memory://" for the embedded in-process broker. */
+  readonly url: string;
+  readonly authentication?: {
+    readonly token?: string;
+    readonly user_info?: { readonly username: string; readonly password: string };
+  };
+}
+
+export interface KafkaProviderConfig {
+  readonly id: string;
+  readonly brokers: readonly string[];
+  readonly authentication?: {
+    readonly sasl_plain?: { readonly username: string; readonly password: string };
+    readonly sasl_scram?: {
+      readonly username: string;
+      readonly password: string;
+      readonly mechanism: "SCRAM-SHA-256" | "SCRAM-SHA-512";
+    };
+  };
+  readonly tls?: { readonly enabled: boolean };
+  /** milliseconds */
+  readonly fetch_max_wait: number;
+}
+
+export interface RedisProviderConfig {
+  readonly id: string;
+  readonly urls: readonly string[];
+  readonly cluster_enabled: boolean;
+}
+
+export interface EventsConfig {
+  readonly skip_unavailable_providers: boolean;
+  readonly providers: {
+    readonly nats: readonly NatsProviderConfig[];
+    readonly kafka: readonly KafkaProviderConfig[];
+    readonly redis: readonly RedisProviderConfig[];
+  };
+}
+
+export interface LimitsConfig {
+  /** Largest accepted WebSocket message or HTTP body, bytes. */
+  readonly max_message_size: number;
+  readonly max_subscriptions_per_connection: number;
+  /** milliseconds a WebSocket may wait before connection_init; then close 4408. */
+  readonly connection_init_timeout: number;
+  /** Bytes buffered for one socket before the slow-client policy applies. */
+  readonly max_backpressure: number;
+  /** What happens to a client past max_backpressure. */
+  readonly slow_client_policy: "drop" | "close";
+}
+
+export interface CorsConfig {
+  readonly allow_origins: readonly string[];
+}
+
+export interface Config {
+  /** host:port; port 0 picks a free port. */
+  readonly listen_addr: string;
+  readonly graphql_path: string;
+  readonly playground: boolean;
+  readonly workers: number | "auto";
+  /** milliseconds */
+  readonly shutdown_grace_period: number;
+  /** milliseconds */
+  readonly heartbeat_interval: number;
+  readonly log_level: LogLevel;
+  readonly subgraphs: readonly SubgraphConfig[];
+  readonly events: EventsConfig;
+  readonly limits: LimitsConfig;
+  readonly cors: CorsConfig;
+  /** NATS request/reply timeout for @edfs__natsRequest, milliseconds. */
+  readonly request_timeout: number;
+  /** Absolute path of the file this came from, or undefined for the embedded default. */
+  readonly source?: string;
+}

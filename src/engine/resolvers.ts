@@ -1,0 +1,125 @@
+/**
+ * Resolvers for root Query and Mutation fields, attached to the public schema before any plan is
+ * compiled (graphql-jit reads them at compile time): EDFS publish and request fields go to their
+ * provider; fields of ordinary subgraphs are routed over HTTP by the federation executor, which
+ * is not built yet and says so.
+ */
+import { GraphQLError, type GraphQLFieldResolver, type GraphQLSchema } from "graphql";
+import { ErrorCode, errorMessage, StreamgateError } from "../errors.js";
+import type { Logger } from "../observability/logger.js";
+import { checkEvent, decodeEvent } from "../planner/event.js";
+import { renderTopics } from "../planner/topics.js";
+import type { Provider } from "../providers/provider.js";
+import type { Supergraph } from "../schema/supergraph.js";
+
+export interface ResolverDeps {
+  readonly supergraph: Supergraph;
+  readonly provider: (id: string) => Provider | undefined;
+  readonly requestTimeoutMs: number;
+  readonly logger: Logger;
+}
+
+const encoder = new TextEncoder();
+
+function clientError(err: unknown): GraphQLError {
+  const code = err instanceof StreamgateError ? err.code : ErrorCode.OPERATION_INVALID;
+  return new GraphQLError(errorMessage(err), { extensions: { code } });
+}
+
+export function attachResolvers(schema: GraphQLSchema, deps: ResolverDeps): void {
+  const { supergraph } = deps;
+  for (const [rootName, root] of [
+    ["Query", schema.getQueryType()],
+    ["Mutation", schema.getMutationType()],
+  ] as const) {
+    for (const field of Object.values(root?.getFields() ?? {})) {
+      const key = `${rootName}.${field.name}` as const;
+      const binding = supergraph.bindings.get(key);
+      if (binding?.kind === "publish") {
+        field.resolve = publishResolver(binding.provider, binding.providerId, binding.topic, key, deps);
+      } else if (binding?.kind === "request") {
+        const named = field.type.toString().replace(/[[\]!]/g, "");
+        field.resolve = requestResolver(binding.providerId, binding.subject, named, deps);
+      } else if (!binding && !field.name.startsWith("__")) {
+        const owner = supergraph.rootOwners.get(key) ?? "an ordinary subgraph";
+        field.resolve = () => {
+          throw new GraphQLError(
+            `${key} is served by subgraph ${owner}; routing queries and mutations to ordinary subgraphs is not built yet`,
+            { extensions: { code: ErrorCode.OPERATION_UNSUPPORTED } },
+          );
+        };
+      }
+    }
+  }
+}
+
+type Binding = NonNullable<ReturnType<Supergraph["bindings"]["get"]>>;
+
+function publishResolver(
+  kind: Binding["provider"],
+  providerId: string,
+  topic: Parameters<typeof renderTopics>[1][number],
+  key: string,
+  deps: ResolverDeps,
+): GraphQLFieldResolver<unknown, unknown> {
+  return async (_root, args) => {
+    let topics: string[];
+    try {
+      topics = renderTopics(kind, [topic], { args });
+    } catch (err) {
+      throw clientError(err);
+    }
+    const provider = deps.provider(providerId);
+    if (!provider) return { success: false };
+    // The payload is every argument by name (spec/edfs.md, "Publish and request").
+    const bytes = encoder.encode(JSON.stringify(args));
+    try {
+      await Promise.all(topics.map((t) => provider.publish(t, bytes)));
+      return { success: true };
+    } catch (err) {
+      deps.logger.warn({ err: errorMessage(err), field: key, providerId, topics }, "publish failed");
+      return { success: false };
+    }
+  };
+}
+
+function requestResolver(
+  providerId: string,
+  subject: Parameters<typeof renderTopics>[1][number],
+  typeName: string,
+  deps: ResolverDeps,
+): GraphQLFieldResolver<unknown, unknown> {
+  const singleType = deps.supergraph.schema.getType(typeName);
+  const single =
+    singleType && "getFields" in singleType && !("getTypes" in singleType) ? typeName : undefined;
+  return async (_root, args) => {
+    let subjects: string[];
+    try {
+      subjects = renderTopics("nats", [subject], { args });
+    } catch (err) {
+      throw clientError(err);
+    }
+    const provider = deps.provider(providerId);
+    if (!provider)
+      throw clientError(
+        new StreamgateError(ErrorCode.PROVIDER_UNAVAILABLE, `provider ${providerId} is not available`),
+      );
+    let reply: Uint8Array;
+    try {
+      reply = await provider.request(
+        subjects[0]!,
+        encoder.encode(JSON.stringify(args)),
+        deps.requestTimeoutMs,
+      );
+    } catch (err) {
+      throw clientError(err);
+    }
+    const decoded = decodeEvent(reply);
+    if (!decoded.ok)
+      throw clientError(new StreamgateError(ErrorCode.EVENT_INVALID, `reply: ${decoded.reason}`));
+    const checked = checkEvent(decoded.value, single, (t) => deps.supergraph.eventKeys.get(t));
+    if (!checked.ok)
+      throw clientError(new StreamgateError(ErrorCode.EVENT_INVALID, `reply: ${checked.reason}`));
+    return checked.root;
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * One broker subscription per (provider id, topic), reference counted across every trigger:
+ * subscribe on the first listener, unsubscribe on the last. A listener leaving never takes the
+ * broker subscription from the others (the Hive Redis pubsub bug we avoid).
+ */
+import type { BrokerEvent, EventsHandler, Provider, Unsubscribe } from "../providers/provider.js";
+
+interface Entry {
+  readonly listeners: Set<EventsHandler>;
+  readonly ready: Promise<Unsubscribe>;
+}
+
+export type ProviderLookup = (providerId: string) => Provider | undefined;
+
+export class TopicRegistry {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(private readonly providers: ProviderLookup) {}
+
+  /** Number of live broker subscriptions. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Adds `listener` to (providerId, topic); resolves once the broker subscription exists. */
+  async acquire(providerId: string, topic: string, listener: EventsHandler): Promise<() => void> {
+    const key = `${providerId}\u0000${topic}`;
+    let entry = this.entries.get(key);
+    if (!entry) {
+      const provider = this.providers(providerId);
+      if (!provider) throw new Error(`no provider "${providerId}"`);
+      const listeners = new Set<EventsHandler>();
+      const deliver = (events: readonly BrokerEvent[]): void => {
+        for (const l of listeners) l(events);
+      };
+      const created: Entry = { listeners, ready: provider.subscribe([topic], deliver) };
+      entry = created;
+      this.entries.set(key, created);
+      created.ready.catch(() => {
+        if (this.entries.get(key) === created) this.entries.delete(key);
+      });
+    }
+    const current = entry;
+    current.listeners.add(listener);
+    try {
+      await current.ready;
+    } catch (err) {
+      current.listeners.delete(listener);
+      throw err;
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      current.listeners.delete(listener);
+      if (current.listeners.size === 0 && this.entries.get(key) === current) {
+        this.entries.delete(key);
+        current.ready.then((unsubscribe) => unsubscribe()).catch(() => {});
+      }
+    };
+  }
+}

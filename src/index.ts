@@ -1,0 +1,7 @@
+/** Public API: start a router in-process. */
+export { configFromObject, loadConfigFile } from "./config/loader.js";
+export type { Config } from "./config/types.js";
+export { ErrorCode, StreamgateAggregateError, StreamgateError } from "./errors.js";
+export { createLogger } from "./observability/logger.js";
+export type { Router, RouterOptions } from "./router.js";
+export { startRouter } from "./router.js";

@@ -1,0 +1,47 @@
+/**
+ * Renders a binding's topic templates for one subscribe/publish. Client-supplied values are
+ * checked per broker so they can never widen a subscription: no NATS wildcard or token split, no
+ * Redis glob character, nothing outside Kafka's topic alphabet.
+ */
+import { ErrorCode, StreamgateError } from "../errors.js";
+import type { ProviderKind } from "../providers/provider.js";
+import { validateNatsSubject } from "../providers/subject.js";
+import { type RenderContext, renderTemplate, type Template, type ValueCheck } from "../schema/template.js";
+
+const VALUE_CHECKS: Readonly<Record<ProviderKind, ValueCheck>> = {
+  nats: (v) =>
+    v === ""
+      ? "must not be empty"
+      : /[\s.*>]/.test(v)
+        ? `value "${truncate(v)}" may not contain ".", "*", ">" or whitespace in a NATS subject`
+        : null,
+  redis: (v) =>
+    /[*?[\]\\]/.test(v) ? `value "${truncate(v)}" may not contain "*", "?", "[", "]" or "\\"` : null,
+  kafka: (v) =>
+    /^[A-Za-z0-9._-]+$/.test(v) ? null : `value "${truncate(v)}" is not a valid Kafka topic name part`,
+};
+
+function truncate(v: string): string {
+  return v.length > 40 ? `${v.slice(0, 40)}…` : v;
+}
+
+/** Renders every template, expands lists, validates, and returns sorted unique topics. */
+export function renderTopics(
+  provider: ProviderKind,
+  templates: readonly Template[],
+  ctx: RenderContext,
+): string[] {
+  const out = new Set<string>();
+  for (const t of templates) {
+    for (const topic of renderTemplate(t, ctx, VALUE_CHECKS[provider])) {
+      if (provider === "nats") {
+        const problem = validateNatsSubject(topic, { allowWildcards: true });
+        if (problem) throw new StreamgateError(ErrorCode.SUBJECT_INVALID, `subject "${topic}": ${problem}`);
+      }
+      if (topic.length > 1024)
+        throw new StreamgateError(ErrorCode.SUBJECT_INVALID, "topic longer than 1024 bytes");
+      out.add(topic);
+    }
+  }
+  return [...out].sort();
+}

@@ -1,0 +1,52 @@
+/** Builds the configured providers. Kafka and Redis brokers other than memory:// come in their own issue. */
+import type { EventsConfig } from "../config/types.js";
+import { ErrorCode, StreamgateError } from "../errors.js";
+import { MemoryProvider } from "./memory/provider.js";
+import { NatsProvider } from "./nats/provider.js";
+import type { Provider, ProviderKind } from "./provider.js";
+
+export interface ManagedProvider extends Provider {
+  startInBackground(): Promise<void>;
+}
+
+export const MEMORY_URL = "memory://";
+
+/** One provider per configured id and kind. Ids are unique per kind (the config loader checks). */
+export function createProviders(events: EventsConfig): Map<string, ManagedProvider> {
+  const out = new Map<string, ManagedProvider>();
+  const add = (kind: ProviderKind, id: string, p: ManagedProvider): void => {
+    if (out.has(id)) {
+      throw new StreamgateError(
+        ErrorCode.CONFIG_INVALID,
+        `provider id "${id}" is used by two kinds (${out.get(id)!.kind} and ${kind}); ids must be unique`,
+      );
+    }
+    out.set(id, p);
+  };
+  for (const n of events.providers.nats) {
+    add(
+      "nats",
+      n.id,
+      n.url === MEMORY_URL ? new MemoryProvider({ id: n.id, kind: "nats" }) : new NatsProvider(n),
+    );
+  }
+  for (const k of events.providers.kafka) {
+    if (k.brokers.length !== 1 || k.brokers[0] !== MEMORY_URL) {
+      throw new StreamgateError(
+        ErrorCode.PROVIDER_NOT_BUILT,
+        `kafka provider "${k.id}": only brokers: ["memory://"] is supported in this version; the librdkafka provider is not built yet`,
+      );
+    }
+    add("kafka", k.id, new MemoryProvider({ id: k.id, kind: "kafka" }));
+  }
+  for (const r of events.providers.redis) {
+    if (r.urls.length !== 1 || r.urls[0] !== MEMORY_URL) {
+      throw new StreamgateError(
+        ErrorCode.PROVIDER_NOT_BUILT,
+        `redis provider "${r.id}": only urls: ["memory://"] is supported in this version; the ioredis provider is not built yet`,
+      );
+    }
+    add("redis", r.id, new MemoryProvider({ id: r.id, kind: "redis" }));
+  }
+  return out;
+}

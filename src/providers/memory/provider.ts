@@ -1,0 +1,226 @@
+/**
+ * The embedded in-process broker (`memory://`): the default when no broker is configured, and the
+ * provider unit tests use. It behaves like the broker it stands in for where that is observable:
+ * delivery is asynchronous and ordered, topics match like NATS subjects, Redis globs or exact Kafka
+ * topic names, and payload bytes are copied on publish as a real broker would.
+ */
+import { ErrorCode, StreamgateError } from "../../errors.js";
+import {
+  type BrokerEvent,
+  type EventsHandler,
+  newCounters,
+  type Provider,
+  type ProviderCounters,
+  type ProviderHealth,
+  type ProviderKind,
+  type SubscribeOptions,
+  type Unsubscribe,
+} from "../provider.js";
+import { compileGlob, compileNatsSubject, type TopicMatcher, validateNatsSubject } from "../subject.js";
+
+/** How subscribed topics match published ones. */
+export type MemoryMatching = "nats" | "glob" | "exact";
+
+export interface MemoryProviderOptions {
+  readonly id: string;
+  readonly kind: ProviderKind;
+  /** Defaults by kind: nats → "nats", redis → "glob", kafka → "exact". */
+  readonly matching?: MemoryMatching;
+}
+
+/** Answers a request; the returned bytes are the reply. */
+export type MemoryResponder = (data: Uint8Array) => Uint8Array | Promise<Uint8Array>;
+
+const DEFAULT_MATCHING: Record<ProviderKind, MemoryMatching> = {
+  nats: "nats",
+  redis: "glob",
+  kafka: "exact",
+};
+
+interface LocalSub {
+  readonly matchers: readonly TopicMatcher[];
+  readonly onEvents: EventsHandler;
+  readonly onError?: (err: Error) => void;
+  active: boolean;
+  /** Events waiting for the next drain; a drain is scheduled whenever this is non-empty. */
+  queue: BrokerEvent[];
+}
+
+/** In-process broker implementing {@link Provider}; see the module comment. */
+export class MemoryProvider implements Provider {
+  readonly id: string;
+  readonly kind: ProviderKind;
+  readonly matching: MemoryMatching;
+  private readonly counters: ProviderCounters = newCounters();
+  private readonly subs = new Set<LocalSub>();
+  private readonly responders = new Map<symbol, { matcher: TopicMatcher; handler: MemoryResponder }>();
+  private running = false;
+  private stopped = false;
+
+  constructor(options: MemoryProviderOptions) {
+    this.id = options.id;
+    this.kind = options.kind;
+    this.matching = options.matching ?? DEFAULT_MATCHING[options.kind];
+  }
+
+  async start(): Promise<void> {
+    if (this.stopped) throw this.unavailable("was stopped and cannot be started again");
+    this.running = true;
+  }
+
+  /** Same as start(): there is no broker to wait for. Mirrors NatsProvider for the router. */
+  async startInBackground(): Promise<void> {
+    await this.start();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.stopped = true;
+    for (const sub of this.subs) sub.active = false;
+    this.subs.clear();
+    this.responders.clear();
+  }
+
+  async subscribe(
+    topics: readonly string[],
+    onEvents: EventsHandler,
+    options?: SubscribeOptions,
+  ): Promise<Unsubscribe> {
+    if (this.stopped) throw this.unavailable("is stopped");
+    if (topics.length === 0)
+      throw new StreamgateError(ErrorCode.SUBJECT_INVALID, "no topics to subscribe to");
+    for (const t of topics) this.checkTopic(t, true);
+    // A Set of topics: a duplicate must not deliver twice, and one matcher per topic is enough.
+    const sub: LocalSub = {
+      matchers: [...new Set(topics)].map((t) => this.compile(t)),
+      onEvents,
+      onError: options?.onError,
+      active: true,
+      queue: [],
+    };
+    this.subs.add(sub);
+    return async () => {
+      sub.active = false;
+      sub.queue = [];
+      this.subs.delete(sub);
+    };
+  }
+
+  async publish(topic: string, data: Uint8Array): Promise<void> {
+    if (!this.running) throw this.notRunning();
+    this.checkTopic(topic, false);
+    // One copy shared by every subscriber: the publisher may reuse its buffer once this resolves.
+    const event: BrokerEvent = { topic, data: data.slice() };
+    this.counters.published++;
+    for (const sub of this.subs) {
+      if (!sub.matchers.some((m) => m(topic))) continue;
+      sub.queue.push(event);
+      // Only the first queued event schedules a drain; later ones in the same tick join its batch.
+      if (sub.queue.length === 1) queueMicrotask(() => this.drain(sub));
+    }
+  }
+
+  /**
+   * Registers a responder for request(); `subject` is a pattern in this provider's matching mode.
+   * Returns a function that removes it. Used by tests and the demo.
+   */
+  respond(subject: string, handler: MemoryResponder): () => void {
+    const key = Symbol(subject);
+    this.responders.set(key, { matcher: this.compile(subject), handler });
+    return () => {
+      this.responders.delete(key);
+    };
+  }
+
+  async request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    if (this.kind !== "nats") {
+      throw new StreamgateError(
+        ErrorCode.PROVIDER_NOT_BUILT,
+        `request/reply is NATS only (provider "${this.id}")`,
+      );
+    }
+    if (!this.running) throw this.notRunning();
+    this.checkTopic(subject, false);
+    const responder = [...this.responders.values()].find((r) => r.matcher(subject));
+    if (!responder) {
+      // Like a NATS server with headers support: no responder is known at once, not after a timeout.
+      this.counters.errors++;
+      throw this.unavailable(`has no responders for subject "${subject}"`);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(this.unavailable(`request to "${subject}" timed out after ${timeoutMs}ms`)),
+        timeoutMs,
+      );
+    });
+    // Asynchronous like a real round trip, and the responder sees its own copy of the bytes.
+    const reply = Promise.resolve()
+      .then(() => responder.handler(data.slice()))
+      .catch((err: unknown) => {
+        throw this.unavailable(`responder for "${subject}" failed`, err);
+      });
+    try {
+      return (await Promise.race([reply, timeout])).slice();
+    } catch (err) {
+      this.counters.errors++;
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  health(): ProviderHealth {
+    return {
+      id: this.id,
+      kind: this.kind,
+      connected: this.running,
+      ...(this.running ? {} : { detail: this.stopped ? "stopped" : "not started" }),
+      counters: { ...this.counters },
+    };
+  }
+
+  private drain(sub: LocalSub): void {
+    if (!sub.active || sub.queue.length === 0) return;
+    const batch = sub.queue;
+    sub.queue = [];
+    this.counters.received += batch.length;
+    try {
+      sub.onEvents(batch);
+    } catch (err) {
+      // A faulty subscriber must not stop delivery to others; its owner hears about it.
+      this.counters.errors++;
+      try {
+        sub.onError?.(err instanceof Error ? err : new Error(String(err)));
+      } catch {
+        // the error handler itself failed: nothing more to tell anyone
+      }
+    }
+  }
+
+  private compile(topic: string): TopicMatcher {
+    if (this.matching === "nats") return compileNatsSubject(topic);
+    if (this.matching === "glob") return compileGlob(topic);
+    return (t) => t === topic;
+  }
+
+  private checkTopic(topic: string, subscribing: boolean): void {
+    const problem =
+      this.matching === "nats"
+        ? validateNatsSubject(topic, { allowWildcards: subscribing })
+        : topic.length === 0
+          ? "topic is empty"
+          : null;
+    if (problem) throw new StreamgateError(ErrorCode.SUBJECT_INVALID, problem);
+  }
+
+  private notRunning(): StreamgateError {
+    return this.unavailable(this.stopped ? "is stopped" : "is not started");
+  }
+
+  private unavailable(what: string, cause?: unknown): StreamgateError {
+    return new StreamgateError(ErrorCode.PROVIDER_UNAVAILABLE, `memory provider "${this.id}" ${what}`, {
+      cause,
+    });
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * How a NatsProvider config becomes nats.js connection options, and the reconnect backoff. Kept
+ * apart from the provider so the policy can be read (and unit-tested) without a connection.
+ */
+import type { NodeConnectionOptions } from "@nats-io/transport-node";
+import type { NatsProviderConfig } from "../../config/types.js";
+
+/** Tuning for NatsProvider; every field has a default suited to the router. */
+export interface NatsProviderOptions {
+  /** One connection attempt may take this long (ms) before start() rejects. Default 2000. */
+  readonly connectTimeoutMs?: number;
+  /**
+   * Wait for the server to acknowledge each publish (a PING/PONG round trip) so publish() only
+   * resolves once the broker has the message. Default true.
+   */
+  readonly confirmPublish?: boolean;
+  /** How long (ms) to wait for that acknowledgement. Default 5000. */
+  readonly publishTimeoutMs?: number;
+  /** First delay (ms) between attempts to reach a broker that is down. Default 250. */
+  readonly minBackoffMs?: number;
+  /** Largest delay (ms) between those attempts. Default 2000. */
+  readonly maxBackoffMs?: number;
+  /** Connection name the NATS server shows in its monitoring. Default "streamgate:<id>". */
+  readonly name?: string;
+}
+
+/** {@link NatsProviderOptions} with the defaults filled in. */
+export type ResolvedNatsOptions = Required<NatsProviderOptions>;
+
+export function resolveOptions(id: string, o: NatsProviderOptions = {}): ResolvedNatsOptions {
+  return {
+    connectTimeoutMs: o.connectTimeoutMs ?? 2000,
+    confirmPublish: o.confirmPublish ?? true,
+    publishTimeoutMs: o.publishTimeoutMs ?? 5000,
+    minBackoffMs: o.minBackoffMs ?? 250,
+    maxBackoffMs: o.maxBackoffMs ?? 2000,
+    name: o.name ?? `streamgate:${id}`,
+  };
+}
+
+/**
+ * Delay before the next attempt, growing with the time the broker has been unreachable: the first
+ * second retries at `min`, then it doubles each second up to `max`. It depends on elapsed time,
+ * not on a call count, because nats.js calls its delay handler a varying number of times per dial.
+ * Up to 20% jitter keeps many routers from reconnecting in lockstep after a broker restart.
+ */
+export function backoffDelay(elapsedMs: number, minMs: number, maxMs: number): number {
+  const base = Math.min(maxMs, minMs * 2 ** Math.floor(Math.max(0, elapsedMs) / 1000));
+  return Math.round(base * (1 + Math.random() * 0.2));
+}
+
+/** The URL without credentials, safe for messages and logs. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/[^/@]*@/g, "//***@");
+}
+
+/**
+ * nats.js options for `config`. `reconnectDelay` is the provider's backoff (it tracks when the
+ * outage began). Reconnects never give up: the router must survive broker restarts of any length.
+ */
+export function connectionOptions(
+  config: NatsProviderConfig,
+  o: ResolvedNatsOptions,
+  reconnectDelay: () => number,
+): NodeConnectionOptions {
+  const auth = config.authentication;
+  return {
+    // A comma-separated list names several servers of one cluster.
+    servers: config.url
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+    name: o.name,
+    timeout: o.connectTimeoutMs,
+    reconnect: true,
+    maxReconnectAttempts: -1,
+    reconnectDelayHandler: reconnectDelay,
+    // Fail the first connect fast so start() can report the broker down; retrying is ours to do.
+    waitOnFirstConnect: false,
+    // Credentials that fail twice would otherwise close the connection for good; an operator
+    // fixing the server's auth config should not have to restart every router.
+    ignoreAuthErrorAbort: true,
+    ...(auth?.token ? { token: auth.token } : {}),
+    ...(auth?.user_info ? { user: auth.user_info.username, pass: auth.user_info.password } : {}),
+  };
+}

@@ -1,0 +1,375 @@
+/**
+ * NATS core provider on nats.js v3 (`@nats-io/transport-node`). One connection per provider; each
+ * subscribed subject is one NATS subscription delivering through a callback (no async iterator:
+ * fewer promises per message). nats.js reconnects and re-sends every SUB by itself; this class
+ * adds what it lacks: a start that fails fast, a background start that keeps trying, and
+ * subscriptions remembered while there is no connection at all.
+ */
+import {
+  connect,
+  type Msg,
+  type NatsConnection,
+  NoRespondersError,
+  RequestError,
+  type Subscription,
+  TimeoutError,
+} from "@nats-io/transport-node";
+import type { NatsProviderConfig } from "../../config/types.js";
+import { ErrorCode, type ErrorCodeValue, errorMessage, StreamgateError } from "../../errors.js";
+import {
+  type BrokerEvent,
+  type EventsHandler,
+  newCounters,
+  type Provider,
+  type ProviderHealth,
+  type SubscribeOptions,
+  type Unsubscribe,
+} from "../provider.js";
+import { compileNatsSubject, type TopicMatcher, validateNatsSubject } from "../subject.js";
+import {
+  backoffDelay,
+  connectionOptions,
+  type NatsProviderOptions,
+  type ResolvedNatsOptions,
+  redactUrl,
+  resolveOptions,
+} from "./options.js";
+
+export type { NatsProviderOptions } from "./options.js";
+
+interface LocalSub {
+  readonly topics: readonly string[];
+  /** Per topic, matchers of the earlier topics it may overlap: a message is delivered once. */
+  readonly earlier: readonly (readonly TopicMatcher[])[];
+  readonly onEvents: EventsHandler;
+  readonly onError?: (err: Error) => void;
+  active: boolean;
+  /** Empty while there is no connection; filled when one comes up. */
+  natsSubs: Subscription[];
+}
+
+/** NATS core implementation of {@link Provider}; see the module comment. */
+export class NatsProvider implements Provider {
+  readonly id: string;
+  readonly kind = "nats" as const;
+  private readonly opts: ResolvedNatsOptions;
+  private readonly url: string;
+  private readonly counters = newCounters();
+  private readonly subs = new Set<LocalSub>();
+  private nc: NatsConnection | undefined;
+  private connecting: Promise<void> | undefined;
+  private background: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private stopped = false;
+  private connected = false;
+  private detail: string | undefined = "not started";
+  /** When the current outage began, for the backoff; reset once connected. */
+  private outageSince: number | undefined;
+
+  constructor(
+    private readonly config: NatsProviderConfig,
+    options?: NatsProviderOptions,
+  ) {
+    this.id = config.id;
+    this.url = redactUrl(config.url);
+    this.opts = resolveOptions(config.id, options);
+  }
+
+  /** Connects once; rejects fast with PROVIDER_UNAVAILABLE when the broker cannot be reached. */
+  async start(): Promise<void> {
+    if (this.stopped) throw this.error(ErrorCode.PROVIDER_UNAVAILABLE, "is stopped");
+    if (this.nc) return;
+    this.connecting ??= this.connectOnce().finally(() => {
+      this.connecting = undefined;
+    });
+    await this.connecting;
+  }
+
+  /**
+   * Keeps calling start() with backoff until connected or stopped, for a broker that was down when
+   * the router started. Subscriptions made meanwhile are established once connected. The promise
+   * never rejects: it resolves when connected, or when stop() ends the attempts (check health()).
+   */
+  startInBackground(): Promise<void> {
+    this.background ??= this.retryStart().finally(() => {
+      this.background = undefined;
+    });
+    return this.background;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.connecting?.catch(() => undefined);
+    await this.background;
+    for (const sub of this.subs) sub.active = false;
+    this.subs.clear();
+    const nc = this.nc;
+    this.nc = undefined;
+    this.connected = false;
+    this.detail = "stopped";
+    // close(), not drain(): nobody is left to receive what a drain would still deliver.
+    await nc?.close().catch(() => undefined);
+  }
+
+  async subscribe(
+    topics: readonly string[],
+    onEvents: EventsHandler,
+    options?: SubscribeOptions,
+  ): Promise<Unsubscribe> {
+    if (this.stopped) throw this.error(ErrorCode.PROVIDER_UNAVAILABLE, "is stopped");
+    if (topics.length === 0)
+      throw new StreamgateError(ErrorCode.SUBJECT_INVALID, "no subjects to subscribe to");
+    for (const t of topics) this.checkSubject(t, true);
+    const unique = [...new Set(topics)];
+    const matchers = unique.map(compileNatsSubject);
+    const hasWildcard = (t: string) => t.split(".").some((x) => x === "*" || x === ">");
+    const sub: LocalSub = {
+      topics: unique,
+      // Two literal subjects never overlap; only pairs involving a wildcard need the check.
+      earlier: unique.map((t, i) =>
+        matchers.slice(0, i).filter((_, j) => hasWildcard(t) || hasWildcard(unique[j]!)),
+      ),
+      onEvents,
+      onError: options?.onError,
+      active: true,
+      natsSubs: [],
+    };
+    this.subs.add(sub);
+    if (this.nc) this.establish(sub, this.nc);
+    return async () => {
+      if (!sub.active) return;
+      sub.active = false;
+      this.subs.delete(sub);
+      for (const s of sub.natsSubs) {
+        try {
+          s.unsubscribe();
+        } catch {
+          // the connection is already closed: the server forgot the subscription with it
+        }
+      }
+      sub.natsSubs = [];
+    };
+  }
+
+  async publish(topic: string, data: Uint8Array): Promise<void> {
+    this.checkSubject(topic, false);
+    const nc = this.nc;
+    // nats.js would buffer a publish made while disconnected, but it discards that buffer when it
+    // dials again (v3.4 resets its outbound queue on every dial), so the message would be lost
+    // after publish() resolved. Refusing is the honest answer.
+    if (!nc || !this.connected) {
+      throw this.error(ErrorCode.PUBLISH_FAILED, "is not connected to its broker; message not published");
+    }
+    try {
+      nc.publish(topic, data);
+      // nc.publish only queues bytes for the socket. A flush (PING, wait for PONG) proves the
+      // server read everything before it, so a connection dying right now rejects instead of
+      // silently losing the message. The cost is one round trip per publish, shared when
+      // publishes are concurrent.
+      if (this.opts.confirmPublish)
+        await withTimeout(nc.flush(), this.opts.publishTimeoutMs, "publish confirm");
+    } catch (err) {
+      this.counters.errors++;
+      throw this.error(ErrorCode.PUBLISH_FAILED, `could not publish to "${topic}"`, err);
+    }
+    this.counters.published++;
+  }
+
+  async request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    this.checkSubject(subject, false);
+    const nc = this.nc;
+    if (!nc || !this.connected) {
+      throw this.error(
+        ErrorCode.PROVIDER_UNAVAILABLE,
+        `is not connected to its broker; request to "${subject}"`,
+      );
+    }
+    try {
+      const reply = await nc.request(subject, data, { timeout: timeoutMs });
+      return reply.data;
+    } catch (err) {
+      this.counters.errors++;
+      if (err instanceof TimeoutError) {
+        throw this.error(
+          ErrorCode.PROVIDER_UNAVAILABLE,
+          `request to "${subject}" timed out after ${timeoutMs}ms`,
+          err,
+        );
+      }
+      if (err instanceof NoRespondersError || (err instanceof RequestError && err.isNoResponders())) {
+        throw this.error(
+          ErrorCode.PROVIDER_UNAVAILABLE,
+          `has no responders for request subject "${subject}"`,
+          err,
+        );
+      }
+      throw this.error(ErrorCode.PROVIDER_UNAVAILABLE, `request to "${subject}" failed`, err);
+    }
+  }
+
+  health(): ProviderHealth {
+    return {
+      id: this.id,
+      kind: this.kind,
+      connected: this.connected,
+      ...(this.connected || this.detail === undefined ? {} : { detail: this.detail }),
+      counters: { ...this.counters },
+    };
+  }
+
+  private async connectOnce(): Promise<void> {
+    let nc: NatsConnection;
+    try {
+      nc = await connect(connectionOptions(this.config, this.opts, () => this.reconnectDelay()));
+    } catch (err) {
+      this.detail = `cannot connect to ${this.url}: ${errorMessage(err)}`;
+      throw this.error(ErrorCode.PROVIDER_UNAVAILABLE, `cannot connect to ${this.url}`, err);
+    }
+    if (this.stopped) {
+      await nc.close().catch(() => undefined);
+      throw this.error(ErrorCode.PROVIDER_UNAVAILABLE, "was stopped while connecting");
+    }
+    this.nc = nc;
+    this.connected = true;
+    this.detail = undefined;
+    this.outageSince = undefined;
+    void this.watchStatus(nc);
+    void nc.closed().then((err) => this.onClosed(nc, err || undefined));
+    for (const sub of this.subs) this.establish(sub, nc);
+  }
+
+  private async retryStart(): Promise<void> {
+    const since = Date.now();
+    while (!this.stopped && !this.nc) {
+      try {
+        await this.start();
+        return;
+      } catch {
+        // start() recorded why in `detail`; health() reports it until the broker is back.
+        if (this.stopped) return;
+        await this.sleep(backoffDelay(Date.now() - since, this.opts.minBackoffMs, this.opts.maxBackoffMs));
+      }
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wake = done;
+    });
+  }
+
+  private reconnectDelay(): number {
+    this.outageSince ??= Date.now();
+    return backoffDelay(Date.now() - this.outageSince, this.opts.minBackoffMs, this.opts.maxBackoffMs);
+  }
+
+  /** The connected flag and reconnect counter follow nats.js' status events. */
+  private async watchStatus(nc: NatsConnection): Promise<void> {
+    for await (const s of nc.status()) {
+      if (this.nc !== nc) return;
+      switch (s.type) {
+        case "disconnect":
+          this.connected = false;
+          this.detail = `disconnected from ${redactUrl(s.server)}; reconnecting`;
+          break;
+        case "reconnect":
+          this.connected = true;
+          this.detail = undefined;
+          this.outageSince = undefined;
+          this.counters.reconnects++;
+          break;
+        case "error":
+          this.counters.errors++;
+          break;
+        case "ldm":
+          this.detail = `server ${redactUrl(s.server)} entered lame duck mode`;
+          break;
+      }
+    }
+  }
+
+  /** Only reached if nats.js gives up; start from scratch so the router never stays offline. */
+  private onClosed(nc: NatsConnection, err: Error | undefined): void {
+    if (this.nc !== nc) return;
+    this.nc = undefined;
+    this.connected = false;
+    for (const sub of this.subs) sub.natsSubs = [];
+    if (this.stopped) return;
+    this.detail = `connection closed${err ? `: ${errorMessage(err)}` : ""}; reconnecting`;
+    void this.startInBackground();
+  }
+
+  private establish(sub: LocalSub, nc: NatsConnection): void {
+    sub.natsSubs = [];
+    sub.topics.forEach((topic, i) => {
+      try {
+        sub.natsSubs.push(nc.subscribe(topic, { callback: (err, msg) => this.deliver(sub, i, err, msg) }));
+      } catch (err) {
+        this.fail(sub, err);
+      }
+    });
+  }
+
+  private deliver(sub: LocalSub, index: number, err: Error | null, msg: Msg): void {
+    if (!sub.active) return;
+    if (err) {
+      this.fail(sub, err);
+      return;
+    }
+    // Another topic of this subscription matched too, and its NATS subscription delivers it.
+    if (sub.earlier[index]!.some((m) => m(msg.subject))) return;
+    this.counters.received++;
+    // An exception escaping a nats.js callback would break its parser and the connection with it.
+    try {
+      sub.onEvents([toEvent(msg)]);
+    } catch (e) {
+      this.fail(sub, e);
+    }
+  }
+
+  private fail(sub: LocalSub, err: unknown): void {
+    this.counters.errors++;
+    try {
+      sub.onError?.(err instanceof Error ? err : new Error(String(err)));
+    } catch {
+      // the error handler failed too; counted already
+    }
+  }
+
+  private checkSubject(subject: string, subscribing: boolean): void {
+    const problem = validateNatsSubject(subject, { allowWildcards: subscribing });
+    if (problem) throw new StreamgateError(ErrorCode.SUBJECT_INVALID, problem);
+  }
+
+  private error(code: ErrorCodeValue, what: string, cause?: unknown): StreamgateError {
+    return new StreamgateError(code, `NATS provider "${this.id}" ${what}`, { cause });
+  }
+}
+
+function toEvent(msg: Msg): BrokerEvent {
+  const h = msg.headers;
+  if (!h) return { topic: msg.subject, data: msg.data };
+  const headers: Record<string, string> = {};
+  // Repeated header values are joined with ", " as HTTP does; the interface holds one string.
+  for (const k of h.keys()) headers[k] = h.values(k).join(", ");
+  return { topic: msg.subject, data: msg.data, headers };
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms}ms`)), ms);
+  });
+  try {
+    return await Promise.race([p, t]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * The one contract every broker implements. Providers speak bytes and broker positions, never
+ * GraphQL: decoding, filtering and resolution happen above them (src/fanout, src/planner).
+ */
+
+/** One message as it came off the broker. `data` is the raw payload, never parsed here. */
+export interface BrokerEvent {
+  /** The concrete topic/subject/channel the message was published on. */
+  readonly topic: string;
+  readonly data: Uint8Array;
+  /** Kafka record key, when there is one. */
+  readonly key?: Uint8Array;
+  /** Broker headers (NATS headers, Kafka headers), when there are any. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Opaque replay position (JetStream sequence, Kafka partition:offset); absent for pub/sub. */
+  readonly position?: string;
+}
+
+export type EventsHandler = (events: readonly BrokerEvent[]) => void;
+
+/** Closes one broker subscription. Idempotent. */
+export type Unsubscribe = () => Promise<void>;
+
+export type ProviderKind = "nats" | "kafka" | "redis";
+
+export interface ProviderHealth {
+  readonly id: string;
+  readonly kind: ProviderKind;
+  readonly connected: boolean;
+  /** Human-readable reason when not connected. */
+  readonly detail?: string;
+  readonly counters: ProviderCounters;
+}
+
+export interface ProviderCounters {
+  received: number;
+  published: number;
+  errors: number;
+  reconnects: number;
+}
+
+export interface SubscribeOptions {
+  /** Called when the broker reports an error on this subscription (it stays registered). */
+  readonly onError?: (err: Error) => void;
+}
+
+export interface Provider {
+  readonly id: string;
+  readonly kind: ProviderKind;
+  /** Connects. Resolves once usable; rejects with PROVIDER_UNAVAILABLE when the broker is down. */
+  start(): Promise<void>;
+  /** Closes every subscription and the connection. Idempotent. */
+  stop(): Promise<void>;
+  /**
+   * One broker subscription covering `topics` (NATS subjects may hold wildcards, Redis channels are
+   * glob patterns). `onEvents` is called in broker order. Survives reconnects: the provider
+   * restores it by itself.
+   */
+  subscribe(
+    topics: readonly string[],
+    onEvents: EventsHandler,
+    options?: SubscribeOptions,
+  ): Promise<Unsubscribe>;
+  /** Publishes raw bytes; rejects when the broker did not take them. */
+  publish(topic: string, data: Uint8Array): Promise<void>;
+  /** NATS request/reply; other providers reject with PROVIDER_NOT_BUILT. */
+  request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
+  health(): ProviderHealth;
+}
+
+export function newCounters(): ProviderCounters {
+  return { received: 0, published: 0, errors: 0, reconnects: 0 };
+}

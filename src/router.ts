@@ -1,0 +1,189 @@
+/**
+ * The router's lifecycle: schema → providers → engine → uWS app → listen; and the reverse on
+ * stop, draining clients within the grace period.
+ */
+import { readFileSync } from "node:fs";
+import type { Config } from "./config/types.js";
+import { Engine } from "./engine/engine.js";
+import { ErrorCode, errorMessage, StreamgateAggregateError, StreamgateError } from "./errors.js";
+import { readiness } from "./observability/health.js";
+import type { Logger } from "./observability/logger.js";
+import { createProviders, type ManagedProvider } from "./providers/factory.js";
+import { loadSupergraph, type Supergraph } from "./schema/supergraph.js";
+import { mountGraphqlHttp } from "./transport/http.js";
+import { type TemplatedApp, type us_listen_socket, uws } from "./transport/uws.js";
+import { mountWebSocket, type WebSocketHandle } from "./transport/websocket.js";
+
+export interface PlaygroundExamples {
+  readonly subscription: string;
+  readonly mutation: string;
+}
+
+export interface RouterOptions {
+  readonly logger: Logger;
+  /** Example operations preloaded in the playground. */
+  readonly examples?: PlaygroundExamples;
+  /** Called with the providers once created (the embedded demo registers its responder). */
+  readonly onProviders?: (providers: ReadonlyMap<string, ManagedProvider>) => void;
+}
+
+export interface Router {
+  readonly host: string;
+  readonly port: number;
+  readonly engine: Engine;
+  readonly providers: ReadonlyMap<string, ManagedProvider>;
+  readonly websocket: WebSocketHandle;
+  /** Stops accepting, completes every client operation, drains, stops providers. */
+  stop(): Promise<void>;
+}
+
+function splitAddr(addr: string): { host: string; port: number } {
+  const i = addr.lastIndexOf(":");
+  const host = addr.slice(0, i).replace(/^\[|\]$/g, "");
+  return { host: host || "0.0.0.0", port: Number(addr.slice(i + 1)) };
+}
+
+/** Every providerId in the schema must name a configured provider of the right kind. */
+function checkProviderIds(sg: Supergraph, providers: ReadonlyMap<string, ManagedProvider>): string[] {
+  const problems: string[] = [];
+  for (const [field, b] of sg.bindings) {
+    const p = providers.get(b.providerId);
+    if (!p)
+      problems.push(`${field}: providerId "${b.providerId}" names no configured ${b.provider} provider`);
+    else if (p.kind !== b.provider) {
+      problems.push(
+        `${field}: providerId "${b.providerId}" is a ${p.kind} provider, the directive needs ${b.provider}`,
+      );
+    }
+  }
+  return problems;
+}
+
+async function startProviders(
+  config: Config,
+  providers: ReadonlyMap<string, ManagedProvider>,
+  logger: Logger,
+): Promise<void> {
+  const failures: string[] = [];
+  await Promise.all(
+    [...providers.values()].map(async (p) => {
+      try {
+        await p.start();
+        logger.info({ providerId: p.id, kind: p.kind }, "provider connected");
+      } catch (err) {
+        if (config.events.skip_unavailable_providers) {
+          logger.warn(
+            { providerId: p.id, err: errorMessage(err) },
+            "provider unavailable; retrying in the background",
+          );
+          void p.startInBackground();
+        } else failures.push(`provider ${p.id} (${p.kind}): ${errorMessage(err)}`);
+      }
+    }),
+  );
+  if (failures.length > 0) {
+    await Promise.all([...providers.values()].map((p) => p.stop().catch(() => {})));
+    throw new StreamgateAggregateError(
+      ErrorCode.PROVIDER_UNAVAILABLE,
+      "providers unavailable (set events.skip_unavailable_providers to start anyway)",
+      failures,
+    );
+  }
+}
+
+function playgroundPage(config: Config, examples: PlaygroundExamples | undefined): string {
+  const html = readFileSync(new URL("./demo/playground/index.html", import.meta.url), "utf8");
+  // JSON inside <script>: "</" must not close the script element.
+  const js = (s: string): string => JSON.stringify(s).replace(/<\//g, "<\\/");
+  return html
+    .replace("__GRAPHQL_PATH__", () => config.graphql_path.replace(/[^\w/.-]/g, ""))
+    .replace("__DEFAULT_QUERY__", () => js(examples?.subscription ?? "subscription {\n  \n}"))
+    .replace("__DEFAULT_MUTATION__", () => js(examples?.mutation ?? "mutation {\n  \n}"));
+}
+
+export async function startRouter(config: Config, options: RouterOptions): Promise<Router> {
+  const { logger } = options;
+  const supergraph = await loadSupergraph(config.subgraphs);
+  const providers = createProviders(config.events);
+  const idProblems = checkProviderIds(supergraph, providers);
+  if (idProblems.length > 0) {
+    if (!config.events.skip_unavailable_providers) {
+      throw new StreamgateAggregateError(
+        ErrorCode.PROVIDER_UNKNOWN,
+        "unknown providers in the schema",
+        idProblems,
+      );
+    }
+    for (const p of idProblems) logger.warn({ problem: p }, "field unavailable: unknown provider");
+  }
+  options.onProviders?.(providers);
+  await startProviders(config, providers, logger);
+  const engine = new Engine(
+    supergraph,
+    providers,
+    { requestTimeoutMs: config.request_timeout, maxDocumentSize: config.limits.max_message_size },
+    logger,
+  );
+
+  const app: TemplatedApp = uws.App();
+  const websocket = mountWebSocket(app, config, engine, logger);
+  mountGraphqlHttp(app, config, engine);
+  let draining = false;
+  app.get("/health/live", (res) => {
+    res.writeHeader("content-type", "application/json").end('{"status":"live"}');
+  });
+  app.get("/health/ready", (res) => {
+    const r = readiness(true, providers.values(), draining);
+    res
+      .writeStatus(r.ready ? "200 OK" : "503 Service Unavailable")
+      .writeHeader("content-type", "application/json")
+      .end(r.body);
+  });
+  if (config.playground) {
+    const page = playgroundPage(config, options.examples);
+    app.get("/", (res) => {
+      res.writeHeader("content-type", "text/html; charset=utf-8").end(page);
+    });
+  }
+  app.any("/*", (res) => {
+    res
+      .writeStatus("404 Not Found")
+      .writeHeader("content-type", "application/json")
+      .end('{"errors":[{"message":"not found"}]}');
+  });
+
+  const { host, port } = splitAddr(config.listen_addr);
+  const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
+    app.listen(host, port, (s) => {
+      if (s) resolve(s);
+      else
+        reject(
+          new StreamgateError(
+            ErrorCode.LISTEN_FAILED,
+            `cannot listen on ${config.listen_addr} (in use or not permitted)`,
+          ),
+        );
+    });
+  }).catch(async (err) => {
+    await Promise.all([...providers.values()].map((p) => p.stop().catch(() => {})));
+    throw err;
+  });
+  const boundPort = uws.us_socket_local_port(listenSocket);
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      draining = true;
+      uws.us_listen_socket_close(listenSocket);
+      for (const s of [...websocket.sessions]) s.goAway();
+      const deadline = Date.now() + config.shutdown_grace_period;
+      while (websocket.stats.connections > 0 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
+      // Closes every remaining socket (those that ignored 1001); typed in later uWS releases only.
+      (app as unknown as { close?: () => void }).close?.();
+      await Promise.all([...providers.values()].map((p) => p.stop().catch(() => {})));
+    })();
+    return stopping;
+  };
+  return { host, port: boundPort, engine, providers, websocket, stop };
+}

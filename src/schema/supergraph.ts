@@ -1,0 +1,158 @@
+/**
+ * Loads the subgraphs, validates event-driven ones, composes the supergraph and builds the public
+ * schema operations run against. Every problem is collected; start-up fails once, listing all.
+ */
+import { readFile } from "node:fs/promises";
+import { composeServices, compositionHasErrors } from "@theguild/federation-composition";
+import { buildASTSchema, type DocumentNode, type GraphQLSchema, isObjectType, parse } from "graphql";
+import type { SubgraphConfig } from "../config/types.js";
+import { ErrorCode, errorMessage, StreamgateAggregateError } from "../errors.js";
+import { extractBindings } from "./directives.js";
+import type { FieldBinding, RootFieldKey } from "./model.js";
+import { normalizeEventSubgraph } from "./normalize.js";
+import { keyDirectives, keyFieldNames, subgraphSchema, validateEventSubgraph } from "./validate-edfs.js";
+
+export interface LoadedSubgraph {
+  readonly name: string;
+  readonly routingUrl?: string;
+  readonly eventDriven: boolean;
+  readonly document: DocumentNode;
+}
+
+export interface Supergraph {
+  /** The public API schema (no federation or EDFS artefacts). */
+  readonly schema: GraphQLSchema;
+  readonly supergraphSdl: string;
+  readonly subgraphs: readonly LoadedSubgraph[];
+  /** EDFS bindings of root fields, by "Subscription.field" etc. */
+  readonly bindings: ReadonlyMap<RootFieldKey, FieldBinding>;
+  /** Which subgraph owns each non-EDFS root field. */
+  readonly rootOwners: ReadonlyMap<RootFieldKey, string>;
+  /** Top-level key field names per entity type of the event-driven subgraphs. */
+  readonly eventKeys: ReadonlyMap<string, readonly (readonly string[])[]>;
+}
+
+async function readSdl(sg: SubgraphConfig): Promise<string> {
+  if (sg.schema !== undefined) return sg.schema;
+  if (sg.schema_file !== undefined) return readFile(sg.schema_file, "utf8");
+  if (sg.routing_url !== undefined) return fetchServiceSdl(sg.routing_url);
+  throw new Error("has neither schema_file, schema nor routing_url");
+}
+
+/** Reads `_service { sdl }` from a running federation subgraph. */
+async function fetchServiceSdl(url: string): Promise<string> {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json" },
+    body: JSON.stringify({ query: "{ _service { sdl } }" }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (!res.ok) throw new Error(`${url} answered HTTP ${res.status} to { _service { sdl } }`);
+  const body = (await res.json()) as { data?: { _service?: { sdl?: unknown } } };
+  const sdl = body.data?._service?.sdl;
+  if (typeof sdl !== "string") throw new Error(`${url} returned no _service.sdl`);
+  return sdl;
+}
+
+function where(sg: SubgraphConfig): string {
+  return sg.schema_file ? `subgraph ${sg.name} (${sg.schema_file})` : `subgraph ${sg.name}`;
+}
+
+/** Loads, validates and composes. Throws StreamgateAggregateError listing every problem. */
+export async function loadSupergraph(configs: readonly SubgraphConfig[]): Promise<Supergraph> {
+  const problems: string[] = [];
+  if (configs.length === 0) problems.push("no subgraphs configured");
+  const subgraphs: LoadedSubgraph[] = [];
+  const bindings = new Map<RootFieldKey, FieldBinding>();
+  const eventKeys = new Map<string, (readonly string[])[]>();
+  for (const sg of configs) {
+    let document: DocumentNode;
+    try {
+      document = parse(await readSdl(sg));
+    } catch (err) {
+      problems.push(`${where(sg)}: ${errorMessage(err)}`);
+      continue;
+    }
+    const eventDriven = sg.routing_url === undefined;
+    subgraphs.push({
+      name: sg.name,
+      eventDriven,
+      document,
+      ...(sg.routing_url ? { routingUrl: sg.routing_url } : {}),
+    });
+    if (!eventDriven) continue;
+    const extraction = extractBindings(document, where(sg));
+    problems.push(...extraction.problems);
+    problems.push(...validateEventSubgraph(sg.name, document, extraction.fields, extraction.unbound));
+    for (const { key, binding } of extraction.fields) {
+      if (bindings.has(key))
+        problems.push(`${where(sg)}: ${key} is bound by another event-driven subgraph too`);
+      bindings.set(key, binding);
+    }
+    try {
+      for (const type of Object.values(subgraphSchema(document).getTypeMap())) {
+        if (!isObjectType(type)) continue;
+        const keys = keyDirectives(type).map((k) => keyFieldNames(k.fields));
+        if (keys.length > 0) eventKeys.set(type.name, [...(eventKeys.get(type.name) ?? []), ...keys]);
+      }
+    } catch {
+      // Already reported by validateEventSubgraph.
+    }
+  }
+  if (problems.length > 0)
+    throw new StreamgateAggregateError(ErrorCode.SCHEMA_EDFS, "invalid schema", problems);
+
+  const result = composeServices(
+    subgraphs.map((s) => ({
+      name: s.name,
+      url: s.routingUrl ?? "",
+      typeDefs: s.eventDriven ? normalizeEventSubgraph(s.document) : s.document,
+    })),
+  );
+  if (compositionHasErrors(result)) {
+    throw new StreamgateAggregateError(
+      ErrorCode.SCHEMA_COMPOSITION,
+      "composition failed",
+      result.errors.map((e) => {
+        const code = e.extensions?.code ? ` [${String(e.extensions.code)}]` : "";
+        return `${e.message}${code}`;
+      }),
+    );
+  }
+  const schema = buildASTSchema(result.publicDocumentNode);
+  return {
+    schema,
+    supergraphSdl: result.supergraphSdl,
+    subgraphs,
+    bindings,
+    rootOwners: rootFieldOwners(subgraphs, bindings),
+    eventKeys,
+  };
+}
+
+function rootFieldOwners(
+  subgraphs: readonly LoadedSubgraph[],
+  bindings: ReadonlyMap<RootFieldKey, FieldBinding>,
+): Map<RootFieldKey, string> {
+  const owners = new Map<RootFieldKey, string>();
+  for (const sg of subgraphs) {
+    if (sg.eventDriven) continue;
+    let schema: GraphQLSchema;
+    try {
+      schema = subgraphSchema(sg.document);
+    } catch {
+      continue;
+    }
+    for (const [rootName, root] of [
+      ["Query", schema.getQueryType()],
+      ["Mutation", schema.getMutationType()],
+      ["Subscription", schema.getSubscriptionType()],
+    ] as const) {
+      for (const f of Object.keys(root?.getFields() ?? {})) {
+        const key = `${rootName}.${f}` as RootFieldKey;
+        if (!bindings.has(key) && !f.startsWith("_")) owners.set(key, sg.name);
+      }
+    }
+  }
+  return owners;
+}

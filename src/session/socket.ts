@@ -1,0 +1,26 @@
+/** What a session needs from a socket; transport adapters (uWS, tests) implement it. */
+export interface SessionSocket {
+  /** Sends one text frame. The adapter applies the per-socket backpressure policy. */
+  send(frame: string): void;
+  /** Closes with a WebSocket close code; no further sends happen. */
+  close(code: number, reason: string): void;
+}
+
+/** Timers are injected so the state machine is testable without real time. */
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const realTimers: Timers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+export interface SessionLimits {
+  readonly connectionInitTimeoutMs: number;
+  readonly maxSubscriptions: number;
+}
+
+/** The part of the engine a session uses. */
+export type { OperationRequest, OperationSink, RunningOperation } from "../engine/engine.js";

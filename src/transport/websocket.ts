@@ -1,0 +1,140 @@
+/**
+ * The WebSocket behaviour on `graphql_path`: subprotocol negotiation at upgrade, one session per
+ * socket, and the per-socket backpressure policy. Backpressure state is per socket (uWS keeps a
+ * buffer per socket); nothing waits on a shared drain.
+ */
+import type { Config } from "../config/types.js";
+import type { Engine } from "../engine/engine.js";
+import type { Logger } from "../observability/logger.js";
+import { CloseCode } from "../protocol/graphql-transport-ws.js";
+import { offersSubprotocols, selectSubprotocol } from "../protocol/subprotocol.js";
+import { realTimers, type SessionSocket } from "../session/socket.js";
+import { TransportWsSession } from "../session/transport-ws.js";
+import type { TemplatedApp, WebSocket } from "./uws.js";
+import { originAllowed } from "./cors.js";
+
+/** Per-socket user data: kept minimal, it exists 10k+ times. */
+interface SocketData {
+  session: TransportWsSession | undefined;
+  closed: boolean;
+}
+
+export interface WsStats {
+  connections: number;
+  dropped: number;
+  slowClosed: number;
+}
+
+class UwsSocket implements SessionSocket {
+  constructor(
+    private readonly ws: WebSocket<SocketData>,
+    private readonly data: SocketData,
+    private readonly maxBackpressure: number,
+    private readonly policy: "drop" | "close",
+    private readonly stats: WsStats,
+  ) {}
+
+  send(frame: string): void {
+    if (this.data.closed) return;
+    if (this.ws.getBufferedAmount() > this.maxBackpressure) {
+      if (this.policy === "drop") {
+        this.stats.dropped++;
+        return;
+      }
+      this.stats.slowClosed++;
+      this.data.session?.closeWith(CloseCode.SlowConsumer, "client too slow: send buffer full");
+      return;
+    }
+    this.ws.send(frame, false);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.data.closed) return;
+    this.data.closed = true;
+    this.ws.end(code, reason);
+  }
+}
+
+export interface WebSocketHandle {
+  readonly stats: WsStats;
+  /** Every open session (for shutdown). */
+  readonly sessions: Set<TransportWsSession>;
+}
+
+export function mountWebSocket(
+  app: TemplatedApp,
+  config: Config,
+  engine: Engine,
+  logger: Logger,
+): WebSocketHandle {
+  const stats: WsStats = { connections: 0, dropped: 0, slowClosed: 0 };
+  const sessions = new Set<TransportWsSession>();
+  const limits = {
+    connectionInitTimeoutMs: config.limits.connection_init_timeout,
+    maxSubscriptions: config.limits.max_subscriptions_per_connection,
+  };
+  app.ws<SocketData>(config.graphql_path, {
+    maxPayloadLength: config.limits.max_message_size,
+    // uWS would silently drop past this; we apply our own policy first, so give it headroom.
+    maxBackpressure: config.limits.max_backpressure * 2,
+    idleTimeout: Math.max(8, Math.ceil((config.heartbeat_interval * 2) / 1000)),
+    sendPingsAutomatically: true,
+    upgrade: (res, req, context) => {
+      const header = req.getHeader("sec-websocket-protocol");
+      const protocol = selectSubprotocol(header);
+      const origin = req.getHeader("origin");
+      if (!originAllowed(config.cors.allow_origins, origin)) {
+        res.writeStatus("403 Forbidden").end("origin not allowed");
+        return;
+      }
+      if (protocol !== "graphql-transport-ws") {
+        const msg =
+          protocol === null
+            ? "unsupported WebSocket subprotocol"
+            : "the legacy graphql-ws subprotocol is not supported yet; use graphql-transport-ws";
+        res.writeStatus("400 Bad Request").end(msg);
+        return;
+      }
+      res.upgrade<SocketData>(
+        { session: undefined, closed: false },
+        req.getHeader("sec-websocket-key"),
+        offersSubprotocols(header) ? protocol : "",
+        req.getHeader("sec-websocket-extensions"),
+        context,
+      );
+    },
+    open: (ws) => {
+      const data = ws.getUserData();
+      const socket = new UwsSocket(
+        ws,
+        data,
+        config.limits.max_backpressure,
+        config.limits.slow_client_policy,
+        stats,
+      );
+      data.session = new TransportWsSession(socket, engine, limits, realTimers);
+      sessions.add(data.session);
+      stats.connections++;
+    },
+    message: (ws, message) => {
+      try {
+        ws.getUserData().session?.onMessage(message);
+      } catch (err) {
+        // Sessions never throw on client input; this is a bug, contained to this socket.
+        logger.error({ err: (err as Error).message }, "session error");
+        ws.getUserData().session?.closeWith(CloseCode.InternalServerError, "internal error");
+      }
+    },
+    close: (ws) => {
+      const data = ws.getUserData();
+      data.closed = true;
+      if (data.session) {
+        data.session.onClosed();
+        sessions.delete(data.session);
+        data.session = undefined;
+        stats.connections--;
+      }
+    },
+  });
+  return { stats, sessions };
+}
