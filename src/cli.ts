@@ -4,7 +4,7 @@
  * or start failure.
  */
 import { parseArgs } from "node:util";
-import { loadConfigFile } from "./config/loader.js";
+import { configFromObject, loadConfigFile } from "./config/loader.js";
 import type { Config, LogLevel } from "./config/types.js";
 import { demoConfig, DEMO_EXAMPLES, installDemoResponder } from "./demo/embedded.js";
 import { errorMessage, StreamgateError } from "./errors.js";
@@ -21,6 +21,7 @@ Options:
                        demo runs on 127.0.0.1:3002 with the in-process broker.
   --check-config       Validate the config and every schema, print all errors, exit 0 or 1.
   --log-level <level>  trace, debug, info, warn, error, fatal or silent (overrides log_level).
+  --listen-addr <h:p>  Overrides listen_addr (port 0 = a free port; the log line says which).
   --help               Show this help.
   --version            Print the version.
 
@@ -28,11 +29,18 @@ Docs: README.md, docs/configuration.md; example: config/streamgate.example.yaml`
 
 const LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
 
+/** A loaded config back as a plain document (durations stay in ms, which the schema accepts). */
+function withoutSource(config: Config): Record<string, unknown> {
+  const { source: _source, ...rest } = config;
+  return rest as Record<string, unknown>;
+}
+
 async function main(): Promise<number> {
   let values: {
     config?: string;
     "check-config"?: boolean;
     "log-level"?: string;
+    "listen-addr"?: string;
     help?: boolean;
     version?: boolean;
   };
@@ -42,6 +50,7 @@ async function main(): Promise<number> {
         config: { type: "string" },
         "check-config": { type: "boolean" },
         "log-level": { type: "string" },
+        "listen-addr": { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean" },
       },
@@ -68,6 +77,9 @@ async function main(): Promise<number> {
   let config: Config;
   try {
     config = path ? await loadConfigFile(path) : demoConfig();
+    const listen = values["listen-addr"];
+    if (listen !== undefined)
+      config = configFromObject({ ...withoutSource(config), listen_addr: listen }, { env: {} });
     if (values["check-config"]) {
       await loadSupergraph(config.subgraphs);
       process.stdout.write(`${path ?? "embedded default"}: configuration and schemas are valid\n`);
@@ -97,7 +109,7 @@ async function main(): Promise<number> {
     `streamgate listening on ${url}`,
   );
   if (embedded)
-    process.stdout.write(
+    process.stderr.write(
       `\n  Streamgate demo: open ${url}/ (playground), GraphQL at ${url}${config.graphql_path}\n\n`,
     );
 

@@ -103,6 +103,8 @@ function playgroundPage(config: Config, examples: PlaygroundExamples | undefined
 
 export async function startRouter(config: Config, options: RouterOptions): Promise<Router> {
   const { logger } = options;
+  if (config.workers !== 1)
+    logger.warn({ workers: config.workers }, "workers: not built yet; running one thread");
   const supergraph = await loadSupergraph(config.subgraphs);
   const providers = createProviders(config.events);
   const idProblems = checkProviderIds(supergraph, providers);

@@ -10,7 +10,7 @@ import type { Logger } from "../observability/logger.js";
 import { checkEvent, decodeEvent } from "../planner/event.js";
 import { renderTopics } from "../planner/topics.js";
 import type { Provider } from "../providers/provider.js";
-import type { Supergraph } from "../schema/supergraph.js";
+import { PLACEHOLDER_QUERY_FIELD, type Supergraph } from "../schema/supergraph.js";
 
 export interface ResolverDeps {
   readonly supergraph: Supergraph;
@@ -40,6 +40,8 @@ export function attachResolvers(schema: GraphQLSchema, deps: ResolverDeps): void
       } else if (binding?.kind === "request") {
         const named = field.type.toString().replace(/[[\]!]/g, "");
         field.resolve = requestResolver(binding.providerId, binding.subject, named, deps);
+      } else if (key === `Query.${PLACEHOLDER_QUERY_FIELD}`) {
+        field.resolve = () => "streamgate";
       } else if (!binding && !field.name.startsWith("__")) {
         const owner = supergraph.rootOwners.get(key) ?? "an ordinary subgraph";
         field.resolve = () => {

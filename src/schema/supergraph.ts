@@ -4,7 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { composeServices, compositionHasErrors } from "@theguild/federation-composition";
-import { buildASTSchema, type DocumentNode, type GraphQLSchema, isObjectType, parse } from "graphql";
+import { buildASTSchema, type DocumentNode, type GraphQLSchema, isObjectType, Kind, parse } from "graphql";
 import type { SubgraphConfig } from "../config/types.js";
 import { ErrorCode, errorMessage, StreamgateAggregateError } from "../errors.js";
 import { extractBindings } from "./directives.js";
@@ -102,13 +102,20 @@ export async function loadSupergraph(configs: readonly SubgraphConfig[]): Promis
   if (problems.length > 0)
     throw new StreamgateAggregateError(ErrorCode.SCHEMA_EDFS, "invalid schema", problems);
 
-  const result = composeServices(
-    subgraphs.map((s) => ({
-      name: s.name,
-      url: s.routingUrl ?? "",
-      typeDefs: s.eventDriven ? normalizeEventSubgraph(s.document) : s.document,
-    })),
-  );
+  const services = subgraphs.map((s) => ({
+    name: s.name,
+    url: s.routingUrl ?? "",
+    typeDefs: s.eventDriven ? normalizeEventSubgraph(s.document) : s.document,
+  }));
+  // GraphQL needs a query root; a graph of subscriptions only gets a placeholder field.
+  const first = services[0];
+  if (first && !subgraphs.some((s) => definesQuery(s.document))) {
+    first.typeDefs = {
+      ...first.typeDefs,
+      definitions: [...first.typeDefs.definitions, ...PLACEHOLDER_QUERY],
+    };
+  }
+  const result = composeServices(services);
   if (compositionHasErrors(result)) {
     throw new StreamgateAggregateError(
       ErrorCode.SCHEMA_COMPOSITION,
@@ -128,6 +135,23 @@ export async function loadSupergraph(configs: readonly SubgraphConfig[]): Promis
     rootOwners: rootFieldOwners(subgraphs, bindings),
     eventKeys,
   };
+}
+
+/** Field added when no subgraph has a Query type; it answers with the router's name. */
+export const PLACEHOLDER_QUERY_FIELD = "_streamgate";
+const PLACEHOLDER_QUERY = parse(`
+  type Query {
+    "Present because no subgraph defines a Query type (GraphQL requires one). Returns \\"streamgate\\"."
+    ${PLACEHOLDER_QUERY_FIELD}: String! @shareable
+  }
+`).definitions;
+
+function definesQuery(doc: DocumentNode): boolean {
+  return doc.definitions.some(
+    (d) =>
+      (d.kind === Kind.OBJECT_TYPE_DEFINITION || d.kind === Kind.OBJECT_TYPE_EXTENSION) &&
+      d.name.value === "Query",
+  );
 }
 
 function rootFieldOwners(

@@ -74,7 +74,10 @@ export function mountWebSocket(
     maxSubscriptions: config.limits.max_subscriptions_per_connection,
   };
   app.ws<SocketData>(config.graphql_path, {
-    maxPayloadLength: config.limits.max_message_size,
+    // uWS drops the TCP connection (1006) on a frame above maxPayloadLength, so the client never
+    // learns why. We accept up to 4x the limit and close such frames ourselves with 1009; only
+    // frames beyond that are cut at the socket.
+    maxPayloadLength: config.limits.max_message_size * 4,
     // uWS would silently drop past this; we apply our own policy first, so give it headroom.
     maxBackpressure: config.limits.max_backpressure * 2,
     idleTimeout: Math.max(8, Math.ceil((config.heartbeat_interval * 2) / 1000)),
@@ -117,6 +120,13 @@ export function mountWebSocket(
       stats.connections++;
     },
     message: (ws, message) => {
+      if (message.byteLength > config.limits.max_message_size) {
+        ws.getUserData().session?.closeWith(
+          1009,
+          `message larger than ${config.limits.max_message_size} bytes`,
+        );
+        return;
+      }
       try {
         ws.getUserData().session?.onMessage(message);
       } catch (err) {

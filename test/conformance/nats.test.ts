@@ -138,6 +138,21 @@ describe("NatsProvider specifics", () => {
     expect(c.texts()).toEqual(["before", "after"]);
   });
 
+  it("starts over if nats.js ever closes the connection by itself", { timeout: 30_000 }, async () => {
+    await fresh();
+    const c = new Collector();
+    await provider.subscribe([`${prefix}.c`], c.handler);
+    // Simulates nats.js giving up (it only does on errors we configure away, like repeated auth).
+    const nc = Reflect.get(provider, "nc") as NatsConnection;
+    await nc.close();
+    await waitFor(
+      () => provider.health().connected && Reflect.get(provider, "nc") !== nc,
+      "a new connection",
+    );
+    await provider.publish(`${prefix}.c`, bytes("again"));
+    await c.waitForText("again");
+  });
+
   it("rejects invalid subjects with SUBJECT_INVALID", async () => {
     await fresh();
     await expect(provider.subscribe([`${prefix}..a`], () => undefined)).rejects.toMatchObject({
@@ -213,6 +228,33 @@ describe("NatsProvider authentication", () => {
     } finally {
       await ok.stop();
       await inUrl.stop();
+      await server.stop();
+    }
+  });
+});
+
+describe("nats-server harness", () => {
+  it("runs JetStream and keeps its store across restart()", { timeout: 30_000 }, async () => {
+    const server = await startNats({ jetstream: true });
+    const nc = await connect({ servers: server.url, reconnectTimeWait: 100, maxReconnectAttempts: -1 });
+    const api = async (subject: string, body: unknown = {}) =>
+      (await nc.request(subject, bytes(JSON.stringify(body)), { timeout: 2000 })).json<
+        Record<string, unknown>
+      >();
+    try {
+      const created = await api("$JS.API.STREAM.CREATE.HARNESS", {
+        name: "HARNESS",
+        subjects: ["harness.>"],
+      });
+      expect(created).not.toHaveProperty("error");
+      await server.restart();
+      await waitFor(
+        async () => !(await api("$JS.API.STREAM.INFO.HARNESS")).error,
+        "the stream after restart",
+      );
+      expect(server.url).toBe(`nats://127.0.0.1:${server.port}`);
+    } finally {
+      await nc.close();
       await server.stop();
     }
   });

@@ -21,6 +21,7 @@ import { compileGlob, compileNatsSubject, type TopicMatcher, validateNatsSubject
 /** How subscribed topics match published ones. */
 export type MemoryMatching = "nats" | "glob" | "exact";
 
+/** Constructor options of {@link MemoryProvider}. */
 export interface MemoryProviderOptions {
   readonly id: string;
   readonly kind: ProviderKind;

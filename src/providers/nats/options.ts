@@ -27,6 +27,7 @@ export interface NatsProviderOptions {
 /** {@link NatsProviderOptions} with the defaults filled in. */
 export type ResolvedNatsOptions = Required<NatsProviderOptions>;
 
+/** Fills in the defaults; the connection name defaults to `streamgate:<id>`. */
 export function resolveOptions(id: string, o: NatsProviderOptions = {}): ResolvedNatsOptions {
   return {
     connectTimeoutMs: o.connectTimeoutMs ?? 2000,

@@ -7,17 +7,14 @@
  */
 import {
   connect,
-  type Msg,
   type NatsConnection,
   NoRespondersError,
   RequestError,
-  type Subscription,
   TimeoutError,
 } from "@nats-io/transport-node";
 import type { NatsProviderConfig } from "../../config/types.js";
 import { ErrorCode, type ErrorCodeValue, errorMessage, StreamgateError } from "../../errors.js";
 import {
-  type BrokerEvent,
   type EventsHandler,
   newCounters,
   type Provider,
@@ -25,7 +22,7 @@ import {
   type SubscribeOptions,
   type Unsubscribe,
 } from "../provider.js";
-import { compileNatsSubject, type TopicMatcher, validateNatsSubject } from "../subject.js";
+import { validateNatsSubject } from "../subject.js";
 import {
   backoffDelay,
   connectionOptions,
@@ -34,19 +31,9 @@ import {
   redactUrl,
   resolveOptions,
 } from "./options.js";
+import { NatsLocalSubscription } from "./subscription.js";
 
 export type { NatsProviderOptions } from "./options.js";
-
-interface LocalSub {
-  readonly topics: readonly string[];
-  /** Per topic, matchers of the earlier topics it may overlap: a message is delivered once. */
-  readonly earlier: readonly (readonly TopicMatcher[])[];
-  readonly onEvents: EventsHandler;
-  readonly onError?: (err: Error) => void;
-  active: boolean;
-  /** Empty while there is no connection; filled when one comes up. */
-  natsSubs: Subscription[];
-}
 
 /** NATS core implementation of {@link Provider}; see the module comment. */
 export class NatsProvider implements Provider {
@@ -55,7 +42,7 @@ export class NatsProvider implements Provider {
   private readonly opts: ResolvedNatsOptions;
   private readonly url: string;
   private readonly counters = newCounters();
-  private readonly subs = new Set<LocalSub>();
+  private readonly subs = new Set<NatsLocalSubscription>();
   private nc: NatsConnection | undefined;
   private connecting: Promise<void> | undefined;
   private background: Promise<void> | undefined;
@@ -102,7 +89,7 @@ export class NatsProvider implements Provider {
     this.wake?.();
     await this.connecting?.catch(() => undefined);
     await this.background;
-    for (const sub of this.subs) sub.active = false;
+    for (const sub of this.subs) sub.close();
     this.subs.clear();
     const nc = this.nc;
     this.nc = undefined;
@@ -118,37 +105,16 @@ export class NatsProvider implements Provider {
     options?: SubscribeOptions,
   ): Promise<Unsubscribe> {
     if (this.stopped) throw this.error(ErrorCode.PROVIDER_UNAVAILABLE, "is stopped");
-    if (topics.length === 0)
+    if (topics.length === 0) {
       throw new StreamgateError(ErrorCode.SUBJECT_INVALID, "no subjects to subscribe to");
+    }
     for (const t of topics) this.checkSubject(t, true);
-    const unique = [...new Set(topics)];
-    const matchers = unique.map(compileNatsSubject);
-    const hasWildcard = (t: string) => t.split(".").some((x) => x === "*" || x === ">");
-    const sub: LocalSub = {
-      topics: unique,
-      // Two literal subjects never overlap; only pairs involving a wildcard need the check.
-      earlier: unique.map((t, i) =>
-        matchers.slice(0, i).filter((_, j) => hasWildcard(t) || hasWildcard(unique[j]!)),
-      ),
-      onEvents,
-      onError: options?.onError,
-      active: true,
-      natsSubs: [],
-    };
+    const sub = new NatsLocalSubscription([...new Set(topics)], onEvents, options?.onError, this.counters);
     this.subs.add(sub);
-    if (this.nc) this.establish(sub, this.nc);
+    if (this.nc) sub.attach(this.nc);
     return async () => {
-      if (!sub.active) return;
-      sub.active = false;
+      sub.close();
       this.subs.delete(sub);
-      for (const s of sub.natsSubs) {
-        try {
-          s.unsubscribe();
-        } catch {
-          // the connection is already closed: the server forgot the subscription with it
-        }
-      }
-      sub.natsSubs = [];
     };
   }
 
@@ -165,10 +131,11 @@ export class NatsProvider implements Provider {
       nc.publish(topic, data);
       // nc.publish only queues bytes for the socket. A flush (PING, wait for PONG) proves the
       // server read everything before it, so a connection dying right now rejects instead of
-      // silently losing the message. The cost is one round trip per publish, shared when
-      // publishes are concurrent.
-      if (this.opts.confirmPublish)
+      // silently losing the message. It costs one round trip of latency per publish, not
+      // throughput: concurrent publishes pipeline their PINGs on the same socket.
+      if (this.opts.confirmPublish) {
         await withTimeout(nc.flush(), this.opts.publishTimeoutMs, "publish confirm");
+      }
     } catch (err) {
       this.counters.errors++;
       throw this.error(ErrorCode.PUBLISH_FAILED, `could not publish to "${topic}"`, err);
@@ -236,7 +203,7 @@ export class NatsProvider implements Provider {
     this.outageSince = undefined;
     void this.watchStatus(nc);
     void nc.closed().then((err) => this.onClosed(nc, err || undefined));
-    for (const sub of this.subs) this.establish(sub, nc);
+    for (const sub of this.subs) sub.attach(nc);
   }
 
   private async retryStart(): Promise<void> {
@@ -300,47 +267,10 @@ export class NatsProvider implements Provider {
     if (this.nc !== nc) return;
     this.nc = undefined;
     this.connected = false;
-    for (const sub of this.subs) sub.natsSubs = [];
+    for (const sub of this.subs) sub.detach();
     if (this.stopped) return;
     this.detail = `connection closed${err ? `: ${errorMessage(err)}` : ""}; reconnecting`;
     void this.startInBackground();
-  }
-
-  private establish(sub: LocalSub, nc: NatsConnection): void {
-    sub.natsSubs = [];
-    sub.topics.forEach((topic, i) => {
-      try {
-        sub.natsSubs.push(nc.subscribe(topic, { callback: (err, msg) => this.deliver(sub, i, err, msg) }));
-      } catch (err) {
-        this.fail(sub, err);
-      }
-    });
-  }
-
-  private deliver(sub: LocalSub, index: number, err: Error | null, msg: Msg): void {
-    if (!sub.active) return;
-    if (err) {
-      this.fail(sub, err);
-      return;
-    }
-    // Another topic of this subscription matched too, and its NATS subscription delivers it.
-    if (sub.earlier[index]!.some((m) => m(msg.subject))) return;
-    this.counters.received++;
-    // An exception escaping a nats.js callback would break its parser and the connection with it.
-    try {
-      sub.onEvents([toEvent(msg)]);
-    } catch (e) {
-      this.fail(sub, e);
-    }
-  }
-
-  private fail(sub: LocalSub, err: unknown): void {
-    this.counters.errors++;
-    try {
-      sub.onError?.(err instanceof Error ? err : new Error(String(err)));
-    } catch {
-      // the error handler failed too; counted already
-    }
   }
 
   private checkSubject(subject: string, subscribing: boolean): void {
@@ -351,15 +281,6 @@ export class NatsProvider implements Provider {
   private error(code: ErrorCodeValue, what: string, cause?: unknown): StreamgateError {
     return new StreamgateError(code, `NATS provider "${this.id}" ${what}`, { cause });
   }
-}
-
-function toEvent(msg: Msg): BrokerEvent {
-  const h = msg.headers;
-  if (!h) return { topic: msg.subject, data: msg.data };
-  const headers: Record<string, string> = {};
-  // Repeated header values are joined with ", " as HTTP does; the interface holds one string.
-  for (const k of h.keys()) headers[k] = h.values(k).join(", ");
-  return { topic: msg.subject, data: msg.data, headers };
 }
 
 async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

@@ -1,0 +1,215 @@
+import { describe, expect, it } from "vitest";
+import type { OperationRequest, OperationSink, RunningOperation } from "../../../src/engine/engine.js";
+import type { SessionSocket, Timers } from "../../../src/session/socket.js";
+import { TransportWsSession } from "../../../src/session/transport-ws.js";
+
+class FakeSocket implements SessionSocket {
+  sent: unknown[] = [];
+  closedWith: { code: number; reason: string } | undefined;
+  send(frame: string): void {
+    if (this.closedWith) throw new Error("send after close");
+    this.sent.push(JSON.parse(frame));
+  }
+  close(code: number, reason: string): void {
+    this.closedWith = { code, reason };
+  }
+}
+
+class FakeTimers implements Timers {
+  pending = new Map<number, () => void>();
+  private next = 1;
+  setTimeout(fn: () => void): unknown {
+    const id = this.next++;
+    this.pending.set(id, fn);
+    return id;
+  }
+  clearTimeout(h: unknown): void {
+    this.pending.delete(h as number);
+  }
+  fireAll(): void {
+    for (const [id, fn] of [...this.pending]) {
+      this.pending.delete(id);
+      fn();
+    }
+  }
+}
+
+/** An engine that records operations and lets the test drive their sinks. */
+class FakeEngine {
+  ops: { req: OperationRequest; sink: OperationSink; cancelled: boolean }[] = [];
+  mode: "hold" | "error" | "query" = "hold";
+  execute(req: OperationRequest, sink: OperationSink): RunningOperation {
+    const op = { req, sink, cancelled: false };
+    this.ops.push(op);
+    if (this.mode === "error") sink.error([{ message: "bad" }]);
+    if (this.mode === "query") {
+      sink.next('{"data":{"x":1}}');
+      sink.complete();
+    }
+    return {
+      cancel: () => {
+        op.cancelled = true;
+      },
+    };
+  }
+}
+
+const LIMITS = { connectionInitTimeoutMs: 1000, maxSubscriptions: 3 };
+
+function setup() {
+  const socket = new FakeSocket();
+  const engine = new FakeEngine();
+  const timers = new FakeTimers();
+  const session = new TransportWsSession(socket, engine, LIMITS, timers);
+  const send = (msg: unknown) => session.onMessage(typeof msg === "string" ? msg : JSON.stringify(msg));
+  const init = () => send({ type: "connection_init", payload: { Authorization: "x" } });
+  const subscribe = (id: string) => send({ id, type: "subscribe", payload: { query: "subscription { a }" } });
+  return { socket, engine, timers, session, send, init, subscribe };
+}
+
+describe("graphql-transport-ws session", () => {
+  it("acknowledges connection_init and keeps the payload as connection params", () => {
+    const t = setup();
+    t.init();
+    expect(t.socket.sent).toEqual([{ type: "connection_ack" }]);
+    expect(t.session.context.connectionParams).toEqual({ Authorization: "x" });
+    expect(t.timers.pending.size).toBe(0);
+  });
+
+  it("closes 4408 when connection_init does not arrive in time", () => {
+    const t = setup();
+    t.timers.fireAll();
+    expect(t.socket.closedWith).toEqual({ code: 4408, reason: "Connection initialisation timeout" });
+  });
+
+  it("closes 4429 on a second connection_init", () => {
+    const t = setup();
+    t.init();
+    t.init();
+    expect(t.socket.closedWith?.code).toBe(4429);
+  });
+
+  it("closes 4401 on subscribe before connection_ack", () => {
+    const t = setup();
+    t.subscribe("1");
+    expect(t.socket.closedWith?.code).toBe(4401);
+    expect(t.engine.ops).toHaveLength(0);
+  });
+
+  it("closes 4400 on malformed frames and unknown types", () => {
+    for (const bad of [
+      "not json",
+      "[]",
+      '{"type":"nope"}',
+      '{"type":"subscribe","id":"1"}',
+      '{"type":"next","id":"1","payload":{}}',
+    ]) {
+      const t = setup();
+      t.init();
+      t.send(bad);
+      expect(t.socket.closedWith?.code, bad).toBe(4400);
+    }
+  });
+
+  it("answers ping with pong carrying the payload, ignores pong", () => {
+    const t = setup();
+    t.send({ type: "ping", payload: { n: 1 } });
+    t.send({ type: "pong" });
+    expect(t.socket.sent).toEqual([{ type: "pong", payload: { n: 1 } }]);
+    expect(t.socket.closedWith).toBeUndefined();
+  });
+
+  it("splices each next payload behind the id without re-serializing", () => {
+    const t = setup();
+    t.init();
+    t.subscribe('a"b');
+    t.engine.ops[0]!.sink.next('{"data":{"v":1}}');
+    expect(t.socket.sent.at(-1)).toEqual({ id: 'a"b', type: "next", payload: { data: { v: 1 } } });
+  });
+
+  it("closes 4409 on a duplicate operation id and cancels everything", () => {
+    const t = setup();
+    t.init();
+    t.subscribe("1");
+    t.subscribe("1");
+    expect(t.socket.closedWith).toEqual({ code: 4409, reason: "Subscriber for 1 already exists" });
+    expect(t.engine.ops[0]!.cancelled).toBe(true);
+  });
+
+  it("reuses an id after the operation completed", () => {
+    const t = setup();
+    t.init();
+    t.subscribe("1");
+    t.send({ id: "1", type: "complete" });
+    expect(t.engine.ops[0]!.cancelled).toBe(true);
+    t.subscribe("1");
+    expect(t.socket.closedWith).toBeUndefined();
+    expect(t.engine.ops).toHaveLength(2);
+  });
+
+  it("sends error and frees the id when the operation cannot start", () => {
+    const t = setup();
+    t.init();
+    t.engine.mode = "error";
+    t.subscribe("1");
+    expect(t.socket.sent.at(-1)).toEqual({ id: "1", type: "error", payload: [{ message: "bad" }] });
+    expect(t.session.operationCount).toBe(0);
+    t.subscribe("1");
+    expect(t.socket.closedWith).toBeUndefined();
+  });
+
+  it("runs a query to next + complete and frees the id", () => {
+    const t = setup();
+    t.init();
+    t.engine.mode = "query";
+    t.subscribe("q");
+    expect(t.socket.sent.slice(1)).toEqual([
+      { id: "q", type: "next", payload: { data: { x: 1 } } },
+      { id: "q", type: "complete" },
+    ]);
+    expect(t.session.operationCount).toBe(0);
+  });
+
+  it("sends nothing for an operation the client completed", () => {
+    const t = setup();
+    t.init();
+    t.subscribe("1");
+    const sink = t.engine.ops[0]!.sink;
+    t.send({ id: "1", type: "complete" });
+    sink.complete();
+    sink.error([{ message: "late" }]);
+    expect(t.socket.sent).toEqual([{ type: "connection_ack" }]);
+  });
+
+  it("refuses operations past the per-connection limit without closing", () => {
+    const t = setup();
+    t.init();
+    for (const id of ["1", "2", "3", "4"]) t.subscribe(id);
+    expect(t.engine.ops).toHaveLength(3);
+    expect(t.socket.sent.at(-1)).toMatchObject({ id: "4", type: "error" });
+    expect(t.socket.closedWith).toBeUndefined();
+  });
+
+  it("cancels every operation when the socket closes and then ignores input", () => {
+    const t = setup();
+    t.init();
+    t.subscribe("1");
+    t.subscribe("2");
+    t.session.onClosed();
+    expect(t.engine.ops.every((o) => o.cancelled)).toBe(true);
+    t.subscribe("3");
+    expect(t.engine.ops).toHaveLength(2);
+    t.engine.ops[0]!.sink.next("{}");
+    expect(t.socket.sent).toHaveLength(1);
+  });
+
+  it("goAway completes each operation, then closes 1001", () => {
+    const t = setup();
+    t.init();
+    t.subscribe("1");
+    t.session.goAway();
+    expect(t.socket.sent.at(-1)).toEqual({ id: "1", type: "complete" });
+    expect(t.socket.closedWith?.code).toBe(1001);
+    expect(t.engine.ops[0]!.cancelled).toBe(true);
+  });
+});
