@@ -152,6 +152,7 @@ export class Engine {
         providerId: binding.providerId,
         topics,
         groupKey,
+        ...(binding.streamConfiguration ? { stream: binding.streamConfiguration } : {}),
         resolver: this.groupResolver(plan, variables),
         subscriber: sink,
       })

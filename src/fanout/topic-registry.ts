@@ -3,7 +3,13 @@
  * subscribe on the first listener, unsubscribe on the last. A listener leaving never takes the
  * broker subscription from the others (the Hive Redis pubsub bug we avoid).
  */
-import type { BrokerEvent, EventsHandler, Provider, Unsubscribe } from "../providers/provider.js";
+import type {
+  BrokerEvent,
+  EventsHandler,
+  Provider,
+  StreamOptions,
+  Unsubscribe,
+} from "../providers/provider.js";
 
 interface Entry {
   readonly listeners: Set<EventsHandler>;
@@ -22,9 +28,19 @@ export class TopicRegistry {
     return this.entries.size;
   }
 
-  /** Adds `listener` to (providerId, topic); resolves once the broker subscription exists. */
-  async acquire(providerId: string, topic: string, listener: EventsHandler): Promise<() => void> {
-    const key = `${providerId}\u0000${topic}`;
+  /**
+   * Adds `listener` to (providerId, topic[, stream]); resolves once the broker subscription
+   * exists. A JetStream subscription is a different source from a core one on the same subject.
+   */
+  async acquire(
+    providerId: string,
+    topic: string,
+    listener: EventsHandler,
+    stream?: StreamOptions,
+  ): Promise<() => void> {
+    const key = stream
+      ? `${providerId}\u0000${topic}\u0000${stream.streamName}\u0000${stream.consumerName}`
+      : `${providerId}\u0000${topic}`;
     let entry = this.entries.get(key);
     if (!entry) {
       const provider = this.providers(providerId);
@@ -33,7 +49,10 @@ export class TopicRegistry {
       const deliver = (events: readonly BrokerEvent[]): void => {
         for (const l of listeners) l(events);
       };
-      const created: Entry = { listeners, ready: provider.subscribe([topic], deliver) };
+      const created: Entry = {
+        listeners,
+        ready: provider.subscribe([topic], deliver, stream ? { stream } : {}),
+      };
       entry = created;
       this.entries.set(key, created);
       created.ready.catch(() => {

@@ -4,7 +4,7 @@
  * variables. Per event: decode once per trigger, shape and serialize once per group, then hand
  * the same bytes to every subscriber of the group.
  */
-import type { BrokerEvent } from "../providers/provider.js";
+import type { BrokerEvent, StreamOptions } from "../providers/provider.js";
 import type { Decoded } from "../planner/event.js";
 import { decodeEvent } from "../planner/event.js";
 import type { TopicRegistry } from "./topic-registry.js";
@@ -105,6 +105,8 @@ export interface SubscribeRequest {
   /** Sorted, unique. */
   readonly topics: readonly string[];
   readonly groupKey: string;
+  /** JetStream stream options, when the binding has a streamConfiguration. */
+  readonly stream?: StreamOptions;
   /** Used only when this request creates the group. */
   readonly resolver: GroupResolver;
   readonly subscriber: Subscriber;
@@ -114,10 +116,21 @@ export class TriggerRegistry {
   private readonly triggers = new Map<string, Trigger>();
   readonly stats: FanoutStats = { eventsReceived: 0, eventsInvalid: 0, deliveries: 0, resolutions: 0 };
 
+  private readonly onError: (err: unknown) => void;
+
   constructor(
     private readonly topics: TopicRegistry,
-    private readonly onError: (err: unknown) => void,
-  ) {}
+    onError: (err: unknown) => void,
+  ) {
+    // A throwing error hook must not break a group's ordering chain.
+    this.onError = (err) => {
+      try {
+        onError(err);
+      } catch {
+        // Nothing left to report to.
+      }
+    };
+  }
 
   get triggerCount(): number {
     return this.triggers.size;
@@ -134,7 +147,8 @@ export class TriggerRegistry {
    * (with the subscriber already removed) when a broker subscription could not be made.
    */
   async subscribe(req: SubscribeRequest): Promise<() => void> {
-    const triggerKey = `${req.providerId}\u0001${req.topics.join("\u0001")}`;
+    const streamKey = req.stream ? `\u0002${req.stream.streamName}\u0002${req.stream.consumerName}` : "";
+    const triggerKey = `${req.providerId}\u0001${req.topics.join("\u0001")}${streamKey}`;
     let trigger = this.triggers.get(triggerKey);
     let created = false;
     if (!trigger) {
@@ -150,7 +164,7 @@ export class TriggerRegistry {
     group.subscribers.add(req.subscriber);
     const t = trigger;
     const g = group;
-    if (created) t.ready = this.open(t, req.providerId, req.topics);
+    if (created) t.ready = this.open(t, req.providerId, req.topics, req.stream);
     try {
       await t.ready;
     } catch (err) {
@@ -160,9 +174,14 @@ export class TriggerRegistry {
     return () => this.remove(t, g, req.subscriber);
   }
 
-  private async open(trigger: Trigger, providerId: string, topics: readonly string[]): Promise<void> {
+  private async open(
+    trigger: Trigger,
+    providerId: string,
+    topics: readonly string[],
+    stream: StreamOptions | undefined,
+  ): Promise<void> {
     const results = await Promise.allSettled(
-      topics.map((topic) => this.topics.acquire(providerId, topic, trigger.onEvents)),
+      topics.map((topic) => this.topics.acquire(providerId, topic, trigger.onEvents, stream)),
     );
     const releases = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");

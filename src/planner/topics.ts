@@ -43,5 +43,9 @@ export function renderTopics(
       out.add(topic);
     }
   }
+  if (out.size === 0) {
+    // An empty list argument would make a subscription that can never receive anything.
+    throw new StreamgateError(ErrorCode.SUBJECT_INVALID, "the arguments render no topic (an empty list?)");
+  }
   return [...out].sort();
 }

@@ -39,9 +39,19 @@ export interface ProviderCounters {
   reconnects: number;
 }
 
+/** JetStream: consume through a durable consumer on an existing stream (`streamConfiguration`). */
+export interface StreamOptions {
+  readonly streamName: string;
+  readonly consumerName: string;
+  /** Seconds without activity after which the server deletes the consumer. */
+  readonly consumerInactiveThreshold: number;
+}
+
 export interface SubscribeOptions {
   /** Called when the broker reports an error on this subscription (it stays registered). */
   readonly onError?: (err: Error) => void;
+  /** NATS only: use JetStream with this stream; other providers reject it. */
+  readonly stream?: StreamOptions;
 }
 
 export interface Provider {

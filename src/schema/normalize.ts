@@ -54,11 +54,40 @@ export function normalizeEventSubgraph(doc: DocumentNode): DocumentNode {
   });
   const extra: DefinitionNode[] = [];
   if (!hasFederationLink(stripped)) extra.push(...FEDERATION_LINK);
-  if (usesPublishResult(doc)) extra.push(...PUBLISH_RESULT);
+  if (usesPublishResult(doc)) {
+    extra.push(
+      ...parse(`type edfs__PublishResult @${shareableDirective(stripped)} { success: Boolean! }`).definitions,
+    );
+  }
   return { kind: Kind.DOCUMENT, definitions: [...extra, ...stripped.definitions] };
 }
 
-const PUBLISH_RESULT = parse(`type edfs__PublishResult @shareable { success: Boolean! }`).definitions;
+/**
+ * How this document spells @shareable: the short name when its own federation @link imports it
+ * (or it has none and gets ours), else the namespaced `federation__shareable`.
+ */
+export function shareableDirective(doc: DocumentNode): string {
+  if (!hasFederationLink(doc)) return "shareable";
+  let imported = false;
+  visit(doc, {
+    Directive: (d) => {
+      if (d.name.value !== "link") return;
+      for (const a of d.arguments ?? []) {
+        if (a.name.value !== "import" || a.value.kind !== Kind.LIST) continue;
+        for (const v of a.value.values) {
+          if (v.kind === Kind.STRING && v.value === "@shareable") imported = true;
+          if (
+            v.kind === Kind.OBJECT &&
+            v.fields.some((f) => f.value.kind === Kind.STRING && f.value.value === "@shareable")
+          ) {
+            imported = true;
+          }
+        }
+      }
+    },
+  });
+  return imported ? "shareable" : "federation__shareable";
+}
 
 function usesPublishResult(doc: DocumentNode): boolean {
   let used = false;

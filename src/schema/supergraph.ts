@@ -9,7 +9,7 @@ import type { SubgraphConfig } from "../config/types.js";
 import { ErrorCode, errorMessage, StreamgateAggregateError } from "../errors.js";
 import { extractBindings } from "./directives.js";
 import type { FieldBinding, RootFieldKey } from "./model.js";
-import { normalizeEventSubgraph } from "./normalize.js";
+import { normalizeEventSubgraph, shareableDirective } from "./normalize.js";
 import { keyDirectives, keyFieldNames, subgraphSchema, validateEventSubgraph } from "./validate-edfs.js";
 
 export interface LoadedSubgraph {
@@ -112,7 +112,7 @@ export async function loadSupergraph(configs: readonly SubgraphConfig[]): Promis
   if (first && !subgraphs.some((s) => definesQuery(s.document))) {
     first.typeDefs = {
       ...first.typeDefs,
-      definitions: [...first.typeDefs.definitions, ...PLACEHOLDER_QUERY],
+      definitions: [...first.typeDefs.definitions, ...placeholderQuery(shareableDirective(first.typeDefs))],
     };
   }
   const result = composeServices(services);
@@ -139,12 +139,14 @@ export async function loadSupergraph(configs: readonly SubgraphConfig[]): Promis
 
 /** Field added when no subgraph has a Query type; it answers with the router's name. */
 export const PLACEHOLDER_QUERY_FIELD = "_streamgate";
-const PLACEHOLDER_QUERY = parse(`
+function placeholderQuery(shareable: string) {
+  return parse(`
   type Query {
     "Present because no subgraph defines a Query type (GraphQL requires one). Returns \\"streamgate\\"."
-    ${PLACEHOLDER_QUERY_FIELD}: String! @shareable
+    ${PLACEHOLDER_QUERY_FIELD}: String! @${shareable}
   }
 `).definitions;
+}
 
 function definesQuery(doc: DocumentNode): boolean {
   return doc.definitions.some(

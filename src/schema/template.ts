@@ -59,11 +59,18 @@ export interface RenderContext {
 /** Checks one rendered placeholder value; returns an error message or null. */
 export type ValueCheck = (value: string) => string | null;
 
+/**
+ * Follows a dot path; a list on the way maps the rest of the path over its elements, so
+ * `args.filters.id` on `filters: [F!]!` yields every element's `id` (start-up validation accepts
+ * such paths, so rendering must too).
+ */
 function lookup(root: unknown, path: readonly string[]): unknown {
   let v = root;
-  for (const seg of path) {
-    if (v === null || typeof v !== "object" || Array.isArray(v)) return undefined;
-    v = (v as Record<string, unknown>)[seg];
+  for (let i = 0; i < path.length; i++) {
+    if (Array.isArray(v))
+      return v.map((el) => lookup(el, path.slice(i))).filter((x) => x !== undefined && x !== null);
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<string, unknown>)[path[i]!];
   }
   return v;
 }

@@ -107,17 +107,18 @@ function templateProblems(t: Template, field: GraphQLField<unknown, unknown>): s
       continue;
     }
     let type: GraphQLInputType = arg.type;
+    let pathOk = true;
     for (const seg of rest) {
       const named = getNamedType(type);
       const sub = isInputObjectType(named) ? named.getFields()[seg] : undefined;
       if (!sub) {
         problems.push(`template "${t.source}": "${seg}" is not a field of ${named.name}`);
-        type = arg.type;
+        pathOk = false;
         break;
       }
       type = sub.type;
     }
-    if (!isLeafType(getNamedType(type)) && problems.length === 0) {
+    if (pathOk && !isLeafType(getNamedType(type))) {
       problems.push(`template "${t.source}": args.${part.path.join(".")} must end on a scalar or enum`);
     }
   }
