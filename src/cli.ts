@@ -6,7 +6,8 @@
 import { parseArgs } from "node:util";
 import { configFromObject, loadConfigFile } from "./config/loader.js";
 import type { Config, LogLevel } from "./config/types.js";
-import { demoConfig, DEMO_EXAMPLES, installDemoResponder } from "./demo/embedded.js";
+import { DEMO_EXAMPLES, demoConfig, installDemoResponder } from "./demo/embedded.js";
+import { type DemoSubgraph, startDemoSubgraph } from "./demo/entity-subgraph.js";
 import { errorMessage, StreamgateError } from "./errors.js";
 import { createLogger } from "./observability/logger.js";
 import { loadSupergraph } from "./schema/supergraph.js";
@@ -75,8 +76,10 @@ async function main(): Promise<number> {
   }
   const path = values.config ?? process.env.STREAMGATE_CONFIG;
   let config: Config;
+  let demo: DemoSubgraph | undefined;
   try {
-    config = path ? await loadConfigFile(path) : demoConfig();
+    if (!path) demo = await startDemoSubgraph();
+    config = path ? await loadConfigFile(path) : demoConfig(demo!.url);
     const listen = values["listen-addr"];
     if (listen !== undefined)
       config = configFromObject({ ...withoutSource(config), listen_addr: listen }, { env: {} });
@@ -124,16 +127,19 @@ async function main(): Promise<number> {
         resolve(0);
       }, config.shutdown_grace_period + 1000);
       force.unref();
-      router.stop().then(
-        () => {
-          logger.info("stopped");
-          resolve(0);
-        },
-        (err) => {
-          logger.error({ err: errorMessage(err) }, "error while stopping");
-          resolve(0);
-        },
-      );
+      router
+        .stop()
+        .then(() => demo?.close())
+        .then(
+          () => {
+            logger.info("stopped");
+            resolve(0);
+          },
+          (err) => {
+            logger.error({ err: errorMessage(err) }, "error while stopping");
+            resolve(0);
+          },
+        );
     };
     process.on("SIGTERM", () => shutdown("SIGTERM"));
     process.on("SIGINT", () => shutdown("SIGINT"));

@@ -123,7 +123,11 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
   const engine = new Engine(
     supergraph,
     providers,
-    { requestTimeoutMs: config.request_timeout, maxDocumentSize: config.limits.max_message_size },
+    {
+      requestTimeoutMs: config.request_timeout,
+      subgraphTimeoutMs: config.subgraph_timeout,
+      maxDocumentSize: config.limits.max_message_size,
+    },
     logger,
   );
 
@@ -184,6 +188,7 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
       // Closes every remaining socket (those that ignored 1001); typed in later uWS releases only.
       (app as unknown as { close?: () => void }).close?.();
       await Promise.all([...providers.values()].map((p) => p.stop().catch(() => {})));
+      await engine.subgraphs.close();
     })();
     return stopping;
   };

@@ -1,13 +1,14 @@
 /**
  * The embedded default (contract.md): with no config, `npm start` serves an event-driven demo on
  * the in-process broker. An in-process responder answers `employeeFromEvent` (NATS request/reply)
- * so the Query side works too. Entity fields from an HTTP subgraph arrive with federation.
+ * so the Query side works too, and an in-process HTTP subgraph resolves the entity fields.
  */
 import { configFromObject } from "../config/loader.js";
 import type { Config } from "../config/types.js";
 import { MemoryProvider } from "../providers/memory/provider.js";
 import type { ManagedProvider } from "../providers/factory.js";
 import type { PlaygroundExamples } from "../router.js";
+import { DEMO_EMPLOYEES_SDL } from "./entity-subgraph.js";
 
 export const DEMO_EVENTS_SDL = `
 type Query {
@@ -39,10 +40,14 @@ type Employee @key(fields: "id", resolvable: false) {
 
 export const DEMO_EXAMPLES: PlaygroundExamples = {
   subscription: `# Run this, then the mutation on the right (or in a second tab).
+# The event carries only the id; name, role and department come from the
+# demo's HTTP subgraph through _entities, once per event for all subscribers.
 subscription {
   employeeUpdated(id: "1") {
-    __typename
     id
+    name
+    role
+    department { name }
   }
 }`,
   mutation: `mutation {
@@ -52,10 +57,14 @@ subscription {
 }`,
 };
 
-export function demoConfig(overrides: Record<string, unknown> = {}): Config {
+/** The demo config; `employeesUrl` is where the in-process entity subgraph listens. */
+export function demoConfig(employeesUrl: string, overrides: Record<string, unknown> = {}): Config {
   return configFromObject({
     listen_addr: "127.0.0.1:3002",
-    subgraphs: [{ name: "events", schema: DEMO_EVENTS_SDL }],
+    subgraphs: [
+      { name: "employees", routing_url: employeesUrl, schema: DEMO_EMPLOYEES_SDL },
+      { name: "events", schema: DEMO_EVENTS_SDL },
+    ],
     events: { providers: { nats: [{ id: "default", url: "memory://" }] } },
     ...overrides,
   });

@@ -6,14 +6,18 @@
 import type { GraphQLSchema } from "graphql";
 import { ErrorCode, errorMessage, StreamgateError } from "../errors.js";
 import { TopicRegistry } from "../fanout/topic-registry.js";
-import { type GroupResolver, TriggerRegistry } from "../fanout/triggers.js";
+import { TriggerRegistry } from "../fanout/triggers.js";
 import type { Logger } from "../observability/logger.js";
-import { checkEvent } from "../planner/event.js";
-import { type PlanError, Planner, type SubscriptionPlan } from "../planner/plan.js";
+import type { ResolveEnv } from "../federation/resolve.js";
+import { type OperationPlan, type PlanError, Planner, type SubscriptionPlan } from "../planner/plan.js";
 import { renderTopics } from "../planner/topics.js";
 import type { Provider } from "../providers/provider.js";
 import type { Supergraph } from "../schema/supergraph.js";
+import { SubgraphClient } from "../subgraphs/client.js";
+import { EntityBatch } from "../subgraphs/entity-batch.js";
+import { fetchRoot, routesToSubgraphs } from "./operation.js";
 import { attachResolvers } from "./resolvers.js";
+import { fragmentsOf, subscriptionResolver } from "./subscription.js";
 import { stableJson, subscriptionArgs } from "./variables.js";
 
 export interface OperationRequest {
@@ -40,19 +44,17 @@ export interface RunningOperation {
 
 export interface EngineOptions {
   readonly requestTimeoutMs: number;
+  readonly subgraphTimeoutMs: number;
   readonly maxDocumentSize?: number;
 }
 
 const DONE: RunningOperation = { cancel() {} };
 
-function errorJson(message: string, code: string): string {
-  return JSON.stringify({ errors: [{ message, extensions: { code } }] });
-}
-
 export class Engine {
   readonly planner: Planner;
   readonly triggers: TriggerRegistry;
   readonly topics: TopicRegistry;
+  readonly subgraphs: SubgraphClient;
   private readonly schema: GraphQLSchema;
   private activeSubscriptions = 0;
 
@@ -63,6 +65,7 @@ export class Engine {
     private readonly logger: Logger,
   ) {
     this.schema = supergraph.schema;
+    this.subgraphs = new SubgraphClient(supergraph.federation.subgraphs, options.subgraphTimeoutMs);
     attachResolvers(this.schema, {
       supergraph,
       provider: (id) => providers.get(id),
@@ -92,24 +95,50 @@ export class Engine {
     const plan = planned.plan;
     if (plan.kind === "subscription") return this.subscribe(plan, req, sink);
     let cancelled = false;
-    const finish = (result: unknown): void => {
-      if (cancelled) return;
-      sink.next(JSON.stringify(result));
-      sink.complete();
-    };
-    try {
-      const result = plan.compiled.query({}, {}, req.variables ?? {});
-      if (result instanceof Promise) {
-        result.then(finish, (err) => finish({ errors: [{ message: errorMessage(err) }] }));
-      } else finish(result);
-    } catch (err) {
-      finish({ errors: [{ message: errorMessage(err) }] });
-    }
+    this.run(plan, req).then(
+      (json) => {
+        if (cancelled) return;
+        sink.next(json);
+        sink.complete();
+      },
+      (err) => {
+        this.logger.error({ err: errorMessage(err) }, "operation failed");
+        if (!cancelled)
+          sink.error([{ message: "internal error", extensions: { code: "INTERNAL_SERVER_ERROR" } }]);
+      },
+    );
     return {
       cancel: () => {
         cancelled = true;
       },
     };
+  }
+
+  /** A query or mutation: routed root fields first, then graphql-jit (EDFS resolvers inside). */
+  private async run(plan: OperationPlan, req: OperationRequest): Promise<string> {
+    const rootType = plan.kind === "mutation" ? this.schema.getMutationType()! : this.schema.getQueryType()!;
+    const fragments = fragmentsOf(plan);
+    const raw = req.variables ?? {};
+    const hasSubgraphs = this.supergraph.federation.subgraphs.size > 0;
+    const env: ResolveEnv | undefined = hasSubgraphs
+      ? {
+          schema: this.schema,
+          model: this.supergraph.federation,
+          fragments,
+          variableDefinitions: plan.operation.variableDefinitions ?? [],
+          // Subgraphs receive the client's variables as sent; they coerce them themselves.
+          variables: raw,
+          batch: new EntityBatch(this.subgraphs),
+          errors: [],
+        }
+      : undefined;
+    let root: Record<string, unknown> = {};
+    if (env && routesToSubgraphs(this.supergraph, rootType, plan.operation, fragments)) {
+      root = await fetchRoot(env, this.supergraph, this.subgraphs, rootType, plan.operation);
+    }
+    const result = await plan.compiled.query(root, env ? { env } : {}, raw);
+    if (!env || env.errors.length === 0) return JSON.stringify(result);
+    return JSON.stringify({ ...result, errors: [...env.errors, ...(result.errors ?? [])] });
   }
 
   private subscribe(plan: SubscriptionPlan, req: OperationRequest, sink: OperationSink): RunningOperation {
@@ -153,7 +182,12 @@ export class Engine {
         topics,
         groupKey,
         ...(binding.streamConfiguration ? { stream: binding.streamConfiguration } : {}),
-        resolver: this.groupResolver(plan, variables),
+        resolver: subscriptionResolver(
+          { supergraph: this.supergraph, client: this.subgraphs, logger: this.logger },
+          plan,
+          argResult.args,
+          variables,
+        ),
         subscriber: sink,
       })
       .then(
@@ -177,24 +211,5 @@ export class Engine {
         },
       );
     return { cancel: end };
-  }
-
-  /** Shapes one event for one resolution group: check, execute, serialize, once. */
-  private groupResolver(plan: SubscriptionPlan, variables: Record<string, unknown>): GroupResolver {
-    const keysOf = (t: string) => this.supergraph.eventKeys.get(t);
-    const { fieldName, singleTypeName, compiled } = plan;
-    return (decoded, raw) => {
-      if (!decoded.ok) {
-        this.logger.warn({ topic: raw.topic, reason: decoded.reason }, "invalid broker event skipped");
-        return errorJson(`invalid event on ${raw.topic}: ${decoded.reason}`, ErrorCode.EVENT_INVALID);
-      }
-      const checked = checkEvent(decoded.value, singleTypeName, keysOf);
-      if (!checked.ok) {
-        this.logger.warn({ topic: raw.topic, reason: checked.reason }, "invalid broker event skipped");
-        return errorJson(`invalid event on ${raw.topic}: ${checked.reason}`, ErrorCode.EVENT_INVALID);
-      }
-      const result = compiled.query({ [fieldName]: checked.root }, {}, variables);
-      return result instanceof Promise ? result.then((r) => JSON.stringify(r)) : JSON.stringify(result);
-    };
   }
 }

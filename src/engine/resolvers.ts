@@ -4,7 +4,15 @@
  * provider; fields of ordinary subgraphs are routed over HTTP by the federation executor, which
  * is not built yet and says so.
  */
-import { GraphQLError, type GraphQLFieldResolver, type GraphQLSchema } from "graphql";
+import {
+  GraphQLError,
+  type GraphQLFieldResolver,
+  type GraphQLSchema,
+  getNamedType,
+  isCompositeType,
+  Kind,
+} from "graphql";
+import { type ResolveEnv, resolveObjects } from "../federation/resolve.js";
 import { ErrorCode, errorMessage, StreamgateError } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
 import { checkEvent, decodeEvent } from "../planner/event.js";
@@ -20,6 +28,12 @@ export interface ResolverDeps {
 }
 
 const encoder = new TextEncoder();
+
+/** graphql-jit context of one query or mutation. */
+export interface ExecContext {
+  /** Present when the supergraph has ordinary subgraphs to resolve entities from. */
+  readonly env?: ResolveEnv;
+}
 
 function clientError(err: unknown): GraphQLError {
   const code = err instanceof StreamgateError ? err.code : ErrorCode.OPERATION_INVALID;
@@ -43,13 +57,10 @@ export function attachResolvers(schema: GraphQLSchema, deps: ResolverDeps): void
       } else if (key === `Query.${PLACEHOLDER_QUERY_FIELD}`) {
         field.resolve = () => "streamgate";
       } else if (!binding && !field.name.startsWith("__")) {
-        const owner = supergraph.rootOwners.get(key) ?? "an ordinary subgraph";
-        field.resolve = () => {
-          throw new GraphQLError(
-            `${key} is served by subgraph ${owner}; routing queries and mutations to ordinary subgraphs is not built yet`,
-            { extensions: { code: ErrorCode.OPERATION_UNSUPPORTED } },
-          );
-        };
+        // Routed fields were fetched before execution, keyed by response key (aliases may differ
+        // in arguments), so read the alias, not the field name.
+        field.resolve = (root, _args, _ctx, info) =>
+          (root as Record<string, unknown>)[info.path.key as string];
       }
     }
   }
@@ -90,11 +101,11 @@ function requestResolver(
   subject: Parameters<typeof renderTopics>[1][number],
   typeName: string,
   deps: ResolverDeps,
-): GraphQLFieldResolver<unknown, unknown> {
+): GraphQLFieldResolver<unknown, ExecContext | undefined> {
   const singleType = deps.supergraph.schema.getType(typeName);
   const single =
     singleType && "getFields" in singleType && !("getTypes" in singleType) ? typeName : undefined;
-  return async (_root, args) => {
+  return async (_root, args, ctx: ExecContext | undefined, info) => {
     let subjects: string[];
     try {
       subjects = renderTopics("nats", [subject], { args });
@@ -122,6 +133,14 @@ function requestResolver(
     const checked = checkEvent(decoded.value, single, (t) => deps.supergraph.eventKeys.get(t));
     if (!checked.ok)
       throw clientError(new StreamgateError(ErrorCode.EVENT_INVALID, `reply: ${checked.reason}`));
-    return checked.root;
+    const root = { ...checked.root };
+    // The reply carries keys; fields other subgraphs own are fetched like for an event.
+    const env = ctx?.env;
+    const selections = info.fieldNodes.flatMap((n) => n.selectionSet?.selections ?? []);
+    const named = getNamedType(info.returnType);
+    if (env && selections.length > 0 && isCompositeType(named)) {
+      await resolveObjects(env, [root], named, { kind: Kind.SELECTION_SET, selections }, [info.path.key]);
+    }
+    return root;
   };
 }

@@ -14,8 +14,17 @@ export interface Subscriber {
   next(payloadJson: string): void;
 }
 
+/** Per-event scratch shared by every group of a trigger (the engine keeps its merged entity fetches here). */
+export interface EventScope {
+  readonly memo: Map<string, unknown>;
+}
+
 /** Turns one decoded event into a serialized response for a group (null = filtered out). */
-export type GroupResolver = (event: Decoded, raw: BrokerEvent) => string | null | Promise<string | null>;
+export type GroupResolver = (
+  event: Decoded,
+  raw: BrokerEvent,
+  scope: EventScope,
+) => string | null | Promise<string | null>;
 
 export interface FanoutStats {
   eventsReceived: number;
@@ -36,12 +45,12 @@ class Group {
     private readonly onError: (err: unknown) => void,
   ) {}
 
-  dispatch(decoded: Decoded, raw: BrokerEvent): void {
+  dispatch(decoded: Decoded, raw: BrokerEvent, scope: EventScope): void {
     if (this.tail) {
-      this.track(this.tail.then(() => this.run(decoded, raw)));
+      this.track(this.tail.then(() => this.run(decoded, raw, scope)));
       return;
     }
-    const pending = this.run(decoded, raw);
+    const pending = this.run(decoded, raw, scope);
     if (pending) this.track(pending);
   }
 
@@ -52,10 +61,10 @@ class Group {
     this.tail = tail;
   }
 
-  private run(decoded: Decoded, raw: BrokerEvent): Promise<void> | undefined {
+  private run(decoded: Decoded, raw: BrokerEvent, scope: EventScope): Promise<void> | undefined {
     let out: string | null | Promise<string | null>;
     try {
-      out = this.resolve(decoded, raw);
+      out = this.resolve(decoded, raw, scope);
     } catch (err) {
       this.onError(err);
       return undefined;
@@ -95,7 +104,8 @@ class Trigger {
       this.stats.eventsReceived++;
       const decoded = decodeEvent(ev.data);
       if (!decoded.ok) this.stats.eventsInvalid++;
-      for (const g of this.groups.values()) g.dispatch(decoded, ev);
+      const scope: EventScope = { memo: new Map() };
+      for (const g of this.groups.values()) g.dispatch(decoded, ev, scope);
     }
   };
 }

@@ -185,11 +185,9 @@ export function validateFilter(
         problems.push(`${at(path, op)} must be a list of conditions`);
       } else {
         if (v.length < 1 || v.length > FILTER_MAX_CONDITIONS) {
-          problems.push(
-            `${at(path, op)} has ${v.length} conditions (1-${FILTER_MAX_CONDITIONS} allowed)`,
-          );
+          problems.push(`${at(path, op)} has ${v.length} conditions (1-${FILTER_MAX_CONDITIONS} allowed)`);
         }
-        v.forEach((c, i) => walk(c, `${where}[${i}]`, depth + 1));
+        for (const [i, c] of v.entries()) walk(c, `${where}[${i}]`, depth + 1);
       }
     }
   };

@@ -4,7 +4,17 @@
  */
 import { readFile } from "node:fs/promises";
 import { composeServices, compositionHasErrors } from "@theguild/federation-composition";
-import { buildASTSchema, type DocumentNode, type GraphQLSchema, isObjectType, Kind, parse } from "graphql";
+import {
+  buildASTSchema,
+  type DocumentNode,
+  type GraphQLSchema,
+  getNamedType,
+  isObjectType,
+  Kind,
+  parse,
+} from "graphql";
+import { buildFederationModel, type FederationModel } from "../federation/model.js";
+import { validateFilter } from "./filter-validate.js";
 import type { SubgraphConfig } from "../config/types.js";
 import { ErrorCode, errorMessage, StreamgateAggregateError } from "../errors.js";
 import { extractBindings } from "./directives.js";
@@ -23,6 +33,8 @@ export interface Supergraph {
   /** The public API schema (no federation or EDFS artefacts). */
   readonly schema: GraphQLSchema;
   readonly supergraphSdl: string;
+  /** Ownership of fields and keys per fetchable subgraph, from the supergraph's join directives. */
+  readonly federation: FederationModel;
   readonly subgraphs: readonly LoadedSubgraph[];
   /** EDFS bindings of root fields, by "Subscription.field" etc. */
   readonly bindings: ReadonlyMap<RootFieldKey, FieldBinding>;
@@ -127,9 +139,14 @@ export async function loadSupergraph(configs: readonly SubgraphConfig[]): Promis
     );
   }
   const schema = buildASTSchema(result.publicDocumentNode);
+  const filterProblems = validateFilters(schema, bindings);
+  if (filterProblems.length > 0) {
+    throw new StreamgateAggregateError(ErrorCode.SCHEMA_EDFS, "invalid subscription filters", filterProblems);
+  }
   return {
     schema,
     supergraphSdl: result.supergraphSdl,
+    federation: buildFederationModel(result.supergraphDocumentNode),
     subgraphs,
     bindings,
     rootOwners: rootFieldOwners(subgraphs, bindings),
@@ -146,6 +163,18 @@ function placeholderQuery(shareable: string) {
     ${PLACEHOLDER_QUERY_FIELD}: String! @${shareable}
   }
 `).definitions;
+}
+
+function validateFilters(schema: GraphQLSchema, bindings: ReadonlyMap<RootFieldKey, FieldBinding>): string[] {
+  const problems: string[] = [];
+  for (const [key, b] of bindings) {
+    if (b.kind !== "subscribe" || !b.filter) continue;
+    const field = schema.getSubscriptionType()?.getFields()[key.slice("Subscription.".length)];
+    if (!field) continue;
+    for (const p of validateFilter(b.filter, field, getNamedType(field.type), schema))
+      problems.push(`${key}: ${p}`);
+  }
+  return problems;
 }
 
 function definesQuery(doc: DocumentNode): boolean {

@@ -1,0 +1,116 @@
+/**
+ * The embedded demo's ordinary subgraph: a tiny federation subgraph over HTTP, in-process, that
+ * resolves Employee and Department entities. It is what a stateless service behind the router
+ * looks like: `_entities` and `_service` over plain HTTP, no subscription code at all.
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { buildSchema, graphql } from "graphql";
+
+/** The SDL the router composes (federation v2). */
+export const DEMO_EMPLOYEES_SDL = `
+extend schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key"])
+
+type Employee @key(fields: "id") {
+  id: ID!
+  name: String!
+  role: String!
+  department: Department!
+}
+
+type Department @key(fields: "id") {
+  id: ID!
+  name: String!
+}
+
+type Query {
+  employees: [Employee!]!
+  employee(id: ID!): Employee
+}
+`;
+
+// The executable form: federation's _entities/_service spelled out for graphql-js.
+const EXECUTABLE = buildSchema(`
+scalar _Any
+union _Entity = Employee | Department
+type _Service { sdl: String }
+type Employee { id: ID! name: String! role: String! department: Department! }
+type Department { id: ID! name: String! }
+type Query {
+  _entities(representations: [_Any!]!): [_Entity]!
+  _service: _Service!
+  employees: [Employee!]!
+  employee(id: ID!): Employee
+}
+`);
+
+const DEPARTMENTS: Record<string, string> = { eng: "Engineering", ops: "Operations", res: "Research" };
+const PEOPLE: [string, string, string][] = [
+  ["Ada Lovelace", "Analyst", "res"],
+  ["Grace Hopper", "Rear Admiral", "eng"],
+  ["Alan Turing", "Cryptanalyst", "res"],
+  ["Margaret Hamilton", "Director", "eng"],
+  ["Katherine Johnson", "Mathematician", "ops"],
+];
+
+function employee(id: string) {
+  const [name, role, dept] = PEOPLE[(Math.abs(Number.parseInt(id, 10)) || 0) % PEOPLE.length]!;
+  return { __typename: "Employee", id, name: `${name} (#${id})`, role, department: department(dept) };
+}
+
+function department(id: string) {
+  return { __typename: "Department", id, name: DEPARTMENTS[id] ?? `Department ${id}` };
+}
+
+const rootValue = {
+  _entities: ({ representations }: { representations: { __typename: string; id: string }[] }) =>
+    representations.map((r) =>
+      r.__typename === "Employee"
+        ? employee(String(r.id))
+        : r.__typename === "Department"
+          ? department(String(r.id))
+          : null,
+    ),
+  _service: () => ({ sdl: DEMO_EMPLOYEES_SDL }),
+  employees: () => PEOPLE.map((_, i) => employee(String(i + 1))),
+  employee: ({ id }: { id: string }) => employee(id),
+};
+
+export interface DemoSubgraph {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Starts the demo subgraph on 127.0.0.1 and a free port. */
+export function startDemoSubgraph(): Promise<DemoSubgraph> {
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", async () => {
+      let body: { query?: string; variables?: Record<string, unknown> };
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+      } catch {
+        res.writeHead(400, { "content-type": "application/json" }).end('{"errors":[{"message":"bad JSON"}]}');
+        return;
+      }
+      const result = await graphql({
+        schema: EXECUTABLE,
+        source: body.query ?? "",
+        rootValue,
+        variableValues: body.variables ?? {},
+      });
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(result));
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  return new Promise((resolve) => {
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      resolve({
+        url: `http://127.0.0.1:${port}/graphql`,
+        close: () => new Promise((r) => server.close(() => r())),
+      });
+    });
+  });
+}

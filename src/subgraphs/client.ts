@@ -1,0 +1,99 @@
+/**
+ * HTTP client for ordinary subgraphs: one keep-alive undici Pool per subgraph origin, JSON in and
+ * out, a per-request timeout. Transport or HTTP failures become SubgraphError with a message safe
+ * to show a client (the URL is internal and stays out of it).
+ */
+import { Pool } from "undici";
+import type { SubgraphEndpoint } from "../federation/model.js";
+
+export interface GraphqlError {
+  readonly message: string;
+  readonly path?: readonly (string | number)[];
+  readonly extensions?: Record<string, unknown>;
+}
+
+export interface SubgraphResponse {
+  readonly data?: Record<string, unknown> | null;
+  readonly errors?: readonly GraphqlError[];
+}
+
+export class SubgraphError extends Error {
+  constructor(
+    readonly subgraph: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "SubgraphError";
+  }
+}
+
+export interface SubgraphStats {
+  requests: number;
+  failures: number;
+}
+
+export class SubgraphClient {
+  private readonly pools = new Map<string, { pool: Pool; path: string }>();
+  readonly stats = new Map<string, SubgraphStats>();
+
+  constructor(
+    endpoints: ReadonlyMap<string, SubgraphEndpoint>,
+    private readonly timeoutMs: number,
+  ) {
+    for (const [name, ep] of endpoints) {
+      const url = new URL(ep.url);
+      const pool = new Pool(url.origin, { connections: 32, keepAliveTimeout: 30_000, pipelining: 1 });
+      this.pools.set(name, { pool, path: `${url.pathname}${url.search}` });
+      this.stats.set(name, { requests: 0, failures: 0 });
+    }
+  }
+
+  /** POSTs one GraphQL request; rejects with SubgraphError on transport, HTTP or JSON failure. */
+  async post(subgraph: string, query: string, variables: Record<string, unknown>): Promise<SubgraphResponse> {
+    const target = this.pools.get(subgraph);
+    const stats = this.stats.get(subgraph);
+    if (!target || !stats) throw new SubgraphError(subgraph, `subgraph ${subgraph} has no routing_url`);
+    stats.requests++;
+    try {
+      const res = await target.pool.request({
+        path: target.path,
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          accept: "application/graphql-response+json, application/json",
+        },
+        body: JSON.stringify({ query, variables }),
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      const text = await res.body.text();
+      let body: SubgraphResponse;
+      try {
+        body = JSON.parse(text) as SubgraphResponse;
+      } catch {
+        throw new SubgraphError(
+          subgraph,
+          `subgraph ${subgraph} answered HTTP ${res.statusCode} with a body that is not JSON`,
+        );
+      }
+      if (res.statusCode >= 300 && !body.errors && !body.data) {
+        throw new SubgraphError(subgraph, `subgraph ${subgraph} answered HTTP ${res.statusCode}`);
+      }
+      return body;
+    } catch (err) {
+      stats.failures++;
+      if (err instanceof SubgraphError) throw err;
+      const reason =
+        (err as Error).name === "TimeoutError" || (err as { code?: string }).code?.includes("TIMEOUT")
+          ? `timed out after ${this.timeoutMs} ms`
+          : "could not be reached";
+      throw new SubgraphError(subgraph, `subgraph ${subgraph} ${reason}`, { cause: err });
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.pools.values()].map((p) => p.pool.close().catch(() => {})));
+  }
+}

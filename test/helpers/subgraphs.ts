@@ -1,0 +1,42 @@
+/**
+ * Real federation subgraphs for tests: `@apollo/subgraph` schemas served by `@apollo/server` over
+ * HTTP on a free port, with every received operation recorded so tests can count fetches.
+ */
+import { ApolloServer } from "@apollo/server";
+import { startStandaloneServer } from "@apollo/server/standalone";
+import { buildSubgraphSchema } from "@apollo/subgraph";
+import type { GraphQLResolverMap } from "@apollo/subgraph/dist/schema-helper/resolverMap.js";
+import { parse } from "graphql";
+
+export interface RunningSubgraph {
+  readonly url: string;
+  /** Query text of every request received, in order. */
+  readonly queries: string[];
+  /** Requests whose query holds `_entities`. */
+  entityRequests(): number;
+  stop(): Promise<void>;
+}
+
+export async function startSubgraph(
+  typeDefs: string,
+  resolvers: GraphQLResolverMap<unknown>,
+): Promise<RunningSubgraph> {
+  const queries: string[] = [];
+  const server = new ApolloServer({
+    schema: buildSubgraphSchema([{ typeDefs: parse(typeDefs), resolvers }]),
+    plugins: [
+      {
+        async requestDidStart(ctx) {
+          queries.push(ctx.request.query ?? "");
+        },
+      },
+    ],
+  });
+  const { url } = await startStandaloneServer(server, { listen: { port: 0, host: "127.0.0.1" } });
+  return {
+    url,
+    queries,
+    entityRequests: () => queries.filter((q) => q.includes("_entities")).length,
+    stop: () => server.stop(),
+  };
+}
