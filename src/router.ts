@@ -7,6 +7,7 @@ import type { Config } from "./config/types.js";
 import { Engine } from "./engine/engine.js";
 import { ErrorCode, errorMessage, StreamgateAggregateError, StreamgateError } from "./errors.js";
 import { readiness } from "./observability/health.js";
+import { createMetrics } from "./observability/metrics.js";
 import type { Logger } from "./observability/logger.js";
 import { createProviders, type ManagedProvider } from "./providers/factory.js";
 import { loadSupergraph, type Supergraph } from "./schema/supergraph.js";
@@ -135,6 +136,20 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
   const websocket = mountWebSocket(app, config, engine, logger);
   mountGraphqlHttp(app, config, engine);
   let draining = false;
+  const metrics = createMetrics({ engine, providers, ws: websocket.stats });
+  engine.triggers.observeLatency = (seconds) => metrics.deliveryLatency.observe(seconds);
+  app.get("/metrics", (res) => {
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    metrics.registry.metrics().then((text) => {
+      if (aborted) return;
+      res.cork(() => {
+        res.writeHeader("content-type", metrics.registry.contentType).end(text);
+      });
+    });
+  });
   app.get("/health/live", (res) => {
     res.writeHeader("content-type", "application/json").end('{"status":"live"}');
   });

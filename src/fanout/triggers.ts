@@ -17,7 +17,12 @@ export interface Subscriber {
 /** Per-event scratch shared by every group of a trigger (the engine keeps its merged entity fetches here). */
 export interface EventScope {
   readonly memo: Map<string, unknown>;
+  /** performance.now() when the trigger received the event. */
+  readonly receivedAt: number;
 }
+
+/** Observes how long an event took from trigger to sockets, once per group. */
+export type LatencyObserver = (seconds: number) => void;
 
 /** Turns one decoded event into a serialized response for a group (null = filtered out). */
 export type GroupResolver = (
@@ -43,6 +48,7 @@ class Group {
     private readonly resolve: GroupResolver,
     private readonly stats: FanoutStats,
     private readonly onError: (err: unknown) => void,
+    private readonly observe: LatencyObserver | undefined,
   ) {}
 
   dispatch(decoded: Decoded, raw: BrokerEvent, scope: EventScope): void {
@@ -69,12 +75,12 @@ class Group {
       this.onError(err);
       return undefined;
     }
-    if (out instanceof Promise) return out.then((json) => this.send(json), this.onError);
-    this.send(out);
+    if (out instanceof Promise) return out.then((json) => this.send(json, scope), this.onError);
+    this.send(out, scope);
     return undefined;
   }
 
-  private send(json: string | null): void {
+  private send(json: string | null, scope: EventScope): void {
     this.stats.resolutions++;
     if (json === null) return;
     for (const s of this.subscribers) {
@@ -85,6 +91,7 @@ class Group {
         this.onError(err);
       }
     }
+    this.observe?.((performance.now() - scope.receivedAt) / 1000);
   }
 }
 
@@ -104,7 +111,7 @@ class Trigger {
       this.stats.eventsReceived++;
       const decoded = decodeEvent(ev.data);
       if (!decoded.ok) this.stats.eventsInvalid++;
-      const scope: EventScope = { memo: new Map() };
+      const scope: EventScope = { memo: new Map(), receivedAt: performance.now() };
       for (const g of this.groups.values()) g.dispatch(decoded, ev, scope);
     }
   };
@@ -125,6 +132,8 @@ export interface SubscribeRequest {
 export class TriggerRegistry {
   private readonly triggers = new Map<string, Trigger>();
   readonly stats: FanoutStats = { eventsReceived: 0, eventsInvalid: 0, deliveries: 0, resolutions: 0 };
+  /** Set by the router when metrics are on. */
+  observeLatency: LatencyObserver | undefined;
 
   private readonly onError: (err: unknown) => void;
 
@@ -168,7 +177,7 @@ export class TriggerRegistry {
     }
     let group = trigger.groups.get(req.groupKey);
     if (!group) {
-      group = new Group(req.groupKey, req.resolver, this.stats, this.onError);
+      group = new Group(req.groupKey, req.resolver, this.stats, this.onError, this.observeLatency);
       trigger.groups.set(req.groupKey, group);
     }
     group.subscribers.add(req.subscriber);

@@ -30,6 +30,8 @@ export interface ProviderHealth {
   /** Human-readable reason when not connected. */
   readonly detail?: string;
   readonly counters: ProviderCounters;
+  /** Messages behind the broker head over all consumers (JetStream, Kafka); absent for pub/sub. */
+  readonly lag?: number;
 }
 
 export interface ProviderCounters {
