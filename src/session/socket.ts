@@ -12,9 +12,11 @@ export interface Timers {
   clearTimeout(handle: unknown): void;
 }
 
-export const realTimers: Timers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+export const realTimers = {
+  setTimeout: (fn: () => void, ms: number): unknown => setTimeout(fn, ms),
+  clearTimeout: (h: unknown): void => clearTimeout(h as NodeJS.Timeout),
+  setInterval: (fn: () => void, ms: number): unknown => setInterval(fn, ms),
+  clearInterval: (h: unknown): void => clearInterval(h as NodeJS.Timeout),
 };
 
 export interface SessionLimits {

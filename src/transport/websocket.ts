@@ -9,14 +9,17 @@ import type { Logger } from "../observability/logger.js";
 import { CloseCode } from "../protocol/graphql-transport-ws.js";
 import { offersSubprotocols, selectSubprotocol } from "../protocol/subprotocol.js";
 import { realTimers, type SessionSocket } from "../session/socket.js";
+import type { BaseSession } from "../session/base.js";
+import { LegacyWsSession } from "../session/legacy-ws.js";
 import { TransportWsSession } from "../session/transport-ws.js";
 import type { TemplatedApp, WebSocket } from "./uws.js";
 import { originAllowed } from "./cors.js";
 
 /** Per-socket user data: kept minimal, it exists 10k+ times. */
 interface SocketData {
-  session: TransportWsSession | undefined;
+  session: BaseSession | undefined;
   closed: boolean;
+  legacy: boolean;
 }
 
 export interface WsStats {
@@ -58,7 +61,7 @@ class UwsSocket implements SessionSocket {
 export interface WebSocketHandle {
   readonly stats: WsStats;
   /** Every open session (for shutdown). */
-  readonly sessions: Set<TransportWsSession>;
+  readonly sessions: Set<BaseSession>;
 }
 
 export function mountWebSocket(
@@ -68,7 +71,7 @@ export function mountWebSocket(
   logger: Logger,
 ): WebSocketHandle {
   const stats: WsStats = { connections: 0, dropped: 0, slowClosed: 0 };
-  const sessions = new Set<TransportWsSession>();
+  const sessions = new Set<BaseSession>();
   const limits = {
     connectionInitTimeoutMs: config.limits.connection_init_timeout,
     maxSubscriptions: config.limits.max_subscriptions_per_connection,
@@ -90,16 +93,12 @@ export function mountWebSocket(
         res.writeStatus("403 Forbidden").end("origin not allowed");
         return;
       }
-      if (protocol !== "graphql-transport-ws") {
-        const msg =
-          protocol === null
-            ? "unsupported WebSocket subprotocol"
-            : "the legacy graphql-ws subprotocol is not supported yet; use graphql-transport-ws";
-        res.writeStatus("400 Bad Request").end(msg);
+      if (protocol === null) {
+        res.writeStatus("400 Bad Request").end("unsupported WebSocket subprotocol");
         return;
       }
       res.upgrade<SocketData>(
-        { session: undefined, closed: false },
+        { session: undefined, closed: false, legacy: protocol === "graphql-ws" },
         req.getHeader("sec-websocket-key"),
         offersSubprotocols(header) ? protocol : "",
         req.getHeader("sec-websocket-extensions"),
@@ -115,7 +114,9 @@ export function mountWebSocket(
         config.limits.slow_client_policy,
         stats,
       );
-      data.session = new TransportWsSession(socket, engine, limits, realTimers);
+      data.session = data.legacy
+        ? new LegacyWsSession(socket, engine, limits, realTimers, config.heartbeat_interval)
+        : new TransportWsSession(socket, engine, limits, realTimers);
       sessions.add(data.session);
       stats.connections++;
     },

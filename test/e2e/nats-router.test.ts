@@ -267,6 +267,26 @@ describe("router on NATS", () => {
     s.ws.close();
   });
 
+  it("speaks the legacy graphql-ws subprotocol (subscriptions-transport-ws)", async () => {
+    const s = await rawSocket(`${router.ws}/graphql`, "graphql-ws");
+    s.send({ type: "connection_init", payload: {} });
+    s.send({ id: "L", type: "start", payload: { query: SUB, variables: { id: "legacy" } } });
+    await vi.waitFor(() =>
+      expect(s.frames.slice(0, 2)).toEqual([{ type: "connection_ack" }, { type: "ka" }]),
+    );
+    await vi.waitFor(() => {
+      nc.publish("employeeUpdated.legacy", enc.encode(JSON.stringify({ id: "legacy" })));
+      expect(s.frames.some((f) => f.type === "data")).toBe(true);
+    });
+    expect(s.frames.find((f) => f.type === "data")).toEqual({
+      id: "L",
+      type: "data",
+      payload: { data: { employeeUpdated: { __typename: "Employee", id: "legacy" } } },
+    });
+    s.send({ id: "L", type: "stop" });
+    s.ws.close();
+  });
+
   it("refuses an unknown WebSocket subprotocol at upgrade", async () => {
     await expect(rawSocket(`${router.ws}/graphql`, "mqtt")).rejects.toThrow(/HTTP 400/);
   });

@@ -1,0 +1,86 @@
+/**
+ * Legacy `graphql-ws` session (subscriptions-transport-ws, Apollo's old client): `start`/`stop`,
+ * `data`/`error`/`complete`, and `ka` keep-alives every heartbeat interval after the ack. It has
+ * no close-code vocabulary of its own; we reuse graphql-transport-ws's codes for violations.
+ */
+import type { Engine } from "../engine/engine.js";
+import { CloseCode } from "../protocol/graphql-transport-ws.js";
+import {
+  complete,
+  connectionAck,
+  DATA_FRAME_SUFFIX,
+  dataFramePrefix,
+  error,
+  keepAlive,
+  parseLegacyClientMessage,
+} from "../protocol/graphql-ws-legacy.js";
+import { BaseSession, type OperationFrames } from "./base.js";
+import type { SessionLimits, SessionSocket, Timers } from "./socket.js";
+
+const FRAMES: OperationFrames = {
+  nextPrefix: dataFramePrefix,
+  nextSuffix: DATA_FRAME_SUFFIX,
+  error,
+  complete,
+};
+
+export interface LegacyTimers extends Timers {
+  setInterval(fn: () => void, ms: number): unknown;
+  clearInterval(handle: unknown): void;
+}
+
+export class LegacyWsSession extends BaseSession {
+  readonly frames = FRAMES;
+  private keepAliveTimer: unknown;
+
+  constructor(
+    socket: SessionSocket,
+    engine: Pick<Engine, "execute">,
+    limits: SessionLimits,
+    private readonly legacyTimers: LegacyTimers,
+    private readonly keepAliveMs: number,
+  ) {
+    super(socket, engine, limits, legacyTimers, CloseCode.ConnectionInitialisationTimeout);
+  }
+
+  onMessage(data: string | ArrayBuffer | Uint8Array): void {
+    if (this.state === "closed") return;
+    const parsed = parseLegacyClientMessage(data);
+    if (!parsed.ok) {
+      this.closeWith(CloseCode.BadRequest, parsed.reason);
+      return;
+    }
+    const msg = parsed.message;
+    switch (msg.type) {
+      case "connection_init":
+        if (this.state === "acknowledged") {
+          this.closeWith(CloseCode.TooManyInitialisationRequests, "Too many initialisation requests");
+          return;
+        }
+        this.acknowledge(msg.payload);
+        this.send(connectionAck());
+        this.send(keepAlive());
+        this.keepAliveTimer = this.legacyTimers.setInterval(() => this.send(keepAlive()), this.keepAliveMs);
+        return;
+      case "start":
+        if (this.state !== "acknowledged") {
+          this.closeWith(CloseCode.Unauthorized, "Unauthorized");
+          return;
+        }
+        // subscriptions-transport-ws replaces an operation started again under the same id.
+        this.stop(msg.id);
+        this.start(msg.id, msg.payload);
+        return;
+      case "stop":
+        this.stop(msg.id);
+        return;
+      case "connection_terminate":
+        this.closeWith(1000, "terminated by client");
+        return;
+    }
+  }
+
+  protected override onStateClosed(): void {
+    if (this.keepAliveTimer !== undefined) this.legacyTimers.clearInterval(this.keepAliveTimer);
+  }
+}
