@@ -134,7 +134,7 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
 
   const app: TemplatedApp = uws.App();
   const websocket = mountWebSocket(app, config, engine, logger);
-  mountGraphqlHttp(app, config, engine);
+  const httpStreams = mountGraphqlHttp(app, config, engine);
   let draining = false;
   const metrics = createMetrics({ engine, providers, ws: websocket.stats });
   engine.triggers.observeLatency = (seconds) => metrics.deliveryLatency.observe(seconds);
@@ -197,6 +197,7 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
       draining = true;
       uws.us_listen_socket_close(listenSocket);
       for (const s of [...websocket.sessions]) s.goAway();
+      for (const s of [...httpStreams]) s.end();
       const deadline = Date.now() + config.shutdown_grace_period;
       while (websocket.stats.connections > 0 && Date.now() < deadline)
         await new Promise((r) => setTimeout(r, 20));

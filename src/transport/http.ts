@@ -4,25 +4,31 @@
  * graphql-sse "distinct connections" mode). Responses written after an await are corked.
  */
 import type { Config } from "../config/types.js";
-import type { Engine, OperationRequest, RunningOperation } from "../engine/engine.js";
-import type { PlanError } from "../planner/plan.js";
-import { sseComment, sseEvent } from "../protocol/sse.js";
+import type { Engine, OperationRequest } from "../engine/engine.js";
+import { multipartMode } from "../protocol/multipart.js";
 import { corsOrigin } from "./cors.js";
+import {
+  type Framing,
+  multipartFraming,
+  runStream,
+  SSE_FRAMING,
+  type StreamExchange,
+  type StreamRegistry,
+} from "./http-stream.js";
 import { type ParsedRequest, parseJsonBody, parseQueryString, readBody } from "./http-body.js";
 import type { HttpResponse, TemplatedApp } from "./uws.js";
 
 const GRAPHQL_RESPONSE = "application/graphql-response+json; charset=utf-8";
 const JSON_TYPE = "application/json; charset=utf-8";
 
-interface Exchange {
-  readonly res: HttpResponse;
+interface Exchange extends StreamExchange {
   readonly accept: string;
   readonly origin: string;
-  aborted: boolean;
-  onAbort?: () => void;
 }
 
-export function mountGraphqlHttp(app: TemplatedApp, config: Config, engine: Engine): void {
+/** Mounts the GraphQL HTTP routes; returns the open streams (shutdown ends them). */
+export function mountGraphqlHttp(app: TemplatedApp, config: Config, engine: Engine): StreamRegistry {
+  const streams: StreamRegistry = new Set();
   const cors = (ex: Exchange): void => {
     const allowed = corsOrigin(config.cors.allow_origins, ex.origin);
     if (allowed) ex.res.writeHeader("access-control-allow-origin", allowed);
@@ -59,7 +65,12 @@ export function mountGraphqlHttp(app: TemplatedApp, config: Config, engine: Engi
       return;
     }
     if (ex.accept.includes("text/event-stream")) {
-      streamSse(ex, request);
+      stream(ex, request, SSE_FRAMING);
+      return;
+    }
+    const mode = multipartMode(ex.accept);
+    if (mode) {
+      stream(ex, request, multipartFraming(mode));
       return;
     }
     if (kind === "subscription") {
@@ -68,7 +79,11 @@ export function mountGraphqlHttp(app: TemplatedApp, config: Config, engine: Engi
         "406 Not Acceptable",
         JSON_TYPE,
         JSON.stringify({
-          errors: [{ message: "subscriptions need a WebSocket or Accept: text/event-stream" }],
+          errors: [
+            {
+              message: "subscriptions need a WebSocket, Accept: text/event-stream or Accept: multipart/mixed",
+            },
+          ],
         }),
       );
     }
@@ -94,66 +109,22 @@ export function mountGraphqlHttp(app: TemplatedApp, config: Config, engine: Engi
     ex.onAbort = () => running.cancel();
   };
 
-  /** SSE: flush the head at once, keep-alive comments, `next` frames, a final `complete`. */
-  const streamSse = (ex: Exchange, request: OperationRequest): void => {
-    let started = false;
-    let finished = false;
-    let running: RunningOperation | undefined;
-    let heartbeat: NodeJS.Timeout | undefined;
-    const write = (chunk: string): void => {
-      if (!ex.aborted && !finished) ex.res.cork(() => ex.res.write(chunk));
-    };
-    const end = (): void => {
-      if (finished) return;
-      write(sseEvent("complete"));
-      finished = true;
-      clearInterval(heartbeat);
-      if (!ex.aborted) ex.res.cork(() => ex.res.end());
-    };
-    const start = (): void => {
-      if (started || ex.aborted) return;
-      started = true;
-      ex.res.cork(() => {
-        ex.res.writeStatus("200 OK");
-        cors(ex);
-        ex.res.writeHeader("content-type", "text/event-stream; charset=utf-8");
-        ex.res.writeHeader("cache-control", "no-cache").writeHeader("x-accel-buffering", "no");
-        ex.res.write(sseComment(""));
-      });
-      heartbeat = setInterval(() => write(sseComment("")), config.heartbeat_interval);
-    };
-    ex.onAbort = () => {
-      clearInterval(heartbeat);
-      running?.cancel();
-    };
-    let early: readonly PlanError[] | undefined;
-    running = engine.execute(request, {
-      next: (json) => {
-        start();
-        write(sseEvent("next", json));
-      },
-      complete: () => {
-        start();
-        end();
-      },
-      error: (errors) => {
-        if (!started) {
-          early = errors;
-          return;
-        }
-        write(sseEvent("next", JSON.stringify({ errors })));
-        end();
-      },
-    });
-    if (early) {
-      badRequest(ex, early.map((e) => e.message).join("; "));
-      return;
-    }
-    start();
-  };
+  const stream = (ex: Exchange, request: OperationRequest, framing: Framing): void =>
+    runStream(ex, request, framing, engine, config.heartbeat_interval, streams, (errors) =>
+      badRequest(ex, errors.map((e) => e.message).join("; ")),
+    );
 
   const exchange = (res: HttpResponse, accept: string, origin: string): Exchange => {
-    const ex: Exchange = { res, accept, origin, aborted: false };
+    const ex: Exchange = {
+      res,
+      accept,
+      origin,
+      aborted: false,
+      writeHead: (status) => {
+        res.writeStatus(status);
+        cors(ex);
+      },
+    };
     res.onAborted(() => {
       ex.aborted = true;
       ex.onAbort?.();
@@ -192,4 +163,5 @@ export function mountGraphqlHttp(app: TemplatedApp, config: Config, engine: Engi
     }
     res.end();
   });
+  return streams;
 }

@@ -215,6 +215,42 @@ describe("router on NATS", () => {
     client.dispose();
   });
 
+  it.each([
+    ['multipart/mixed;subscriptionSpec="1.0", application/json', "mp1", '{"payload":{"data":'],
+    ["multipart/mixed", "mp2", '"hasNext":true'],
+  ])("streams a subscription as multipart (%s)", async (accept, id, marker) => {
+    const ac = new AbortController();
+    const res = await fetch(`${router.http}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept },
+      body: JSON.stringify({ query: SUB, variables: { id } }),
+      signal: ac.signal,
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain('boundary="graphql"');
+    const reader = res.body!.getReader();
+    let text = "";
+    const dec = new TextDecoder();
+    const publisher = setInterval(
+      () => nc.publish(`employeeUpdated.${id}`, enc.encode(JSON.stringify({ id }))),
+      100,
+    );
+    try {
+      while (!text.includes(marker) || !text.includes(`"id":"${id}"`)) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += dec.decode(value);
+      }
+    } finally {
+      clearInterval(publisher);
+      ac.abort();
+    }
+    const part = text.split("\r\n--graphql\r\n").find((p) => p.includes(`"id":"${id}"`))!;
+    const body = JSON.parse(part.slice(part.indexOf("\r\n\r\n") + 4));
+    const result = { data: { employeeUpdated: { __typename: "Employee", id } } };
+    expect(body).toEqual(id === "mp1" ? { payload: result } : { ...result, hasNext: true });
+  });
+
   it("closes only the offending socket on protocol violations", async () => {
     const client = wsClient(`${router.ws}/graphql`);
     const good = collect(client, SUB, { id: "calm" });
