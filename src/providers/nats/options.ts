@@ -2,6 +2,7 @@
  * How a NatsProvider config becomes nats.js connection options, and the reconnect backoff. Kept
  * apart from the provider so the policy can be read (and unit-tested) without a connection.
  */
+import { hostname } from "node:os";
 import type { NodeConnectionOptions } from "@nats-io/transport-node";
 import type { NatsProviderConfig } from "../../config/types.js";
 
@@ -22,6 +23,14 @@ export interface NatsProviderOptions {
   readonly maxBackoffMs?: number;
   /** Connection name the NATS server shows in its monitoring. Default "streamgate:<id>". */
   readonly name?: string;
+  /**
+   * Names this router instance in its JetStream durable consumers (one per instance and subject,
+   * see jetstream.ts). It must stay the same across restarts of one instance, so that a restarted
+   * router resumes its durables where they were, and must differ between instances, or they would
+   * share a durable and each get only part of the messages. Default `os.hostname()`: stable for a
+   * VM or a StatefulSet pod; two routers on one host must be given distinct ids.
+   */
+  readonly instanceId?: string;
 }
 
 /** {@link NatsProviderOptions} with the defaults filled in. */
@@ -36,6 +45,7 @@ export function resolveOptions(id: string, o: NatsProviderOptions = {}): Resolve
     minBackoffMs: o.minBackoffMs ?? 250,
     maxBackoffMs: o.maxBackoffMs ?? 2000,
     name: o.name ?? `streamgate:${id}`,
+    instanceId: o.instanceId ?? hostname(),
   };
 }
 

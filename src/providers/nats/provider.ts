@@ -3,7 +3,8 @@
  * subscribed subject is one NATS subscription delivering through a callback (no async iterator:
  * fewer promises per message). nats.js reconnects and re-sends every SUB by itself; this class
  * adds what it lacks: a start that fails fast, a background start that keeps trying, and
- * subscriptions remembered while there is no connection at all.
+ * subscriptions remembered while there is no connection at all. A subscribe with `stream` goes to
+ * JetStream durable consumers instead (jetstream.ts), which follow the same connection events.
  */
 import {
   connect,
@@ -23,6 +24,7 @@ import {
   type Unsubscribe,
 } from "../provider.js";
 import { validateNatsSubject } from "../subject.js";
+import { JetStreamConsumers, type JetStreamLag } from "./jetstream.js";
 import {
   backoffDelay,
   connectionOptions,
@@ -32,7 +34,9 @@ import {
   resolveOptions,
 } from "./options.js";
 import { NatsLocalSubscription } from "./subscription.js";
+import { Sleeper, withTimeout } from "./timers.js";
 
+export type { JetStreamLag } from "./jetstream.js";
 export type { NatsProviderOptions } from "./options.js";
 
 /** NATS core implementation of {@link Provider}; see the module comment. */
@@ -43,10 +47,11 @@ export class NatsProvider implements Provider {
   private readonly url: string;
   private readonly counters = newCounters();
   private readonly subs = new Set<NatsLocalSubscription>();
+  private readonly jetstream: JetStreamConsumers;
   private nc: NatsConnection | undefined;
   private connecting: Promise<void> | undefined;
   private background: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
+  private readonly sleeper = new Sleeper();
   private stopped = false;
   private connected = false;
   private detail: string | undefined = "not started";
@@ -60,6 +65,10 @@ export class NatsProvider implements Provider {
     this.id = config.id;
     this.url = redactUrl(config.url);
     this.opts = resolveOptions(config.id, options);
+    const { minBackoffMs, maxBackoffMs } = this.opts;
+    this.jetstream = new JetStreamConsumers(this.id, this.opts.instanceId, this.counters, (elapsed) =>
+      backoffDelay(elapsed, minBackoffMs, maxBackoffMs),
+    );
   }
 
   /** Connects once; rejects fast with PROVIDER_UNAVAILABLE when the broker cannot be reached. */
@@ -86,11 +95,12 @@ export class NatsProvider implements Provider {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.wake?.();
+    this.sleeper.wake();
     await this.connecting?.catch(() => undefined);
     await this.background;
     for (const sub of this.subs) sub.close();
     this.subs.clear();
+    await this.jetstream.close();
     const nc = this.nc;
     this.nc = undefined;
     this.connected = false;
@@ -109,6 +119,9 @@ export class NatsProvider implements Provider {
       throw new StreamgateError(ErrorCode.SUBJECT_INVALID, "no subjects to subscribe to");
     }
     for (const t of topics) this.checkSubject(t, true);
+    if (options?.stream) {
+      return this.jetstream.subscribe([...new Set(topics)], onEvents, options.stream, options.onError);
+    }
     const sub = new NatsLocalSubscription([...new Set(topics)], onEvents, options?.onError, this.counters);
     this.subs.add(sub);
     if (this.nc) sub.attach(this.nc);
@@ -175,6 +188,11 @@ export class NatsProvider implements Provider {
     }
   }
 
+  /** Per JetStream durable: pending and ack-pending counts from the server, on demand. */
+  jetStreamLag(): Promise<JetStreamLag[]> {
+    return this.jetstream.lag();
+  }
+
   health(): ProviderHealth {
     return {
       id: this.id,
@@ -204,6 +222,7 @@ export class NatsProvider implements Provider {
     void this.watchStatus(nc);
     void nc.closed().then((err) => this.onClosed(nc, err || undefined));
     for (const sub of this.subs) sub.attach(nc);
+    this.jetstream.attach(nc);
   }
 
   private async retryStart(): Promise<void> {
@@ -215,21 +234,11 @@ export class NatsProvider implements Provider {
       } catch {
         // start() recorded why in `detail`; health() reports it until the broker is back.
         if (this.stopped) return;
-        await this.sleep(backoffDelay(Date.now() - since, this.opts.minBackoffMs, this.opts.maxBackoffMs));
+        await this.sleeper.sleep(
+          backoffDelay(Date.now() - since, this.opts.minBackoffMs, this.opts.maxBackoffMs),
+        );
       }
     }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wake = done;
-    });
   }
 
   private reconnectDelay(): number {
@@ -245,12 +254,14 @@ export class NatsProvider implements Provider {
         case "disconnect":
           this.connected = false;
           this.detail = `disconnected from ${redactUrl(s.server)}; reconnecting`;
+          this.jetstream.disconnected();
           break;
         case "reconnect":
           this.connected = true;
           this.detail = undefined;
           this.outageSince = undefined;
           this.counters.reconnects++;
+          this.jetstream.reconnected();
           break;
         case "error":
           this.counters.errors++;
@@ -268,6 +279,7 @@ export class NatsProvider implements Provider {
     this.nc = undefined;
     this.connected = false;
     for (const sub of this.subs) sub.detach();
+    this.jetstream.detach();
     if (this.stopped) return;
     this.detail = `connection closed${err ? `: ${errorMessage(err)}` : ""}; reconnecting`;
     void this.startInBackground();
@@ -280,17 +292,5 @@ export class NatsProvider implements Provider {
 
   private error(code: ErrorCodeValue, what: string, cause?: unknown): StreamgateError {
     return new StreamgateError(code, `NATS provider "${this.id}" ${what}`, { cause });
-  }
-}
-
-async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms}ms`)), ms);
-  });
-  try {
-    return await Promise.race([p, t]);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -3,7 +3,7 @@
  * backing it while there is a connection. It outlives connections, so a subscription made while
  * the broker is away is attached when one comes up.
  */
-import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
+import type { Msg, MsgHdrs, NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { BrokerEvent, EventsHandler, ProviderCounters } from "../provider.js";
 import { compileNatsSubject, type TopicMatcher } from "../subject.js";
 
@@ -94,10 +94,15 @@ export class NatsLocalSubscription {
 }
 
 function toEvent(msg: Msg): BrokerEvent {
-  const h = msg.headers;
-  if (!h) return { topic: msg.subject, data: msg.data };
+  const headers = headersOf(msg.headers);
+  return headers ? { topic: msg.subject, data: msg.data, headers } : { topic: msg.subject, data: msg.data };
+}
+
+/** NATS headers as a record (shared with JetStream). Undefined when the message has none. */
+export function headersOf(h: MsgHdrs | undefined): Record<string, string> | undefined {
+  if (!h) return undefined;
   const headers: Record<string, string> = {};
   // Repeated header values are joined with ", " as HTTP does; the interface holds one string.
   for (const k of h.keys()) headers[k] = h.values(k).join(", ");
-  return { topic: msg.subject, data: msg.data, headers };
+  return headers;
 }

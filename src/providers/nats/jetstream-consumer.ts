@@ -1,0 +1,235 @@
+/**
+ * One JetStream durable pull consumer of NatsProvider: created (or updated) on the stream,
+ * consumed in pulled batches with nats.js v3 `consumer.consume()`, each message acked once every
+ * listener has taken it. It outlives connections: a new connection starts it again, a consumer the
+ * server lost is created again, and failures in the background are retried with backoff.
+ */
+import {
+  type ConsumerInfo,
+  type ConsumerMessages,
+  type JsMsg,
+  jetstream,
+  jetstreamManager,
+} from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { errorMessage } from "../../errors.js";
+import type { BrokerEvent, ProviderCounters } from "../provider.js";
+import {
+  createOrUpdateDurable,
+  type DurableSpec,
+  MAX_ATTEMPTS,
+  nakDelay,
+  PULL_BATCH,
+  PULL_EXPIRES_MS,
+} from "./jetstream-durable.js";
+import { headersOf } from "./subscription.js";
+import { Sleeper } from "./timers.js";
+
+/** One subscribe() call's interest in this consumer. */
+export interface ConsumerListener {
+  /** Takes one event; throwing makes the message redelivered (nak). */
+  deliver(event: BrokerEvent): void;
+  /** Broker errors and handler exceptions of this consumer. */
+  fail(err: Error): void;
+}
+
+export class DurableConsumer {
+  readonly listeners = new Set<ConsumerListener>();
+  /** Last error seen starting or consuming; cleared once consuming. */
+  lastError: string | undefined;
+  private messages: ConsumerMessages | undefined;
+  private messagesNc: NatsConnection | undefined;
+  private starting: Promise<void> | undefined;
+  /** Bumped whenever consumption stops, so stale callbacks and starts know they are stale. */
+  private gen = 0;
+  private closed = false;
+  /** Highest stream sequence settled here, to recreate a lost durable where it was. */
+  private lastSeq = 0;
+  private retrying = false;
+  private readonly sleeper = new Sleeper();
+
+  constructor(
+    readonly spec: DurableSpec,
+    private readonly counters: ProviderCounters,
+    private readonly backoff: (elapsedMs: number) => number,
+  ) {}
+
+  get consuming(): boolean {
+    return this.messages !== undefined;
+  }
+
+  /**
+   * Ensures the durable exists and is consumed on `nc`. Concurrent callers share one attempt.
+   * Rejects with StreamMissingError or the broker's error when that attempt fails.
+   */
+  ensure(nc: NatsConnection): Promise<void> {
+    if (this.closed) return Promise.reject(new Error("consumer closed"));
+    if (this.messages && this.messagesNc === nc) return Promise.resolve();
+    this.starting ??= this.start(nc).finally(() => {
+      this.starting = undefined;
+    });
+    return this.starting;
+  }
+
+  /**
+   * Keeps calling ensure() with backoff until consuming, closed, or `alive()` turns false. Called
+   * again while retrying (the connection came back), it ends the current backoff instead.
+   */
+  retryInBackground(nc: NatsConnection, alive: () => boolean): void {
+    if (this.retrying) {
+      this.sleeper.wake();
+      return;
+    }
+    this.retrying = true;
+    void (async () => {
+      const since = Date.now();
+      let reported: string | undefined;
+      while (!this.closed && alive() && !(this.messages && this.messagesNc === nc)) {
+        try {
+          await this.ensure(nc);
+        } catch (err) {
+          // Report each distinct problem once, not once per attempt.
+          if (errorMessage(err) !== reported) this.fail(err);
+          reported = errorMessage(err);
+          await this.sleeper.sleep(this.backoff(Date.now() - since));
+        }
+      }
+      this.retrying = false;
+    })();
+  }
+
+  /** The connection is gone; consumption stops until ensure() is called with a new one. */
+  detach(): void {
+    this.stopConsuming();
+  }
+
+  /**
+   * Stops consuming for good. The durable stays on the server: a restarted instance resumes it,
+   * and its inactive_threshold lets the server reap it once nobody pulls.
+   */
+  close(): void {
+    this.closed = true;
+    this.sleeper.wake();
+    this.stopConsuming();
+  }
+
+  /** The server's view of the durable (a $JS.API request; not for the hot path). */
+  async info(nc: NatsConnection): Promise<ConsumerInfo> {
+    const jsm = await jetstreamManager(nc, { checkAPI: false });
+    return jsm.consumers.info(this.spec.stream, this.spec.name);
+  }
+
+  private async start(nc: NatsConnection): Promise<void> {
+    this.stopConsuming();
+    const gen = this.gen;
+    const info = await createOrUpdateDurable(nc, this.spec, this.lastSeq);
+    if (gen !== this.gen || this.closed) throw new Error("consumer stopped while starting");
+    const consumer = jetstream(nc).consumers.getConsumerFromInfo(info);
+    const messages = await consumer.consume({
+      max_messages: PULL_BATCH,
+      expires: PULL_EXPIRES_MS,
+      callback: (m) => this.onMessage(m, gen),
+    });
+    if (gen !== this.gen || this.closed) {
+      await messages.close();
+      throw new Error("consumer stopped while starting");
+    }
+    this.messages = messages;
+    this.messagesNc = nc;
+    this.lastError = undefined;
+    void this.watch(nc, messages, gen);
+  }
+
+  /** Restarts consumption when nats.js reports the durable or stream gone, or stops by itself. */
+  private async watch(nc: NatsConnection, messages: ConsumerMessages, gen: number): Promise<void> {
+    const restart = () => {
+      if (gen !== this.gen || this.closed) return;
+      this.stopConsuming();
+      if (!nc.isClosed()) this.retryInBackground(nc, () => !nc.isClosed());
+    };
+    void messages.closed().then((err) => {
+      if (err && gen === this.gen) this.fail(err);
+      restart();
+    });
+    for await (const s of messages.status()) {
+      if (gen !== this.gen) return;
+      if (s.type === "consumer_deleted" || s.type === "consumer_not_found" || s.type === "stream_not_found") {
+        this.lastError = `${s.type} (${this.spec.stream}/${this.spec.name})`;
+        restart();
+        return;
+      }
+    }
+  }
+
+  private onMessage(m: JsMsg, gen: number): void {
+    // A message from a consumption we stopped is left unacked: the server redelivers it.
+    if (gen !== this.gen || this.closed) return;
+    this.counters.received++;
+    const headers = headersOf(m.headers);
+    const event: BrokerEvent = {
+      topic: m.subject,
+      data: m.data,
+      position: String(m.seq),
+      ...(headers ? { headers } : {}),
+    };
+    let failure: unknown;
+    for (const l of this.listeners) {
+      try {
+        l.deliver(event);
+      } catch (err) {
+        failure ??= err;
+        this.counters.errors++;
+        report(l, err);
+      }
+    }
+    this.settle(m, failure);
+  }
+
+  /**
+   * Acks once per message, not per listener. Today every listener dispatches synchronously (the
+   * router writes to the sockets or their buffers before deliver() returns), so "deliver()
+   * returned" is "dispatched". Ack-after-write (delivery.md) is the seam here: the event will then
+   * carry an ack callback the fan-out calls once written, and settle() will run from there.
+   */
+  private settle(m: JsMsg, failure: unknown): void {
+    try {
+      if (failure === undefined) {
+        m.ack();
+      } else if (m.info.deliveryCount >= MAX_ATTEMPTS) {
+        // A poison message: give up on it rather than redeliver it forever.
+        m.term();
+      } else {
+        m.nak(nakDelay(m.info.deliveryCount));
+        return;
+      }
+      this.lastSeq = Math.max(this.lastSeq, m.seq);
+    } catch (err) {
+      // The connection closed under us: unacked, the message comes again after ack_wait.
+      this.fail(err);
+    }
+  }
+
+  private stopConsuming(): void {
+    this.gen++;
+    const messages = this.messages;
+    this.messages = undefined;
+    this.messagesNc = undefined;
+    // close() stops pulling (UNSUB of the pull inbox); the server drops pull requests nobody
+    // listens to, so nothing more is handed out for this durable until someone pulls again.
+    if (messages) void messages.close().catch(() => undefined);
+  }
+
+  private fail(err: unknown): void {
+    this.counters.errors++;
+    this.lastError = errorMessage(err);
+    for (const l of this.listeners) report(l, err);
+  }
+}
+
+function report(l: ConsumerListener, err: unknown): void {
+  try {
+    l.fail(err instanceof Error ? err : new Error(String(err)));
+  } catch {
+    // the listener's error handler failed too; counted already
+  }
+}

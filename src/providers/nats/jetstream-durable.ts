@@ -1,0 +1,92 @@
+/**
+ * What one router durable looks like on the server: its settings, and how it is created or
+ * updated. Kept apart from the consuming code so the policy can be read on its own.
+ */
+import {
+  AckPolicy,
+  type ConsumerConfig,
+  type ConsumerInfo,
+  DeliverPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  jetstreamManager,
+} from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+
+/** Messages asked for per pull; nats.js pulls again when 3/4 of them arrived. */
+export const PULL_BATCH = 100;
+/** Unacked messages the server lets one consumer have outstanding. */
+export const MAX_ACK_PENDING = 1000;
+/** A pull request lives this long (ms); the server heartbeats it every half of that. */
+export const PULL_EXPIRES_MS = 10_000;
+/** A message whose handler threw this many times is terminated instead of redelivered forever. */
+export const MAX_ATTEMPTS = 5;
+/** Redelivery delay (ms) after a failed attempt: 250, 500, 1000, ... up to 5s. */
+export const nakDelay = (attempt: number) => Math.min(5000, 250 * 2 ** Math.max(0, attempt - 1));
+
+export interface DurableSpec {
+  readonly stream: string;
+  /** The durable name: `consumerName-<hash>`. */
+  readonly name: string;
+  /** The consumer's one filter subject (nats-server 2.9 allows no more). */
+  readonly subject: string;
+  readonly inactiveThresholdSec: number;
+}
+
+/** Thrown when the stream is missing; the provider turns it into a clear StreamgateError. */
+export class StreamMissingError extends Error {}
+
+/**
+ * A fresh durable starts at new messages; an existing one keeps its position (the point of a
+ * durable) and only gets the settings we own updated (nats-server refuses to change a durable's
+ * deliver policy anyway). `lastSeq` > 0 means the durable was lost while subscribed (e.g. reaped
+ * during a long partition): it is recreated after the last message settled, not at new ones.
+ */
+export async function createOrUpdateDurable(
+  nc: NatsConnection,
+  spec: DurableSpec,
+  lastSeq: number,
+): Promise<ConsumerInfo> {
+  const { stream, name, subject } = spec;
+  const jsm = await jetstreamManager(nc, { checkAPI: false });
+  const inactive = Math.round(spec.inactiveThresholdSec * 1e9);
+  try {
+    let existing: ConsumerInfo | undefined;
+    try {
+      existing = await jsm.consumers.info(stream, name);
+    } catch (err) {
+      if (!isApiError(err, JetStreamApiCodes.ConsumerNotFound)) throw err;
+    }
+    if (existing) {
+      const c = existing.config;
+      if (c.deliver_subject) {
+        throw new Error(`consumer "${name}" on stream "${stream}" is a push consumer, not a pull one`);
+      }
+      if (c.inactive_threshold === inactive && c.max_ack_pending === MAX_ACK_PENDING) return existing;
+      return await jsm.consumers.update(stream, name, {
+        inactive_threshold: inactive,
+        max_ack_pending: MAX_ACK_PENDING,
+      });
+    }
+    const config: Partial<ConsumerConfig> = {
+      durable_name: name,
+      filter_subject: subject,
+      ack_policy: AckPolicy.Explicit,
+      max_ack_pending: MAX_ACK_PENDING,
+      inactive_threshold: inactive,
+      ...(lastSeq > 0
+        ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: lastSeq + 1 }
+        : { deliver_policy: DeliverPolicy.New }),
+    };
+    return await jsm.consumers.add(stream, config);
+  } catch (err) {
+    if (isApiError(err, JetStreamApiCodes.StreamNotFound)) {
+      throw new StreamMissingError(`JetStream stream "${stream}" does not exist`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+function isApiError(err: unknown, code: number): boolean {
+  return err instanceof JetStreamApiError && err.code === code;
+}
