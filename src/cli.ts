@@ -10,8 +10,7 @@ import { DEMO_EXAMPLES, demoConfig, installDemoResponder } from "./demo/embedded
 import { type DemoSubgraph, startDemoSubgraph } from "./demo/entity-subgraph.js";
 import { errorMessage, StreamgateError } from "./errors.js";
 import { createLogger } from "./observability/logger.js";
-import { loadSupergraph } from "./schema/supergraph.js";
-import { startRouter } from "./router.js";
+import { loadRouterSupergraph, startRouter } from "./router.js";
 
 const HELP = `streamgate: event-driven GraphQL subscription router
 
@@ -84,7 +83,7 @@ async function main(): Promise<number> {
     if (listen !== undefined)
       config = configFromObject({ ...withoutSource(config), listen_addr: listen }, { env: {} });
     if (values["check-config"]) {
-      await loadSupergraph(config.subgraphs);
+      await loadRouterSupergraph(config);
       process.stdout.write(`${path ?? "embedded default"}: configuration and schemas are valid\n`);
       return 0;
     }

@@ -10,6 +10,7 @@ import { readiness } from "./observability/health.js";
 import { createMetrics } from "./observability/metrics.js";
 import type { Logger } from "./observability/logger.js";
 import { createProviders, type ManagedProvider } from "./providers/factory.js";
+import type { ProviderKind } from "./providers/provider.js";
 import { loadSupergraph, type Supergraph } from "./schema/supergraph.js";
 import { mountGraphqlHttp } from "./transport/http.js";
 import { type TemplatedApp, type us_listen_socket, uws } from "./transport/uws.js";
@@ -44,20 +45,21 @@ function splitAddr(addr: string): { host: string; port: number } {
   return { host: host || "0.0.0.0", port: Number(addr.slice(i + 1)) };
 }
 
-/** Every providerId in the schema must name a configured provider of the right kind. */
-function checkProviderIds(sg: Supergraph, providers: ReadonlyMap<string, ManagedProvider>): string[] {
-  const problems: string[] = [];
-  for (const [field, b] of sg.bindings) {
-    const p = providers.get(b.providerId);
-    if (!p)
-      problems.push(`${field}: providerId "${b.providerId}" names no configured ${b.provider} provider`);
-    else if (p.kind !== b.provider) {
-      problems.push(
-        `${field}: providerId "${b.providerId}" is a ${p.kind} provider, the directive needs ${b.provider}`,
-      );
-    }
-  }
-  return problems;
+/** Configured provider ids and their kinds, for schema checks. */
+export function providerKinds(events: Config["events"]): Map<string, ProviderKind> {
+  const kinds = new Map<string, ProviderKind>();
+  for (const n of events.providers.nats) kinds.set(n.id, "nats");
+  for (const k of events.providers.kafka) kinds.set(k.id, "kafka");
+  for (const r of events.providers.redis) kinds.set(r.id, "redis");
+  return kinds;
+}
+
+/** Loads the supergraph with every providerId checked against the config. */
+export function loadRouterSupergraph(config: Config): Promise<Supergraph> {
+  return loadSupergraph(config.subgraphs, {
+    providers: providerKinds(config.events),
+    skipUnknownProviders: config.events.skip_unavailable_providers,
+  });
 }
 
 async function startProviders(
@@ -106,19 +108,9 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
   const { logger } = options;
   if (config.workers !== 1)
     logger.warn({ workers: config.workers }, "workers: not built yet; running one thread");
-  const supergraph = await loadSupergraph(config.subgraphs);
+  const supergraph = await loadRouterSupergraph(config);
+  for (const d of supergraph.dropped) logger.warn({ problem: d }, "field dropped: unknown provider");
   const providers = createProviders(config.events);
-  const idProblems = checkProviderIds(supergraph, providers);
-  if (idProblems.length > 0) {
-    if (!config.events.skip_unavailable_providers) {
-      throw new StreamgateAggregateError(
-        ErrorCode.PROVIDER_UNKNOWN,
-        "unknown providers in the schema",
-        idProblems,
-      );
-    }
-    for (const p of idProblems) logger.warn({ problem: p }, "field unavailable: unknown provider");
-  }
   options.onProviders?.(providers);
   await startProviders(config, providers, logger);
   const engine = new Engine(

@@ -29,18 +29,21 @@ export class TopicRegistry {
   }
 
   /**
-   * Adds `listener` to (providerId, topic[, stream]); resolves once the broker subscription
-   * exists. A JetStream subscription is a different source from a core one on the same subject.
+   * Adds `listener` to (providerId, topics[, stream]); resolves once the broker subscription
+   * exists. Usually `topics` is one topic; a trigger whose patterns may overlap passes them all
+   * so the provider delivers each message once. A JetStream subscription is a different source
+   * from a core one on the same subject.
    */
   async acquire(
     providerId: string,
-    topic: string,
+    topics: readonly string[],
     listener: EventsHandler,
     stream?: StreamOptions,
   ): Promise<() => void> {
+    const topicKey = topics.join("\u0001");
     const key = stream
-      ? `${providerId}\u0000${topic}\u0000${stream.streamName}\u0000${stream.consumerName}`
-      : `${providerId}\u0000${topic}`;
+      ? `${providerId}\u0000${topicKey}\u0000${stream.streamName}\u0000${stream.consumerName}`
+      : `${providerId}\u0000${topicKey}`;
     let entry = this.entries.get(key);
     if (!entry) {
       const provider = this.providers(providerId);
@@ -51,7 +54,7 @@ export class TopicRegistry {
       };
       const created: Entry = {
         listeners,
-        ready: provider.subscribe([topic], deliver, stream ? { stream } : {}),
+        ready: provider.subscribe(topics, deliver, stream ? { stream } : {}),
       };
       entry = created;
       this.entries.set(key, created);

@@ -117,6 +117,9 @@ class Trigger {
   };
 }
 
+/** NATS wildcards and Redis glob characters (Kafka topic names have none). */
+const PATTERN = /[*>?[]/;
+
 export interface SubscribeRequest {
   readonly providerId: string;
   /** Sorted, unique. */
@@ -199,8 +202,13 @@ export class TriggerRegistry {
     topics: readonly string[],
     stream: StreamOptions | undefined,
   ): Promise<void> {
+    // Patterns of one field may match the same message (`x.*` and `x.1`): subscribed separately,
+    // the trigger would see it twice, so such a set is one broker subscription, which providers
+    // deliver once per message. Plain topics stay shared per topic across triggers.
+    const sources =
+      topics.length > 1 && topics.some((t) => PATTERN.test(t)) ? [topics] : topics.map((t) => [t]);
     const results = await Promise.allSettled(
-      topics.map((topic) => this.topics.acquire(providerId, topic, trigger.onEvents, stream)),
+      sources.map((source) => this.topics.acquire(providerId, source, trigger.onEvents, stream)),
     );
     const releases = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");

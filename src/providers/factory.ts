@@ -4,6 +4,7 @@ import { ErrorCode, StreamgateError } from "../errors.js";
 import { MemoryProvider } from "./memory/provider.js";
 import { NatsProvider } from "./nats/provider.js";
 import type { Provider, ProviderKind } from "./provider.js";
+import { RedisProvider } from "./redis/provider.js";
 
 export interface ManagedProvider extends Provider {
   startInBackground(): Promise<void>;
@@ -40,13 +41,8 @@ export function createProviders(events: EventsConfig): Map<string, ManagedProvid
     add("kafka", k.id, new MemoryProvider({ id: k.id, kind: "kafka" }));
   }
   for (const r of events.providers.redis) {
-    if (r.urls.length !== 1 || r.urls[0] !== MEMORY_URL) {
-      throw new StreamgateError(
-        ErrorCode.PROVIDER_NOT_BUILT,
-        `redis provider "${r.id}": only urls: ["memory://"] is supported in this version; the ioredis provider is not built yet`,
-      );
-    }
-    add("redis", r.id, new MemoryProvider({ id: r.id, kind: "redis" }));
+    const memory = r.urls.length === 1 && r.urls[0] === MEMORY_URL;
+    add("redis", r.id, memory ? new MemoryProvider({ id: r.id, kind: "redis" }) : new RedisProvider(r));
   }
   return out;
 }

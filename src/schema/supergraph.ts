@@ -16,6 +16,7 @@ import {
 import { buildFederationModel, type FederationModel } from "../federation/model.js";
 import { validateFilter } from "./filter-validate.js";
 import type { SubgraphConfig } from "../config/types.js";
+import type { ProviderKind } from "../providers/provider.js";
 import { ErrorCode, errorMessage, StreamgateAggregateError } from "../errors.js";
 import { extractBindings } from "./directives.js";
 import type { FieldBinding, RootFieldKey } from "./model.js";
@@ -42,6 +43,8 @@ export interface Supergraph {
   readonly rootOwners: ReadonlyMap<RootFieldKey, string>;
   /** Top-level key field names per entity type of the event-driven subgraphs. */
   readonly eventKeys: ReadonlyMap<string, readonly (readonly string[])[]>;
+  /** Fields removed because they name an unknown provider (skip_unavailable_providers). */
+  readonly dropped: readonly string[];
 }
 
 async function readSdl(sg: SubgraphConfig): Promise<string> {
@@ -70,8 +73,32 @@ function where(sg: SubgraphConfig): string {
   return sg.schema_file ? `subgraph ${sg.name} (${sg.schema_file})` : `subgraph ${sg.name}`;
 }
 
+export interface LoadOptions {
+  /** Configured provider ids and their kinds; when given, every binding must name one. */
+  readonly providers?: ReadonlyMap<string, ProviderKind>;
+  /** Drop fields naming an unknown provider (with a warning) instead of failing. */
+  readonly skipUnknownProviders?: boolean;
+}
+
+/** Removes root fields from a document (and root types left empty). */
+function dropRootFields(doc: DocumentNode, keys: ReadonlySet<string>): DocumentNode {
+  const definitions = doc.definitions.flatMap((def) => {
+    if ((def.kind !== Kind.OBJECT_TYPE_DEFINITION && def.kind !== Kind.OBJECT_TYPE_EXTENSION) || !def.fields)
+      return [def];
+    const fields = def.fields.filter((f) => !keys.has(`${def.name.value}.${f.name.value}`));
+    if (fields.length === def.fields.length) return [def];
+    return fields.length === 0 ? [] : [{ ...def, fields }];
+  });
+  return { ...doc, definitions };
+}
+
 /** Loads, validates and composes. Throws StreamgateAggregateError listing every problem. */
-export async function loadSupergraph(configs: readonly SubgraphConfig[]): Promise<Supergraph> {
+export async function loadSupergraph(
+  configs: readonly SubgraphConfig[],
+  options: LoadOptions = {},
+): Promise<Supergraph> {
+  const dropped: string[] = [];
+  let providerProblems = 0;
   const problems: string[] = [];
   if (configs.length === 0) problems.push("no subgraphs configured");
   const subgraphs: LoadedSubgraph[] = [];
@@ -86,17 +113,35 @@ export async function loadSupergraph(configs: readonly SubgraphConfig[]): Promis
       continue;
     }
     const eventDriven = sg.routing_url === undefined;
-    subgraphs.push({
-      name: sg.name,
-      eventDriven,
-      document,
-      ...(sg.routing_url ? { routingUrl: sg.routing_url } : {}),
-    });
-    if (!eventDriven) continue;
+    if (!eventDriven) {
+      subgraphs.push({ name: sg.name, eventDriven, document, routingUrl: sg.routing_url! });
+      continue;
+    }
     const extraction = extractBindings(document, where(sg));
     problems.push(...extraction.problems);
     problems.push(...validateEventSubgraph(sg.name, document, extraction.fields, extraction.unbound));
+    const drop = new Set<string>();
     for (const { key, binding } of extraction.fields) {
+      const kind = options.providers?.get(binding.providerId);
+      if (!options.providers || kind === binding.provider) continue;
+      const why = kind
+        ? `providerId "${binding.providerId}" is a ${kind} provider, @${binding.provider} directives need a ${binding.provider} one`
+        : `providerId "${binding.providerId}" names no configured ${binding.provider} provider`;
+      if (options.skipUnknownProviders && !kind) {
+        drop.add(key);
+        dropped.push(`${where(sg)}: ${key} dropped: ${why}`);
+      } else {
+        problems.push(`${where(sg)}: ${key}: ${why}`);
+        providerProblems++;
+      }
+    }
+    subgraphs.push({
+      name: sg.name,
+      eventDriven,
+      document: drop.size > 0 ? dropRootFields(document, drop) : document,
+    });
+    for (const { key, binding } of extraction.fields) {
+      if (drop.has(key)) continue;
       if (bindings.has(key))
         problems.push(`${where(sg)}: ${key} is bound by another event-driven subgraph too`);
       bindings.set(key, binding);
@@ -111,8 +156,14 @@ export async function loadSupergraph(configs: readonly SubgraphConfig[]): Promis
       // Already reported by validateEventSubgraph.
     }
   }
-  if (problems.length > 0)
-    throw new StreamgateAggregateError(ErrorCode.SCHEMA_EDFS, "invalid schema", problems);
+  if (problems.length > 0) {
+    const onlyProviders = problems.length === providerProblems;
+    throw new StreamgateAggregateError(
+      onlyProviders ? ErrorCode.PROVIDER_UNKNOWN : ErrorCode.SCHEMA_EDFS,
+      onlyProviders ? "unknown providers in the schema" : "invalid schema",
+      problems,
+    );
+  }
 
   const services = subgraphs.map((s) => ({
     name: s.name,
@@ -150,6 +201,7 @@ export async function loadSupergraph(configs: readonly SubgraphConfig[]): Promis
     subgraphs,
     bindings,
     rootOwners: rootFieldOwners(subgraphs, bindings),
+    dropped,
     eventKeys,
   };
 }

@@ -9,4 +9,5 @@ const BROKERS: readonly (readonly [string, string])[] = [["nats-server", "nats-s
 
 export default async function setup(): Promise<void> {
   for (const [cmd, pkg] of BROKERS) await ensureBinary(cmd, pkg);
+  await ensureBinary("redis-server", "redis-server"); // brings redis-cli (redis-tools) along
 }

@@ -1,0 +1,296 @@
+/**
+ * Redis pub/sub provider on ioredis: one subscriber connection holding every PSUBSCRIBE (each
+ * glob pattern sent once however many local subscriptions use it, see subscription.ts) and one
+ * publisher connection, as the two need opposite offline behaviour (options.ts). ioredis
+ * reconnects with our backoff and re-sends the PSUBSCRIBEs itself (autoResubscribe); this class
+ * adds a start that fails fast, a background start that keeps trying, subscriptions kept while
+ * there is no connection, and a `connected` flag that waits for the restored subscriptions.
+ */
+import type { RedisProviderConfig } from "../../config/types.js";
+import { ErrorCode, type ErrorCodeValue, errorMessage, StreamgateError } from "../../errors.js";
+import {
+  type EventsHandler,
+  newCounters,
+  type Provider,
+  type ProviderHealth,
+  type SubscribeOptions,
+  type Unsubscribe,
+} from "../provider.js";
+import {
+  backoffDelay,
+  type ClientRole,
+  checkConfig,
+  closeClient,
+  createClient,
+  napper,
+  type PubSubClient,
+  type RedisProviderOptions,
+  type ResolvedRedisOptions,
+  redactUrl,
+  resolveOptions,
+  within,
+} from "./options.js";
+import { PatternTable, RedisLocalSubscription } from "./subscription.js";
+
+export type { RedisProviderOptions } from "./options.js";
+
+/** Redis implementation of {@link Provider}; see the module comment. */
+export class RedisProvider implements Provider {
+  readonly id: string;
+  readonly kind = "redis" as const;
+  private readonly opts: ResolvedRedisOptions;
+  private readonly where: string;
+  private readonly counters = newCounters();
+  private readonly table = new PatternTable();
+  private sub: PubSubClient | undefined;
+  private pub: PubSubClient | undefined;
+  /** Clients of a connect attempt in progress, so stop() can abort it. */
+  private pending: PubSubClient[] = [];
+  private connecting: Promise<void> | undefined;
+  private background: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private stopped = false;
+  /** The subscriber is ready and the broker confirmed its (re)subscriptions. */
+  private subSynced = false;
+  private pubReady = false;
+  private connected = false;
+  private everConnected = false;
+  private detail: string | undefined = "not started";
+  private lastError: string | undefined;
+
+  constructor(
+    private readonly config: RedisProviderConfig,
+    options?: RedisProviderOptions,
+  ) {
+    checkConfig(config);
+    this.id = config.id;
+    this.where = config.urls.map(redactUrl).join(",");
+    this.opts = resolveOptions(config.id, options);
+  }
+
+  /** Connects both clients once; rejects fast with PROVIDER_UNAVAILABLE when the broker is down. */
+  async start(): Promise<void> {
+    if (this.stopped) throw this.error(ErrorCode.PROVIDER_UNAVAILABLE, "is stopped");
+    if (this.sub) return;
+    this.connecting ??= this.connectOnce().finally(() => {
+      this.connecting = undefined;
+    });
+    await this.connecting;
+  }
+
+  /**
+   * Keeps calling start() with backoff until connected or stopped, for a broker that was down when
+   * the router started. Never rejects: resolves when connected, or when stop() ends the attempts.
+   */
+  startInBackground(): Promise<void> {
+    this.background ??= this.retryStart().finally(() => {
+      this.background = undefined;
+    });
+    return this.background;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    for (const c of this.pending) c.disconnect();
+    await this.connecting?.catch(() => undefined);
+    await this.background;
+    this.table.clear();
+    await Promise.all(this.detach("stopped").map(closeClient));
+  }
+
+  async subscribe(
+    topics: readonly string[],
+    onEvents: EventsHandler,
+    options?: SubscribeOptions,
+  ): Promise<Unsubscribe> {
+    if (this.stopped) throw this.error(ErrorCode.PROVIDER_UNAVAILABLE, "is stopped");
+    if (options?.stream) {
+      throw this.error(ErrorCode.PROVIDER_NOT_BUILT, "cannot consume a JetStream stream (NATS only)");
+    }
+    if (topics.length === 0 || topics.includes("")) {
+      const what = topics.length ? "channel is empty" : "no channels to subscribe to";
+      throw new StreamgateError(ErrorCode.SUBJECT_INVALID, what);
+    }
+    const sub = new RedisLocalSubscription([...new Set(topics)], onEvents, options?.onError, this.counters);
+    const fresh = this.table.add(sub);
+    if (this.sub) this.table.psubscribe(this.sub, fresh, this.onClientError(this.sub));
+    const unsubscribe = async (): Promise<void> => {
+      if (!sub.active) return;
+      sub.active = false;
+      const gone = this.table.remove(sub);
+      const client = this.sub;
+      if (gone.length === 0 || !client) return;
+      const done = client.punsubscribe(...gone).catch(this.onClientError(client));
+      // While the broker is away the PUNSUBSCRIBE waits in ioredis' offline queue: don't wait with it.
+      if (this.subSynced) await within(this.opts.subscribeTimeoutMs, done);
+    };
+    // Waiting while disconnected would block the caller until the broker is back; the
+    // subscription is registered and goes live on reconnect.
+    if (this.subSynced) {
+      try {
+        await within(this.opts.subscribeTimeoutMs, Promise.all(this.table.acks(sub.patterns)));
+      } catch (err) {
+        await unsubscribe();
+        throw this.error(ErrorCode.PROVIDER_UNAVAILABLE, "could not subscribe", err);
+      }
+    }
+    return unsubscribe;
+  }
+
+  async publish(topic: string, data: Uint8Array): Promise<void> {
+    if (topic === "") throw new StreamgateError(ErrorCode.SUBJECT_INVALID, "channel is empty");
+    const pub = this.pub;
+    if (!pub) throw this.error(ErrorCode.PUBLISH_FAILED, "is not connected; message not published");
+    try {
+      // No offline queue on the publisher: while disconnected ioredis rejects at once.
+      await pub.publish(topic, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    } catch (err) {
+      this.counters.errors++;
+      throw this.error(ErrorCode.PUBLISH_FAILED, `could not publish to "${topic}"`, err);
+    }
+    this.counters.published++;
+  }
+
+  async request(subject: string, _data: Uint8Array, _timeoutMs: number): Promise<Uint8Array> {
+    throw this.error(ErrorCode.PROVIDER_NOT_BUILT, `cannot answer request "${subject}" (NATS only)`);
+  }
+
+  health(): ProviderHealth {
+    return {
+      id: this.id,
+      kind: this.kind,
+      connected: this.connected,
+      ...(this.connected || this.detail === undefined ? {} : { detail: this.detail }),
+      counters: { ...this.counters },
+    };
+  }
+
+  private async connectOnce(): Promise<void> {
+    const sub = this.watch(createClient(this.config, this.opts, "sub"), "sub");
+    const pub = this.watch(createClient(this.config, this.opts, "pub"), "pub");
+    this.pending = [sub, pub];
+    try {
+      // ioredis' connectTimeout bounds the TCP connect; this also bounds the handshake.
+      await within(this.opts.connectTimeoutMs + 500, Promise.all([sub.connect(), pub.connect()]), true);
+    } catch (err) {
+      // A failed start leaves nothing behind: no socket, no reconnect timer.
+      sub.disconnect();
+      pub.disconnect();
+      this.detail = `cannot connect to ${this.where}: ${errorMessage(err)}`;
+      throw this.error(ErrorCode.PROVIDER_UNAVAILABLE, `cannot connect to ${this.where}`, err);
+    } finally {
+      this.pending = [];
+    }
+    if (this.stopped) {
+      await Promise.all([closeClient(sub), closeClient(pub)]);
+      throw this.error(ErrorCode.PROVIDER_UNAVAILABLE, "was stopped while connecting");
+    }
+    this.sub = sub;
+    this.pub = pub;
+    this.pubReady = true;
+    // Subscriptions made before there was a connection; later ones are sent by subscribe().
+    const patterns = this.table.patterns();
+    this.table.psubscribe(sub, patterns, this.onClientError(sub));
+    await within(this.opts.subscribeTimeoutMs, Promise.all(this.table.acks(patterns))).catch(() => undefined);
+    if (this.sub !== sub || sub.status !== "ready") return; // dropped meanwhile: "ready" will sync
+    this.subSynced = true;
+    this.update();
+  }
+
+  private async retryStart(): Promise<void> {
+    for (let attempt = 1; !this.stopped && !this.sub; attempt++) {
+      try {
+        await this.start();
+        return;
+      } catch {
+        // start() recorded why in `detail`; health() reports it until the broker is back.
+        if (this.stopped) return;
+        const nap = napper(backoffDelay(attempt, this.opts.minBackoffMs, this.opts.maxBackoffMs));
+        this.wake = nap.wake;
+        await nap.done;
+      }
+    }
+  }
+
+  /** Follows a client's events; state changes only count for the current clients. */
+  private watch(client: PubSubClient, role: ClientRole): PubSubClient {
+    const current = () => (role === "sub" ? this.sub : this.pub) === client;
+    // Without an error listener ioredis prints every failed reconnect attempt to stderr.
+    client.on("error", this.onClientError(client));
+    client.on("close", () => {
+      if (!current()) return;
+      if (role === "sub") this.subSynced = false;
+      else this.pubReady = false;
+      this.update();
+    });
+    client.on("ready", () => {
+      if (!current()) return;
+      if (role === "pub") {
+        this.pubReady = true;
+        this.update();
+        return;
+      }
+      // ioredis emits "ready" after it wrote the PSUBSCRIBEs of autoResubscribe and the offline
+      // queue; a PING answered after them proves the broker has processed every one.
+      client.ping().then(
+        () => {
+          if (!current() || client.status !== "ready") return;
+          this.subSynced = true;
+          this.update();
+        },
+        () => undefined, // closed again: the next "ready" tries again
+      );
+    });
+    // Only when ioredis gives up, which our retry strategies never do: start over all the same.
+    client.on("end", () => {
+      if (!current() || this.stopped) return;
+      for (const c of this.detach("connection ended; reconnecting")) c?.disconnect();
+      void this.startInBackground();
+    });
+    if (role === "sub") {
+      client.on("pmessageBuffer", (pattern: string | Buffer, channel: Buffer, message: Buffer) => {
+        if (current()) this.table.dispatch(String(pattern), channel.toString(), message);
+      });
+    }
+    return client;
+  }
+
+  /** Forgets the current clients (now disconnected, with `detail`) and returns them. */
+  private detach(detail: string): (PubSubClient | undefined)[] {
+    const clients = [this.sub, this.pub];
+    this.sub = undefined;
+    this.pub = undefined;
+    this.subSynced = false;
+    this.pubReady = false;
+    this.update();
+    this.detail = detail;
+    return clients;
+  }
+
+  /** Recomputes `connected` and the reconnect counter from both clients' state. */
+  private update(): void {
+    const now = this.sub !== undefined && this.subSynced && this.pubReady;
+    if (now && !this.connected) {
+      if (this.everConnected) this.counters.reconnects++;
+      this.everConnected = true;
+      this.detail = undefined;
+    } else if (!now && this.sub) {
+      this.detail = `disconnected from ${this.where}; reconnecting${this.lastError ? ` (last error: ${this.lastError})` : ""}`;
+    }
+    this.connected = now;
+  }
+
+  /** Counts an error of `client`, unless it comes from our own disconnect of an old client. */
+  private onClientError(client: PubSubClient): (err: unknown) => void {
+    return (err) => {
+      if (this.stopped || ![this.sub, this.pub, ...this.pending].includes(client)) return;
+      this.counters.errors++;
+      this.lastError = errorMessage(err);
+    };
+  }
+
+  private error(code: ErrorCodeValue, what: string, cause?: unknown): StreamgateError {
+    return new StreamgateError(code, `Redis provider "${this.id}" ${what}`, { cause });
+  }
+}
