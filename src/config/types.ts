@@ -89,6 +89,8 @@ export interface Config {
   readonly cors: CorsConfig;
   /** NATS request/reply timeout for @edfs__natsRequest, milliseconds. */
   readonly request_timeout: number;
+  /** Names this instance's JetStream durables; undefined = the host name. */
+  readonly instance_id?: string;
   /** HTTP request timeout towards ordinary subgraphs, milliseconds. */
   readonly subgraph_timeout: number;
   /** Absolute path of the file this came from, or undefined for the embedded default. */

@@ -138,11 +138,24 @@ export function createMetrics(src: MetricsSources): { registry: Registry; delive
     "Broker reconnects.",
     (p) => p.health().counters.reconnects,
   );
-  providerGauge(
-    "streamgate_provider_lag",
-    "Messages behind the broker head (JetStream, Kafka), 0 where not applicable.",
-    (p) => p.health().lag ?? 0,
-  );
+  new Gauge({
+    name: "streamgate_provider_lag",
+    help: "Messages behind the broker head over the provider's consumers (JetStream, Kafka).",
+    labelNames: ["provider", "kind"],
+    registers: [registry],
+    async collect() {
+      await Promise.all(
+        [...providers.values()].map(async (p) => {
+          if (!p.totalLag) return;
+          try {
+            this.set({ provider: p.id, kind: p.kind }, await p.totalLag());
+          } catch {
+            // A broker that cannot answer now has no lag figure; the up gauge says why.
+          }
+        }),
+      );
+    },
+  });
 
   new Gauge({
     name: "streamgate_subgraph_requests_total",

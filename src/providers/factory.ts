@@ -13,7 +13,7 @@ export interface ManagedProvider extends Provider {
 export const MEMORY_URL = "memory://";
 
 /** One provider per configured id and kind. Ids are unique per kind (the config loader checks). */
-export function createProviders(events: EventsConfig): Map<string, ManagedProvider> {
+export function createProviders(events: EventsConfig, instanceId: string): Map<string, ManagedProvider> {
   const out = new Map<string, ManagedProvider>();
   const add = (kind: ProviderKind, id: string, p: ManagedProvider): void => {
     if (out.has(id)) {
@@ -28,7 +28,7 @@ export function createProviders(events: EventsConfig): Map<string, ManagedProvid
     add(
       "nats",
       n.id,
-      n.url === MEMORY_URL ? new MemoryProvider({ id: n.id, kind: "nats" }) : new NatsProvider(n),
+      n.url === MEMORY_URL ? new MemoryProvider({ id: n.id, kind: "nats" }) : new NatsProvider(n, { instanceId }),
     );
   }
   for (const k of events.providers.kafka) {

@@ -30,8 +30,6 @@ export interface ProviderHealth {
   /** Human-readable reason when not connected. */
   readonly detail?: string;
   readonly counters: ProviderCounters;
-  /** Messages behind the broker head over all consumers (JetStream, Kafka); absent for pub/sub. */
-  readonly lag?: number;
 }
 
 export interface ProviderCounters {
@@ -78,6 +76,11 @@ export interface Provider {
   /** NATS request/reply; other providers reject with PROVIDER_NOT_BUILT. */
   request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
   health(): ProviderHealth;
+  /**
+   * Messages behind the broker head over all of this provider's consumers (JetStream, Kafka).
+   * Absent for pub/sub brokers. Called at metrics scrape time, never on the hot path.
+   */
+  totalLag?(): Promise<number>;
 }
 
 export function newCounters(): ProviderCounters {

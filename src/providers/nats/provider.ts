@@ -193,6 +193,11 @@ export class NatsProvider implements Provider {
     return this.jetstream.lag();
   }
 
+  /** Sum of `pending` over this instance's JetStream consumers (0 without any). */
+  async totalLag(): Promise<number> {
+    return (await this.jetstream.lag()).reduce((sum, l) => sum + (l.pending ?? 0), 0);
+  }
+
   health(): ProviderHealth {
     return {
       id: this.id,
