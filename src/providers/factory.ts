@@ -1,6 +1,7 @@
-/** Builds the configured providers. Kafka and Redis brokers other than memory:// come in their own issue. */
+/** Builds the configured providers: memory:// (embedded) or the real broker client of each kind. */
 import type { EventsConfig } from "../config/types.js";
 import { ErrorCode, StreamgateError } from "../errors.js";
+import { KafkaProvider } from "./kafka/provider.js";
 import { MemoryProvider } from "./memory/provider.js";
 import { NatsProvider } from "./nats/provider.js";
 import type { Provider, ProviderKind } from "./provider.js";
@@ -28,17 +29,14 @@ export function createProviders(events: EventsConfig, instanceId: string): Map<s
     add(
       "nats",
       n.id,
-      n.url === MEMORY_URL ? new MemoryProvider({ id: n.id, kind: "nats" }) : new NatsProvider(n, { instanceId }),
+      n.url === MEMORY_URL
+        ? new MemoryProvider({ id: n.id, kind: "nats" })
+        : new NatsProvider(n, { instanceId }),
     );
   }
   for (const k of events.providers.kafka) {
-    if (k.brokers.length !== 1 || k.brokers[0] !== MEMORY_URL) {
-      throw new StreamgateError(
-        ErrorCode.PROVIDER_NOT_BUILT,
-        `kafka provider "${k.id}": only brokers: ["memory://"] is supported in this version; the librdkafka provider is not built yet`,
-      );
-    }
-    add("kafka", k.id, new MemoryProvider({ id: k.id, kind: "kafka" }));
+    const memory = k.brokers.length === 1 && k.brokers[0] === MEMORY_URL;
+    add("kafka", k.id, memory ? new MemoryProvider({ id: k.id, kind: "kafka" }) : new KafkaProvider(k));
   }
   for (const r of events.providers.redis) {
     const memory = r.urls.length === 1 && r.urls[0] === MEMORY_URL;

@@ -69,3 +69,43 @@ export async function ensureBinary(cmd: string, debianPackage: string): Promise<
   }
   return installed;
 }
+
+/** Whether Debian package `pkg` is installed (not merely known, nor removed with its config kept). */
+async function isInstalled(pkg: string): Promise<boolean> {
+  try {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax
+    const { stdout } = await run("dpkg-query", ["-W", "-f=${Status}", pkg]);
+    return stdout.trim() === "install ok installed";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Installs those of the Debian packages `pkgs` that are missing, for what is not one binary on
+ * PATH (headers and libraries such as librdkafka-dev, a C compiler). As root it uses apt-get;
+ * otherwise it rejects with the exact command to run.
+ */
+export async function ensurePackages(pkgs: readonly string[]): Promise<void> {
+  const missing = async () =>
+    (await Promise.all(pkgs.map(async (p) => ((await isInstalled(p)) ? [] : [p])))).flat();
+  const first = await missing();
+  if (first.length === 0) return;
+  if (process.getuid?.() !== 0) {
+    throw new Error(
+      `Debian packages ${first.join(", ")} are missing and the tests are not running as root, so they ` +
+        `cannot install them. Install them with: sudo apt-get install -y --no-install-recommends ${first.join(" ")}`,
+    );
+  }
+  const install = aptQueue.then(async () => {
+    const now = await missing();
+    if (now.length === 0) return;
+    aptUpdated ??= apt(["update"]);
+    await aptUpdated;
+    await apt(["install", "-y", "--no-install-recommends", ...now]);
+  });
+  aptQueue = install.catch(() => undefined);
+  await install;
+  const still = await missing();
+  if (still.length > 0) throw new Error(`apt-get install did not install ${still.join(", ")}`);
+}

@@ -1,0 +1,131 @@
+/**
+ * How a KafkaProvider config becomes librdkafka client properties, and the retry backoff. Kept
+ * apart from the provider so the policy can be read (and unit-tested) without a broker.
+ */
+import type { KafkaProviderConfig } from "../../config/types.js";
+
+/** Tuning for KafkaProvider; every field has a default suited to the router. */
+export interface KafkaProviderOptions {
+  /** start() gives up (PROVIDER_UNAVAILABLE) when no broker answered metadata in this time (ms). Default 2000. */
+  readonly connectTimeoutMs?: number;
+  /** publish() rejects when the record is not acknowledged by all in-sync replicas in this time (ms). Default 10000. */
+  readonly publishTimeoutMs?: number;
+  /** Metadata refresh (new topics and partitions, connectivity) while connected, ms. Default 5000. */
+  readonly refreshIntervalMs?: number;
+  /** First delay (ms) between attempts to reach a broker that is down. Default 250. */
+  readonly minBackoffMs?: number;
+  /** Largest delay (ms) between those attempts, librdkafka's reconnects included. Default 2000. */
+  readonly maxBackoffMs?: number;
+  /** Most records taken from librdkafka per consume call. Default 500. */
+  readonly batchSize?: number;
+  /** How long one consume call waits for a first record (ms); bounds stop(). Default 250. */
+  readonly consumeWaitMs?: number;
+  /** Time (ms) the producer waits to batch records. Default 1. */
+  readonly lingerMs?: number;
+  /** Client id the brokers see. Default "streamgate:<id>". */
+  readonly clientId?: string;
+  /** Extra librdkafka properties for both clients, applied last (e.g. ssl.ca.location). */
+  readonly librdkafka?: Readonly<Record<string, string | number | boolean>>;
+}
+
+/** {@link KafkaProviderOptions} with the defaults filled in. */
+export type ResolvedKafkaOptions = Required<KafkaProviderOptions>;
+
+/** Fills in the defaults. */
+export function resolveOptions(id: string, o: KafkaProviderOptions = {}): ResolvedKafkaOptions {
+  return {
+    connectTimeoutMs: o.connectTimeoutMs ?? 2000,
+    publishTimeoutMs: o.publishTimeoutMs ?? 10_000,
+    refreshIntervalMs: o.refreshIntervalMs ?? 5000,
+    minBackoffMs: o.minBackoffMs ?? 250,
+    maxBackoffMs: o.maxBackoffMs ?? 2000,
+    batchSize: o.batchSize ?? 500,
+    consumeWaitMs: o.consumeWaitMs ?? 250,
+    lingerMs: o.lingerMs ?? 1,
+    clientId: o.clientId ?? `streamgate:${id}`,
+    librdkafka: o.librdkafka ?? {},
+  };
+}
+
+/**
+ * Delay before the next attempt, growing with the time the broker has been unreachable: the first
+ * second retries at `min`, then it doubles each second up to `max`, with up to 20% jitter so many
+ * routers do not retry in lockstep after a broker restart. Same policy as the NATS provider.
+ */
+export function backoffDelay(elapsedMs: number, minMs: number, maxMs: number): number {
+  const base = Math.min(maxMs, minMs * 2 ** Math.floor(Math.max(0, elapsedMs) / 1000));
+  return Math.round(base * (1 + Math.random() * 0.2));
+}
+
+export type RdkafkaConfig = Record<string, string | number | boolean>;
+
+/** `security.protocol` from the TLS switch and the presence of SASL credentials. */
+export function securityProtocol(config: KafkaProviderConfig): string {
+  const sasl = Boolean(config.authentication?.sasl_plain ?? config.authentication?.sasl_scram);
+  const tls = config.tls?.enabled ?? false;
+  if (sasl) return tls ? "SASL_SSL" : "SASL_PLAINTEXT";
+  return tls ? "SSL" : "PLAINTEXT";
+}
+
+/** Properties shared by the consumer and the producer: brokers, security, reconnect backoff. */
+export function commonConfig(config: KafkaProviderConfig, o: ResolvedKafkaOptions): RdkafkaConfig {
+  const auth = config.authentication;
+  const out: RdkafkaConfig = {
+    "metadata.broker.list": config.brokers.join(","),
+    "client.id": o.clientId,
+    "security.protocol": securityProtocol(config),
+    "reconnect.backoff.ms": Math.max(1, Math.min(o.minBackoffMs, 100)),
+    "reconnect.backoff.max.ms": o.maxBackoffMs,
+    // The router decides which topics exist; a typo in a schema must not create topics in production.
+    "allow.auto.create.topics": false,
+  };
+  if (auth?.sasl_plain) {
+    out["sasl.mechanisms"] = "PLAIN";
+    out["sasl.username"] = auth.sasl_plain.username;
+    out["sasl.password"] = auth.sasl_plain.password;
+  } else if (auth?.sasl_scram) {
+    out["sasl.mechanisms"] = auth.sasl_scram.mechanism;
+    out["sasl.username"] = auth.sasl_scram.username;
+    out["sasl.password"] = auth.sasl_scram.password;
+  }
+  return out;
+}
+
+/**
+ * The consumer: assign()-only, never subscribe(), so it never joins its group and never commits.
+ * librdkafka's C++ consumer insists on a group.id; a unique one keeps router instances apart.
+ */
+export function consumerConfig(
+  config: KafkaProviderConfig,
+  o: ResolvedKafkaOptions,
+  instance: string,
+): RdkafkaConfig {
+  return {
+    ...commonConfig(config, o),
+    "group.id": `streamgate-${config.id}-${instance}`,
+    "enable.auto.commit": false,
+    "enable.auto.offset.store": false,
+    "enable.partition.eof": false,
+    "fetch.wait.max.ms": config.fetch_max_wait,
+    // Only when an assigned offset is out of range (retention removed it): take what is left.
+    "auto.offset.reset": "earliest",
+    ...o.librdkafka,
+  };
+}
+
+/**
+ * The producer: acks from every in-sync replica, idempotent (retries neither duplicate nor
+ * reorder), and murmur2 partitioning: keyless records (the router's) always land on one partition
+ * of a topic, so they keep their order; keyed records go where Java clients would put them.
+ */
+export function producerConfig(config: KafkaProviderConfig, o: ResolvedKafkaOptions): RdkafkaConfig {
+  return {
+    ...commonConfig(config, o),
+    acks: "all",
+    "enable.idempotence": true,
+    partitioner: "murmur2",
+    "linger.ms": o.lingerMs,
+    "message.timeout.ms": o.publishTimeoutMs,
+    ...o.librdkafka,
+  };
+}

@@ -1,0 +1,298 @@
+/**
+ * Kafka provider on `@confluentinc/kafka-javascript` (librdkafka). Every router instance must see
+ * every record, so there is no shared consumer group: one consumer per provider is assign()ed the
+ * partitions of every subscribed topic (never subscribe(), never a group join, never a commit),
+ * starting at the end so only new records arrive (subscription.ts has the exact rule, also for
+ * topics or partitions that appear later; reader.ts runs the consumer). A periodic metadata refresh
+ * finds those and doubles as the connectivity probe. One producer per provider publishes with
+ * acks=all and resolves on the delivery report (publisher.ts). librdkafka reconnects both clients
+ * by itself; this class adds a start that fails fast, a background start that keeps trying, and
+ * subscriptions made while no broker answers.
+ */
+import { randomBytes } from "node:crypto";
+import type { KafkaProviderConfig } from "../../config/types.js";
+import { ErrorCode, type ErrorCodeValue, errorMessage, StreamgateError } from "../../errors.js";
+import {
+  type EventsHandler,
+  newCounters,
+  type Provider,
+  type ProviderHealth,
+  type SubscribeOptions,
+  type Unsubscribe,
+} from "../provider.js";
+import * as rd from "./client.js";
+import {
+  backoffDelay,
+  consumerConfig,
+  type KafkaProviderOptions,
+  producerConfig,
+  type ResolvedKafkaOptions,
+  resolveOptions,
+} from "./options.js";
+import { Publisher } from "./publisher.js";
+import { type KafkaPartitionLag, KafkaReader } from "./reader.js";
+import { KafkaLocalSubscription } from "./subscription.js";
+
+export type { KafkaProviderOptions } from "./options.js";
+export type { KafkaPartitionLag } from "./reader.js";
+
+/** librdkafka's wording when every broker connection of a client is down (its code is not exposed). */
+const ALL_BROKERS_DOWN = /all broker connections are down/i;
+
+/** Kafka implementation of {@link Provider}; see the module comment. */
+export class KafkaProvider implements Provider {
+  readonly id: string;
+  readonly kind = "kafka" as const;
+  private readonly opts: ResolvedKafkaOptions;
+  private readonly brokers: string;
+  /** Unique per provider object: names its consumer group, which is never joined. */
+  private readonly instance = randomBytes(6).toString("hex");
+  private readonly counters = newCounters();
+  private readonly reader: KafkaReader;
+  private publisher: Publisher | undefined;
+  private connecting: Promise<void> | undefined;
+  private background: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private wake: (() => void) | undefined;
+  private stopped = false;
+  private connected = false;
+  private detail: string | undefined = "not started";
+  /** librdkafka said every broker connection dropped; the next successful probe is a reconnect. */
+  private lostAll = false;
+  /** When the current outage began, for the probe's backoff; undefined while connected. */
+  private outageSince: number | undefined;
+
+  constructor(
+    private readonly config: KafkaProviderConfig,
+    options?: KafkaProviderOptions,
+  ) {
+    this.id = config.id;
+    this.brokers = config.brokers.join(",");
+    this.opts = resolveOptions(config.id, options);
+    this.reader = new KafkaReader(this.opts, this.counters, {
+      onProbe: (ok, err) =>
+        ok
+          ? this.markConnected()
+          : this.markDisconnected(`cannot reach brokers ${this.brokers}: ${errorMessage(err)}`),
+      onError: (err) => this.onClientError(err),
+      onIdle: () => this.schedule(),
+    });
+  }
+
+  /** Connects both clients; rejects fast with PROVIDER_UNAVAILABLE when no broker answers. */
+  async start(): Promise<void> {
+    if (this.stopped) throw this.error(ErrorCode.PROVIDER_UNAVAILABLE, "is stopped");
+    if (this.publisher) return;
+    this.connecting ??= this.connectOnce().finally(() => {
+      this.connecting = undefined;
+    });
+    await this.connecting;
+  }
+
+  /**
+   * Keeps calling start() with backoff until connected or stopped, for a broker that was down when
+   * the router started. Subscriptions made meanwhile are established once connected. The promise
+   * never rejects: it resolves when connected, or when stop() ends the attempts (check health()).
+   */
+  startInBackground(): Promise<void> {
+    this.background ??= this.retryStart().finally(() => {
+      this.background = undefined;
+    });
+    return this.background;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    clearTimeout(this.timer);
+    await this.connecting?.catch(() => undefined);
+    await this.background;
+    const publisher = this.publisher;
+    this.publisher = undefined;
+    this.connected = false;
+    this.detail = "stopped";
+    const consumer = await this.reader.detach();
+    await Promise.all([consumer && rd.disconnect(consumer), publisher?.close()]);
+  }
+
+  async subscribe(
+    topics: readonly string[],
+    onEvents: EventsHandler,
+    options?: SubscribeOptions,
+  ): Promise<Unsubscribe> {
+    if (this.stopped) throw this.error(ErrorCode.PROVIDER_UNAVAILABLE, "is stopped");
+    if (options?.stream) {
+      throw this.error(ErrorCode.PROVIDER_NOT_BUILT, "cannot consume a JetStream stream (NATS only)");
+    }
+    if (topics.length === 0)
+      throw new StreamgateError(ErrorCode.SUBJECT_INVALID, "no topics to subscribe to");
+    for (const t of topics) checkTopic(t);
+    const sub = new KafkaLocalSubscription([...new Set(topics)], onEvents, options?.onError, this.counters);
+    this.reader.add(sub);
+    // Pins where it starts and assigns its partitions before resolving, so a record produced after
+    // subscribe() resolved reaches it. Without a broker it stays pending until a refresh succeeds.
+    if (this.connected) await this.reader.refresh();
+    return async () => this.reader.remove(sub);
+  }
+
+  async publish(topic: string, data: Uint8Array): Promise<void> {
+    checkTopic(topic);
+    const publisher = this.publisher;
+    // librdkafka would queue the record and retry until message.timeout.ms; refusing at once
+    // while we know no broker answers gives the caller a prompt, honest answer instead.
+    if (!publisher || !this.connected) {
+      throw this.error(ErrorCode.PUBLISH_FAILED, "is not connected to its brokers; record not published");
+    }
+    try {
+      await publisher.publish(topic, data);
+    } catch (err) {
+      this.counters.errors++;
+      throw this.error(
+        ErrorCode.PUBLISH_FAILED,
+        `could not publish to "${topic}": ${errorMessage(err)}`,
+        err,
+      );
+    }
+    this.counters.published++;
+  }
+
+  async request(subject: string, _data: Uint8Array, _timeoutMs: number): Promise<Uint8Array> {
+    throw new StreamgateError(
+      ErrorCode.PROVIDER_NOT_BUILT,
+      `request/reply is NATS only (provider "${this.id}", subject "${subject}")`,
+    );
+  }
+
+  health(): ProviderHealth {
+    return {
+      id: this.id,
+      kind: this.kind,
+      connected: this.connected,
+      ...(this.connected || this.detail === undefined ? {} : { detail: this.detail }),
+      counters: { ...this.counters },
+    };
+  }
+
+  /** Consumer lag per assigned partition, from librdkafka's cache (no broker round trip). */
+  lag(): KafkaPartitionLag[] {
+    return this.reader.lag();
+  }
+
+  /** Sum of {@link lag} over the assigned partitions (0 without any), for the metrics gauge. */
+  async totalLag(): Promise<number> {
+    return this.reader.lag().reduce((sum, l) => sum + (l.lag ?? 0), 0);
+  }
+
+  private async connectOnce(): Promise<void> {
+    let consumer: rd.Consumer | undefined;
+    let publisher: Publisher | undefined;
+    try {
+      consumer = await rd.newConsumer(consumerConfig(this.config, this.opts, this.instance));
+      publisher = await Publisher.create(producerConfig(this.config, this.opts));
+      consumer.on("event.error", (err) => this.onClientError(err));
+      publisher.producer.on("event.error", (err) => this.onClientError(err));
+      await Promise.all([
+        rd.connect(consumer, this.opts.connectTimeoutMs),
+        publisher.connect(this.opts.connectTimeoutMs),
+      ]);
+    } catch (err) {
+      await Promise.all([consumer && rd.disconnect(consumer), publisher?.close()]);
+      if (err instanceof StreamgateError) {
+        this.detail = err.message;
+        throw err;
+      }
+      this.detail = `cannot reach brokers ${this.brokers}: ${errorMessage(err)}`;
+      throw this.error(ErrorCode.PROVIDER_UNAVAILABLE, `cannot reach brokers ${this.brokers}`, err);
+    }
+    if (this.stopped) {
+      await Promise.all([rd.disconnect(consumer), publisher.close()]);
+      throw this.error(ErrorCode.PROVIDER_UNAVAILABLE, "was stopped while connecting");
+    }
+    this.publisher = publisher;
+    this.reader.attach(consumer);
+    this.markConnected();
+    // Subscriptions made while no broker answered get their partitions now.
+    await this.reader.refresh();
+  }
+
+  private async retryStart(): Promise<void> {
+    const since = Date.now();
+    while (!this.stopped && !this.publisher) {
+      try {
+        await this.start();
+        return;
+      } catch {
+        // start() recorded why in `detail`; health() reports it until a broker answers.
+        if (this.stopped) return;
+        await this.sleep(backoffDelay(Date.now() - since, this.opts.minBackoffMs, this.opts.maxBackoffMs));
+      }
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wake = done;
+    });
+  }
+
+  /** The next refresh: the regular interval while connected, backoff while no broker answers. */
+  private schedule(): void {
+    clearTimeout(this.timer);
+    if (this.stopped || !this.reader.attached) return;
+    const delay =
+      this.outageSince === undefined
+        ? this.opts.refreshIntervalMs
+        : backoffDelay(Date.now() - this.outageSince, this.opts.minBackoffMs, this.opts.maxBackoffMs);
+    this.timer = setTimeout(() => void this.reader.refresh(), delay);
+    // The consume loop keeps the process alive while the provider runs; this timer must not.
+    this.timer.unref();
+  }
+
+  private markConnected(): void {
+    if ((!this.connected && this.outageSince !== undefined) || this.lostAll) this.counters.reconnects++;
+    this.lostAll = false;
+    this.connected = true;
+    this.detail = undefined;
+    this.outageSince = undefined;
+  }
+
+  private markDisconnected(detail: string): void {
+    this.connected = false;
+    this.lostAll = false;
+    this.detail = detail;
+    this.outageSince ??= Date.now();
+  }
+
+  /**
+   * librdkafka's client errors are counted. "All brokers down" triggers a probe at once rather than
+   * flipping health by itself: a client can report it late, for a connection that failed before
+   * one succeeded, so only a failed metadata request marks the provider disconnected. A short blip
+   * the probe does not catch (a quick broker restart) still counts as a reconnect.
+   */
+  private onClientError(err: unknown): void {
+    this.counters.errors++;
+    if (this.stopped || !this.reader.attached || !ALL_BROKERS_DOWN.test(errorMessage(err))) return;
+    this.lostAll = true;
+    void this.reader.refresh();
+  }
+
+  private error(code: ErrorCodeValue, what: string, cause?: unknown): StreamgateError {
+    return new StreamgateError(code, `Kafka provider "${this.id}" ${what}`, { cause });
+  }
+}
+
+/** Kafka's own limits on topic names: 1-249 characters of [a-zA-Z0-9._-]. */
+function checkTopic(topic: string): void {
+  if (!/^[a-zA-Z0-9._-]{1,249}$/.test(topic) || topic === "." || topic === "..") {
+    throw new StreamgateError(
+      ErrorCode.SUBJECT_INVALID,
+      `invalid Kafka topic ${JSON.stringify(topic)}: use 1-249 characters of a-z, A-Z, 0-9, ".", "_", "-"`,
+    );
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * The producer side of KafkaProvider: one librdkafka producer, each publish() settled by its own
+ * delivery report (acks=all, see options.ts), matched through the record's opaque id. Delivery
+ * reports are served by librdkafka's background thread, so no JavaScript poll timer runs.
+ */
+import type { LibrdKafkaError, Producer } from "@confluentinc/kafka-javascript";
+import * as rd from "./client.js";
+import type { RdkafkaConfig } from "./options.js";
+
+interface Pending {
+  resolve(): void;
+  reject(err: Error): void;
+}
+
+/** How long close() lets queued records go out before it disconnects anyway (ms). */
+const CLOSE_FLUSH_MS = 2000;
+
+/** See the module comment. */
+export class Publisher {
+  private readonly pending = new Map<number, Pending>();
+  private seq = 0;
+  private closed = false;
+
+  private constructor(readonly producer: Producer) {
+    producer.on("delivery-report", (err: LibrdKafkaError | undefined, report: { opaque?: unknown }) => {
+      const id = typeof report?.opaque === "number" ? report.opaque : undefined;
+      const p = id === undefined ? undefined : this.pending.get(id);
+      if (!p) return;
+      this.pending.delete(id!);
+      if (err) p.reject(err instanceof Error ? err : new Error(String(err.message ?? err)));
+      else p.resolve();
+    });
+  }
+
+  static async create(conf: RdkafkaConfig): Promise<Publisher> {
+    return new Publisher(await rd.newProducer(conf));
+  }
+
+  async connect(timeoutMs: number): Promise<void> {
+    await rd.connect(this.producer, timeoutMs);
+    this.producer.setPollInBackground(true);
+  }
+
+  /** Resolves once every in-sync replica has the record; rejects with librdkafka's error otherwise. */
+  publish(topic: string, data: Uint8Array): Promise<void> {
+    if (this.closed) return Promise.reject(new Error("producer is closed"));
+    return new Promise<void>((resolve, reject) => {
+      const id = ++this.seq;
+      this.pending.set(id, { resolve, reject });
+      try {
+        // librdkafka copies the bytes before produce() returns: the caller may reuse its buffer.
+        const value = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+        this.producer.produce(topic, null, value, null, null, id);
+      } catch (err) {
+        // Refused before it was queued (queue full, unknown topic name, not connected).
+        this.pending.delete(id);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+  }
+
+  /** Flushes for a short while, disconnects, and fails whatever is still unacknowledged. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await rd.disconnectProducer(this.producer, CLOSE_FLUSH_MS);
+    const left = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of left)
+      p.reject(new Error("the provider stopped before the broker acknowledged the record"));
+  }
+}
