@@ -111,7 +111,7 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
     logger.warn({ workers: config.workers }, "workers: not built yet; running one thread");
   const supergraph = await loadRouterSupergraph(config);
   for (const d of supergraph.dropped) logger.warn({ problem: d }, "field dropped: unknown provider");
-  const providers = createProviders(config.events, config.instance_id ?? hostname());
+  const providers = await createProviders(config.events, config.instance_id ?? hostname());
   options.onProviders?.(providers);
   await startProviders(config, providers, logger);
   const engine = new Engine(

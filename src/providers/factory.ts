@@ -1,11 +1,13 @@
-/** Builds the configured providers: memory:// (embedded) or the real broker client of each kind. */
+/**
+ * Builds the configured providers: memory:// (embedded) or the real broker client of each kind.
+ * Broker clients are imported only for the kinds configured: ioredis, the NATS client and the
+ * librdkafka binding each cost megabytes of resident memory a router that does not use them
+ * should not pay (profiles/README.md, "Baseline memory").
+ */
 import type { EventsConfig } from "../config/types.js";
 import { ErrorCode, StreamgateError } from "../errors.js";
-import { KafkaProvider } from "./kafka/provider.js";
 import { MemoryProvider } from "./memory/provider.js";
-import { NatsProvider } from "./nats/provider.js";
 import type { Provider, ProviderKind } from "./provider.js";
-import { RedisProvider } from "./redis/provider.js";
 
 export interface ManagedProvider extends Provider {
   startInBackground(): Promise<void>;
@@ -13,8 +15,13 @@ export interface ManagedProvider extends Provider {
 
 export const MEMORY_URL = "memory://";
 
+const isMemory = (urls: readonly string[]): boolean => urls.length === 1 && urls[0] === MEMORY_URL;
+
 /** One provider per configured id and kind. Ids are unique per kind (the config loader checks). */
-export function createProviders(events: EventsConfig, instanceId: string): Map<string, ManagedProvider> {
+export async function createProviders(
+  events: EventsConfig,
+  instanceId: string,
+): Promise<Map<string, ManagedProvider>> {
   const out = new Map<string, ManagedProvider>();
   const add = (kind: ProviderKind, id: string, p: ManagedProvider): void => {
     if (out.has(id)) {
@@ -25,22 +32,38 @@ export function createProviders(events: EventsConfig, instanceId: string): Map<s
     }
     out.set(id, p);
   };
-  for (const n of events.providers.nats) {
+  const { nats, kafka, redis } = events.providers;
+  const Nats = nats.some((n) => n.url !== MEMORY_URL)
+    ? (await import("./nats/provider.js")).NatsProvider
+    : undefined;
+  const Kafka = kafka.some((k) => !isMemory(k.brokers))
+    ? (await import("./kafka/provider.js")).KafkaProvider
+    : undefined;
+  const Redis = redis.some((r) => !isMemory(r.urls))
+    ? (await import("./redis/provider.js")).RedisProvider
+    : undefined;
+  for (const n of nats) {
     add(
       "nats",
       n.id,
-      n.url === MEMORY_URL
-        ? new MemoryProvider({ id: n.id, kind: "nats" })
-        : new NatsProvider(n, { instanceId }),
+      Nats && n.url !== MEMORY_URL
+        ? new Nats(n, { instanceId })
+        : new MemoryProvider({ id: n.id, kind: "nats" }),
     );
   }
-  for (const k of events.providers.kafka) {
-    const memory = k.brokers.length === 1 && k.brokers[0] === MEMORY_URL;
-    add("kafka", k.id, memory ? new MemoryProvider({ id: k.id, kind: "kafka" }) : new KafkaProvider(k));
+  for (const k of kafka) {
+    add(
+      "kafka",
+      k.id,
+      Kafka && !isMemory(k.brokers) ? new Kafka(k) : new MemoryProvider({ id: k.id, kind: "kafka" }),
+    );
   }
-  for (const r of events.providers.redis) {
-    const memory = r.urls.length === 1 && r.urls[0] === MEMORY_URL;
-    add("redis", r.id, memory ? new MemoryProvider({ id: r.id, kind: "redis" }) : new RedisProvider(r));
+  for (const r of redis) {
+    add(
+      "redis",
+      r.id,
+      Redis && !isMemory(r.urls) ? new Redis(r) : new MemoryProvider({ id: r.id, kind: "redis" }),
+    );
   }
   return out;
 }

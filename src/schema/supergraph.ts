@@ -3,7 +3,6 @@
  * schema operations run against. Every problem is collected; start-up fails once, listing all.
  */
 import { readFile } from "node:fs/promises";
-import { composeServices, compositionHasErrors } from "@theguild/federation-composition";
 import {
   buildASTSchema,
   type DocumentNode,
@@ -12,8 +11,10 @@ import {
   isObjectType,
   Kind,
   parse,
+  print,
 } from "graphql";
 import { buildFederationModel, type FederationModel } from "../federation/model.js";
+import { compose } from "./compose.js";
 import { validateFilter } from "./filter-validate.js";
 import type { SubgraphConfig } from "../config/types.js";
 import type { ProviderKind } from "../providers/provider.js";
@@ -178,18 +179,10 @@ export async function loadSupergraph(
       definitions: [...first.typeDefs.definitions, ...placeholderQuery(shareableDirective(first.typeDefs))],
     };
   }
-  const result = composeServices(services);
-  if (compositionHasErrors(result)) {
-    throw new StreamgateAggregateError(
-      ErrorCode.SCHEMA_COMPOSITION,
-      "composition failed",
-      result.errors.map((e) => {
-        const code = e.extensions?.code ? ` [${String(e.extensions.code)}]` : "";
-        return `${e.message}${code}`;
-      }),
-    );
-  }
-  const schema = buildASTSchema(result.publicDocumentNode);
+  const result = await compose(services.map((s) => ({ name: s.name, url: s.url, sdl: print(s.typeDefs) })));
+  if (!result.ok)
+    throw new StreamgateAggregateError(ErrorCode.SCHEMA_COMPOSITION, "composition failed", result.errors);
+  const schema = buildASTSchema(parse(result.publicSdl));
   const filterProblems = validateFilters(schema, bindings);
   if (filterProblems.length > 0) {
     throw new StreamgateAggregateError(ErrorCode.SCHEMA_EDFS, "invalid subscription filters", filterProblems);
@@ -197,7 +190,7 @@ export async function loadSupergraph(
   return {
     schema,
     supergraphSdl: result.supergraphSdl,
-    federation: buildFederationModel(result.supergraphDocumentNode),
+    federation: buildFederationModel(parse(result.supergraphSdl)),
     subgraphs,
     bindings,
     rootOwners: rootFieldOwners(subgraphs, bindings),

@@ -3,7 +3,7 @@
  * out, a per-request timeout. Transport or HTTP failures become SubgraphError with a message safe
  * to show a client (the URL is internal and stays out of it).
  */
-import { Pool } from "undici";
+import type { Pool } from "undici";
 import type { SubgraphEndpoint } from "../federation/model.js";
 
 export interface GraphqlError {
@@ -33,8 +33,12 @@ export interface SubgraphStats {
   failures: number;
 }
 
+// undici is imported on the first subgraph request: a graph with no ordinary subgraph never pays
+// its resident memory.
+let undici: Promise<typeof import("undici")> | undefined;
+
 export class SubgraphClient {
-  private readonly pools = new Map<string, { pool: Pool; path: string }>();
+  private readonly pools = new Map<string, { pool?: Pool; origin: string; path: string }>();
   readonly stats = new Map<string, SubgraphStats>();
 
   constructor(
@@ -43,8 +47,7 @@ export class SubgraphClient {
   ) {
     for (const [name, ep] of endpoints) {
       const url = new URL(ep.url);
-      const pool = new Pool(url.origin, { connections: 32, keepAliveTimeout: 30_000, pipelining: 1 });
-      this.pools.set(name, { pool, path: `${url.pathname}${url.search}` });
+      this.pools.set(name, { origin: url.origin, path: `${url.pathname}${url.search}` });
       this.stats.set(name, { requests: 0, failures: 0 });
     }
   }
@@ -56,6 +59,10 @@ export class SubgraphClient {
     if (!target || !stats) throw new SubgraphError(subgraph, `subgraph ${subgraph} has no routing_url`);
     stats.requests++;
     try {
+      if (!target.pool) {
+        const { Pool } = await (undici ??= import("undici"));
+        target.pool ??= new Pool(target.origin, { connections: 32, keepAliveTimeout: 30_000, pipelining: 1 });
+      }
       const res = await target.pool.request({
         path: target.path,
         method: "POST",
@@ -94,6 +101,6 @@ export class SubgraphClient {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.pools.values()].map((p) => p.pool.close().catch(() => {})));
+    await Promise.all([...this.pools.values()].map((p) => p.pool?.close().catch(() => {})));
   }
 }

@@ -1,0 +1,67 @@
+/**
+ * Federation composition, run in a short-lived child process when the compiled router runs: the
+ * composition library is megabytes of code and heap needed once at start-up, and a process that
+ * exits gives all of it back, which V8 and malloc would not (profiles/README.md, "Baseline
+ * memory"). From TypeScript sources (unit tests) it runs in-process.
+ */
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+export interface ServiceSdl {
+  readonly name: string;
+  readonly url: string;
+  readonly sdl: string;
+}
+
+export type ComposeResult =
+  | { readonly ok: true; readonly supergraphSdl: string; readonly publicSdl: string }
+  | { readonly ok: false; readonly errors: readonly string[] };
+
+export async function composeInProcess(services: readonly ServiceSdl[]): Promise<ComposeResult> {
+  const [{ composeServices, compositionHasErrors }, { parse }] = await Promise.all([
+    import("@theguild/federation-composition"),
+    import("graphql"),
+  ]);
+  const result = composeServices(services.map((s) => ({ name: s.name, url: s.url, typeDefs: parse(s.sdl) })));
+  if (compositionHasErrors(result)) {
+    return {
+      ok: false,
+      errors: result.errors.map(
+        (e) => `${e.message}${e.extensions?.code ? ` [${String(e.extensions.code)}]` : ""}`,
+      ),
+    };
+  }
+  return { ok: true, supergraphSdl: result.supergraphSdl, publicSdl: result.publicSdl };
+}
+
+const CHILD = fileURLToPath(new URL("./compose-child.js", import.meta.url));
+
+/** Composes in a child process when the compiled child script exists, else in-process. */
+export async function compose(services: readonly ServiceSdl[]): Promise<ComposeResult> {
+  if (!import.meta.url.endsWith(".js") || !existsSync(CHILD)) return composeInProcess(services);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CHILD], { stdio: ["pipe", "pipe", "pipe"] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (d: Buffer) => out.push(d));
+    child.stderr.on("data", (d: Buffer) => err.push(d));
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      if (code !== 0) {
+        reject(
+          new Error(
+            `composition process exited with ${code}: ${Buffer.concat(err).toString().slice(0, 2000)}`,
+          ),
+        );
+        return;
+      }
+      try {
+        resolve(JSON.parse(Buffer.concat(out).toString("utf8")) as ComposeResult);
+      } catch (e) {
+        reject(e);
+      }
+    });
+    child.stdin.end(JSON.stringify(services));
+  });
+}
