@@ -60,7 +60,8 @@ export class SubgraphClient {
     stats.requests++;
     try {
       if (!target.pool) {
-        const { Pool } = await (undici ??= import("undici"));
+        undici ??= import("undici");
+        const { Pool } = await undici;
         target.pool ??= new Pool(target.origin, { connections: 32, keepAliveTimeout: 30_000, pipelining: 1 });
       }
       const res = await target.pool.request({
