@@ -5,17 +5,16 @@
  */
 import {
   type GraphQLField,
-  type GraphQLInputType,
   type GraphQLNamedType,
   type GraphQLSchema,
   getNamedType,
-  isInputObjectType,
   isInterfaceType,
   isLeafType,
   isObjectType,
   isUnionType,
 } from "graphql";
 import { parseTemplate, type Template } from "./template.js";
+import { templateProblems } from "./template-check.js";
 
 /** Most conditions an AND / OR may hold (and at least one). */
 export const FILTER_MAX_CONDITIONS = 5;
@@ -52,36 +51,6 @@ export function resolveFilterPath(
     if (field) ends.push(...resolveFilterPath(schema, getNamedType(field.type), segments, from + 1));
   }
   return ends;
-}
-
-/** Mirrors validate-edfs.ts templateProblems: arguments exist and end on a leaf (or list of leaves). */
-function templateProblems(t: Template, field: GraphQLField<unknown, unknown>): string[] {
-  const problems: string[] = [];
-  for (const part of t.parts) {
-    if (part.kind !== "arg") continue; // claims are only known per request
-    const [head, ...rest] = part.path;
-    const arg = field.args.find((a) => a.name === head);
-    if (!arg) {
-      problems.push(`template "${t.source}" names argument "${head}", which ${field.name} does not have`);
-      continue;
-    }
-    let type: GraphQLInputType = arg.type;
-    let ok = true;
-    for (const seg of rest) {
-      const named = getNamedType(type);
-      const sub = isInputObjectType(named) ? named.getFields()[seg] : undefined;
-      if (!sub) {
-        problems.push(`template "${t.source}": "${seg}" is not a field of ${named.name}`);
-        ok = false;
-        break;
-      }
-      type = sub.type;
-    }
-    if (ok && !isLeafType(getNamedType(type))) {
-      problems.push(`template "${t.source}": args.${part.path.join(".")} must end on a scalar or enum`);
-    }
-  }
-  return problems;
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>

@@ -6,14 +6,11 @@ import {
   buildASTSchema,
   type DocumentNode,
   type GraphQLField,
-  type GraphQLInputType,
   type GraphQLNamedType,
   type GraphQLSchema,
   getNamedType,
   getNullableType,
   isAbstractType,
-  isInputObjectType,
-  isLeafType,
   isListType,
   isNonNullType,
   isObjectType,
@@ -24,7 +21,7 @@ import {
 } from "graphql";
 import type { ExtractedField } from "./directives.js";
 import { withEdfsDefinitions } from "./normalize.js";
-import type { Template } from "./template.js";
+import { templateProblems } from "./template-check.js";
 
 // Federation directives an event-driven SDL may use without defining them.
 const FEDERATION_STUBS = parse(`
@@ -93,36 +90,6 @@ function returnProblem(schema: GraphQLSchema, field: GraphQLField<unknown, unkno
     return members.some(isEntity) ? null : `returns ${named.name}, which has no entity member`;
   }
   return "must return an entity, an interface an entity implements, or a union holding one";
-}
-
-/** Checks that a template's argument paths exist and end on a leaf (or list of leaves). */
-function templateProblems(t: Template, field: GraphQLField<unknown, unknown>): string[] {
-  const problems: string[] = [];
-  for (const part of t.parts) {
-    if (part.kind !== "arg") continue;
-    const [head, ...rest] = part.path;
-    const arg = field.args.find((a) => a.name === head);
-    if (!arg) {
-      problems.push(`template "${t.source}" names argument "${head}", which ${field.name} does not have`);
-      continue;
-    }
-    let type: GraphQLInputType = arg.type;
-    let pathOk = true;
-    for (const seg of rest) {
-      const named = getNamedType(type);
-      const sub = isInputObjectType(named) ? named.getFields()[seg] : undefined;
-      if (!sub) {
-        problems.push(`template "${t.source}": "${seg}" is not a field of ${named.name}`);
-        pathOk = false;
-        break;
-      }
-      type = sub.type;
-    }
-    if (pathOk && !isLeafType(getNamedType(type))) {
-      problems.push(`template "${t.source}": args.${part.path.join(".")} must end on a scalar or enum`);
-    }
-  }
-  return problems;
 }
 
 /** Validates an event-driven subgraph; returns every problem found. */

@@ -12,6 +12,7 @@
 import { randomBytes } from "node:crypto";
 import type { KafkaProviderConfig } from "../../config/types.js";
 import { ErrorCode, type ErrorCodeValue, errorMessage, StreamgateError } from "../../errors.js";
+import { Connector } from "../connector.js";
 import {
   type EventsHandler,
   newCounters,
@@ -49,12 +50,9 @@ export class KafkaProvider implements Provider {
   private readonly instance = randomBytes(6).toString("hex");
   private readonly counters = newCounters();
   private readonly reader: KafkaReader;
+  private readonly connector: Connector;
   private publisher: Publisher | undefined;
-  private connecting: Promise<void> | undefined;
-  private background: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private wake: (() => void) | undefined;
-  private stopped = false;
   private connected = false;
   private detail: string | undefined = "not started";
   /** librdkafka said every broker connection dropped; the next successful probe is a reconnect. */
@@ -77,16 +75,18 @@ export class KafkaProvider implements Provider {
       onError: (err) => this.onClientError(err),
       onIdle: () => this.schedule(),
     });
+    this.connector = new Connector({
+      label: `Kafka provider "${this.id}"`,
+      connectOnce: () => this.connectOnce(),
+      isConnected: () => this.publisher !== undefined,
+      backoff: (_failed, elapsed) => backoffDelay(elapsed, this.opts.minBackoffMs, this.opts.maxBackoffMs),
+      onStop: () => clearTimeout(this.timer),
+    });
   }
 
   /** Connects both clients; rejects fast with PROVIDER_UNAVAILABLE when no broker answers. */
-  async start(): Promise<void> {
-    if (this.stopped) throw this.error(ErrorCode.PROVIDER_UNAVAILABLE, "is stopped");
-    if (this.publisher) return;
-    this.connecting ??= this.connectOnce().finally(() => {
-      this.connecting = undefined;
-    });
-    await this.connecting;
+  start(): Promise<void> {
+    return this.connector.start();
   }
 
   /**
@@ -95,18 +95,11 @@ export class KafkaProvider implements Provider {
    * never rejects: it resolves when connected, or when stop() ends the attempts (check health()).
    */
   startInBackground(): Promise<void> {
-    this.background ??= this.retryStart().finally(() => {
-      this.background = undefined;
-    });
-    return this.background;
+    return this.connector.startInBackground();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.wake?.();
-    clearTimeout(this.timer);
-    await this.connecting?.catch(() => undefined);
-    await this.background;
+    await this.connector.stop();
     const publisher = this.publisher;
     this.publisher = undefined;
     this.connected = false;
@@ -215,30 +208,8 @@ export class KafkaProvider implements Provider {
     await this.reader.refresh();
   }
 
-  private async retryStart(): Promise<void> {
-    const since = Date.now();
-    while (!this.stopped && !this.publisher) {
-      try {
-        await this.start();
-        return;
-      } catch {
-        // start() recorded why in `detail`; health() reports it until a broker answers.
-        if (this.stopped) return;
-        await this.sleep(backoffDelay(Date.now() - since, this.opts.minBackoffMs, this.opts.maxBackoffMs));
-      }
-    }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wake = done;
-    });
+  private get stopped(): boolean {
+    return this.connector.stopped;
   }
 
   /** The next refresh: the regular interval while connected, backoff while no broker answers. */

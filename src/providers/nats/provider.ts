@@ -15,6 +15,7 @@ import {
 } from "@nats-io/transport-node";
 import type { NatsProviderConfig } from "../../config/types.js";
 import { ErrorCode, type ErrorCodeValue, errorMessage, StreamgateError } from "../../errors.js";
+import { Connector } from "../connector.js";
 import {
   type EventsHandler,
   newCounters,
@@ -34,7 +35,7 @@ import {
   resolveOptions,
 } from "./options.js";
 import { NatsLocalSubscription } from "./subscription.js";
-import { Sleeper, withTimeout } from "./timers.js";
+import { withTimeout } from "./timers.js";
 
 export type { JetStreamLag } from "./jetstream.js";
 export type { NatsProviderOptions } from "./options.js";
@@ -48,11 +49,8 @@ export class NatsProvider implements Provider {
   private readonly counters = newCounters();
   private readonly subs = new Set<NatsLocalSubscription>();
   private readonly jetstream: JetStreamConsumers;
+  private readonly connector: Connector;
   private nc: NatsConnection | undefined;
-  private connecting: Promise<void> | undefined;
-  private background: Promise<void> | undefined;
-  private readonly sleeper = new Sleeper();
-  private stopped = false;
   private connected = false;
   private detail: string | undefined = "not started";
   /** When the current outage began, for the backoff; reset once connected. */
@@ -69,16 +67,17 @@ export class NatsProvider implements Provider {
     this.jetstream = new JetStreamConsumers(this.id, this.opts.instanceId, this.counters, (elapsed) =>
       backoffDelay(elapsed, minBackoffMs, maxBackoffMs),
     );
+    this.connector = new Connector({
+      label: `NATS provider "${this.id}"`,
+      connectOnce: () => this.connectOnce(),
+      isConnected: () => this.nc !== undefined,
+      backoff: (_failed, elapsed) => backoffDelay(elapsed, minBackoffMs, maxBackoffMs),
+    });
   }
 
   /** Connects once; rejects fast with PROVIDER_UNAVAILABLE when the broker cannot be reached. */
-  async start(): Promise<void> {
-    if (this.stopped) throw this.error(ErrorCode.PROVIDER_UNAVAILABLE, "is stopped");
-    if (this.nc) return;
-    this.connecting ??= this.connectOnce().finally(() => {
-      this.connecting = undefined;
-    });
-    await this.connecting;
+  start(): Promise<void> {
+    return this.connector.start();
   }
 
   /**
@@ -87,17 +86,11 @@ export class NatsProvider implements Provider {
    * never rejects: it resolves when connected, or when stop() ends the attempts (check health()).
    */
   startInBackground(): Promise<void> {
-    this.background ??= this.retryStart().finally(() => {
-      this.background = undefined;
-    });
-    return this.background;
+    return this.connector.startInBackground();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.sleeper.wake();
-    await this.connecting?.catch(() => undefined);
-    await this.background;
+    await this.connector.stop();
     for (const sub of this.subs) sub.close();
     this.subs.clear();
     await this.jetstream.close();
@@ -230,20 +223,8 @@ export class NatsProvider implements Provider {
     this.jetstream.attach(nc);
   }
 
-  private async retryStart(): Promise<void> {
-    const since = Date.now();
-    while (!this.stopped && !this.nc) {
-      try {
-        await this.start();
-        return;
-      } catch {
-        // start() recorded why in `detail`; health() reports it until the broker is back.
-        if (this.stopped) return;
-        await this.sleeper.sleep(
-          backoffDelay(Date.now() - since, this.opts.minBackoffMs, this.opts.maxBackoffMs),
-        );
-      }
-    }
+  private get stopped(): boolean {
+    return this.connector.stopped;
   }
 
   private reconnectDelay(): number {
