@@ -13,7 +13,7 @@ export interface RedisProviderOptions {
   /** A PUBLISH without a reply after this long (ms) rejects. Default 5000. */
   readonly publishTimeoutMs?: number;
   /**
-   * subscribe() waits this long (ms) at most for the broker to confirm PSUBSCRIBE; past it the
+   * subscribe() waits this long (ms) at most for the broker to confirm (P)SUBSCRIBE; past it the
    * subscription stays registered and goes live when the broker answers. Default 5000.
    */
   readonly subscribeTimeoutMs?: number;
@@ -59,6 +59,8 @@ export interface PubSubClient {
   readonly status: string;
   connect(): Promise<void>;
   disconnect(): void;
+  subscribe(...channels: string[]): Promise<unknown>;
+  unsubscribe(...channels: string[]): Promise<unknown>;
   psubscribe(...patterns: string[]): Promise<unknown>;
   punsubscribe(...patterns: string[]): Promise<unknown>;
   publish(channel: string, message: Buffer): Promise<number>;
@@ -73,10 +75,11 @@ export type ClientRole = "sub" | "pub";
 /**
  * One ioredis client for `role`. Both are lazy (start() connects them) and reconnect forever with
  * {@link backoffDelay}. The subscriber keeps an offline queue with no retry limit, so a
- * PSUBSCRIBE made during an outage is sent once the connection is back (after ioredis' own
- * autoResubscribe). The publisher has no offline queue and fails in-flight commands on the first
- * disconnect: a publish while the broker is away rejects at once instead of waiting, unbounded,
- * for a broker that may never return (or being sent minutes late).
+ * (P)SUBSCRIBE made during an outage is sent once the connection is back (after ioredis' own
+ * autoResubscribe, which restores SUBSCRIBEd channels and PSUBSCRIBEd patterns alike). The
+ * publisher has no offline queue and fails in-flight commands on the first disconnect: a publish
+ * while the broker is away rejects at once instead of waiting, unbounded, for a broker that may
+ * never return (or being sent minutes late).
  */
 export function createClient(
   config: RedisProviderConfig,

@@ -1,13 +1,15 @@
 /**
- * Redis pub/sub provider on ioredis: one subscriber connection holding every PSUBSCRIBE (each
- * glob pattern sent once however many local subscriptions use it, see subscription.ts) and one
- * publisher connection, as the two need opposite offline behaviour (options.ts). ioredis
- * reconnects with our backoff and re-sends the PSUBSCRIBEs itself (autoResubscribe); this class
+ * Redis pub/sub provider on ioredis: one subscriber connection holding every subscription, with
+ * SUBSCRIBE for channels without wildcards and PSUBSCRIBE for real glob patterns (each sent once
+ * however many local subscriptions use it, see subscription.ts), and one publisher connection, as
+ * the two need opposite offline behaviour (options.ts). ioredis reconnects with our backoff and
+ * re-sends the SUBSCRIBEs and PSUBSCRIBEs itself (autoResubscribe); this class
  * adds a start that fails fast, a background start that keeps trying, subscriptions kept while
  * there is no connection, and a `connected` flag that waits for the restored subscriptions.
  */
 import type { RedisProviderConfig } from "../../config/types.js";
 import { ErrorCode, type ErrorCodeValue, errorMessage, StreamgateError } from "../../errors.js";
+import { Connector } from "../connector.js";
 import {
   type EventsHandler,
   newCounters,
@@ -22,7 +24,6 @@ import {
   checkConfig,
   closeClient,
   createClient,
-  napper,
   type PubSubClient,
   type RedisProviderOptions,
   type ResolvedRedisOptions,
@@ -30,7 +31,7 @@ import {
   resolveOptions,
   within,
 } from "./options.js";
-import { PatternTable, RedisLocalSubscription } from "./subscription.js";
+import { RedisLocalSubscription, SubscriptionTable } from "./subscription.js";
 
 export type { RedisProviderOptions } from "./options.js";
 
@@ -41,15 +42,12 @@ export class RedisProvider implements Provider {
   private readonly opts: ResolvedRedisOptions;
   private readonly where: string;
   private readonly counters = newCounters();
-  private readonly table = new PatternTable();
+  private readonly table = new SubscriptionTable();
   private sub: PubSubClient | undefined;
   private pub: PubSubClient | undefined;
   /** Clients of a connect attempt in progress, so stop() can abort it. */
   private pending: PubSubClient[] = [];
-  private connecting: Promise<void> | undefined;
-  private background: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
-  private stopped = false;
+  private readonly connector: Connector;
   /** The subscriber is ready and the broker confirmed its (re)subscriptions. */
   private subSynced = false;
   private pubReady = false;
@@ -66,16 +64,20 @@ export class RedisProvider implements Provider {
     this.id = config.id;
     this.where = config.urls.map(redactUrl).join(",");
     this.opts = resolveOptions(config.id, options);
+    this.connector = new Connector({
+      label: `Redis provider "${this.id}"`,
+      connectOnce: () => this.connectOnce(),
+      isConnected: () => this.sub !== undefined,
+      backoff: (failed) => backoffDelay(failed, this.opts.minBackoffMs, this.opts.maxBackoffMs),
+      onStop: () => {
+        for (const c of this.pending) c.disconnect();
+      },
+    });
   }
 
   /** Connects both clients once; rejects fast with PROVIDER_UNAVAILABLE when the broker is down. */
-  async start(): Promise<void> {
-    if (this.stopped) throw this.error(ErrorCode.PROVIDER_UNAVAILABLE, "is stopped");
-    if (this.sub) return;
-    this.connecting ??= this.connectOnce().finally(() => {
-      this.connecting = undefined;
-    });
-    await this.connecting;
+  start(): Promise<void> {
+    return this.connector.start();
   }
 
   /**
@@ -83,18 +85,11 @@ export class RedisProvider implements Provider {
    * the router started. Never rejects: resolves when connected, or when stop() ends the attempts.
    */
   startInBackground(): Promise<void> {
-    this.background ??= this.retryStart().finally(() => {
-      this.background = undefined;
-    });
-    return this.background;
+    return this.connector.startInBackground();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.wake?.();
-    for (const c of this.pending) c.disconnect();
-    await this.connecting?.catch(() => undefined);
-    await this.background;
+    await this.connector.stop();
     this.table.clear();
     await Promise.all(this.detach("stopped").map(closeClient));
   }
@@ -112,24 +107,25 @@ export class RedisProvider implements Provider {
       const what = topics.length ? "channel is empty" : "no channels to subscribe to";
       throw new StreamgateError(ErrorCode.SUBJECT_INVALID, what);
     }
-    const sub = new RedisLocalSubscription([...new Set(topics)], onEvents, options?.onError, this.counters);
+    // Splits the topics into exact channels (SUBSCRIBE) and glob patterns (PSUBSCRIBE), deduplicated.
+    const sub = new RedisLocalSubscription(topics, onEvents, options?.onError, this.counters);
     const fresh = this.table.add(sub);
-    if (this.sub) this.table.psubscribe(this.sub, fresh, this.onClientError(this.sub));
+    if (this.sub) this.table.subscribeOn(this.sub, fresh, this.onClientError(this.sub));
     const unsubscribe = async (): Promise<void> => {
       if (!sub.active) return;
       sub.active = false;
       const gone = this.table.remove(sub);
       const client = this.sub;
-      if (gone.length === 0 || !client) return;
-      const done = client.punsubscribe(...gone).catch(this.onClientError(client));
-      // While the broker is away the PUNSUBSCRIBE waits in ioredis' offline queue: don't wait with it.
+      if ((gone.channels.length === 0 && gone.patterns.length === 0) || !client) return;
+      const done = this.table.unsubscribeOn(client, gone).catch(this.onClientError(client));
+      // While the broker is away the (P)UNSUBSCRIBE waits in ioredis' offline queue: don't wait with it.
       if (this.subSynced) await within(this.opts.subscribeTimeoutMs, done);
     };
     // Waiting while disconnected would block the caller until the broker is back; the
     // subscription is registered and goes live on reconnect.
     if (this.subSynced) {
       try {
-        await within(this.opts.subscribeTimeoutMs, Promise.all(this.table.acks(sub.patterns)));
+        await within(this.opts.subscribeTimeoutMs, Promise.all(this.table.acks(sub)));
       } catch (err) {
         await unsubscribe();
         throw this.error(ErrorCode.PROVIDER_UNAVAILABLE, "could not subscribe", err);
@@ -190,27 +186,16 @@ export class RedisProvider implements Provider {
     this.pub = pub;
     this.pubReady = true;
     // Subscriptions made before there was a connection; later ones are sent by subscribe().
-    const patterns = this.table.patterns();
-    this.table.psubscribe(sub, patterns, this.onClientError(sub));
-    await within(this.opts.subscribeTimeoutMs, Promise.all(this.table.acks(patterns))).catch(() => undefined);
+    const names = this.table.names();
+    this.table.subscribeOn(sub, names, this.onClientError(sub));
+    await within(this.opts.subscribeTimeoutMs, Promise.all(this.table.acks(names))).catch(() => undefined);
     if (this.sub !== sub || sub.status !== "ready") return; // dropped meanwhile: "ready" will sync
     this.subSynced = true;
     this.update();
   }
 
-  private async retryStart(): Promise<void> {
-    for (let attempt = 1; !this.stopped && !this.sub; attempt++) {
-      try {
-        await this.start();
-        return;
-      } catch {
-        // start() recorded why in `detail`; health() reports it until the broker is back.
-        if (this.stopped) return;
-        const nap = napper(backoffDelay(attempt, this.opts.minBackoffMs, this.opts.maxBackoffMs));
-        this.wake = nap.wake;
-        await nap.done;
-      }
-    }
+  private get stopped(): boolean {
+    return this.connector.stopped;
   }
 
   /** Follows a client's events; state changes only count for the current clients. */
@@ -231,7 +216,7 @@ export class RedisProvider implements Provider {
         this.update();
         return;
       }
-      // ioredis emits "ready" after it wrote the PSUBSCRIBEs of autoResubscribe and the offline
+      // ioredis emits "ready" after it wrote the (P)SUBSCRIBEs of autoResubscribe and the offline
       // queue; a PING answered after them proves the broker has processed every one.
       client.ping().then(
         () => {
@@ -249,8 +234,14 @@ export class RedisProvider implements Provider {
       void this.startInBackground();
     });
     if (role === "sub") {
+      // A message on a channel that is both SUBSCRIBEd and matched by PSUBSCRIBEd patterns comes
+      // once as `message` and once per pattern as `pmessage`; the table delivers it once per
+      // local subscription (RedisLocalSubscription.deliverPattern).
+      client.on("messageBuffer", (channel: Buffer, message: Buffer) => {
+        if (current()) this.table.dispatchMessage(channel.toString(), message);
+      });
       client.on("pmessageBuffer", (pattern: string | Buffer, channel: Buffer, message: Buffer) => {
-        if (current()) this.table.dispatch(String(pattern), channel.toString(), message);
+        if (current()) this.table.dispatchPMessage(String(pattern), channel.toString(), message);
       });
     }
     return client;
