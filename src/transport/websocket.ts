@@ -28,10 +28,41 @@ export interface WsStats {
   slowClosed: number;
 }
 
+/**
+ * Sockets with frames waiting for this loop iteration's flush. Sending each frame at once costs one
+ * send(2) per frame, which is most of a broadcast's CPU (profiles/README.md); queued, every frame a
+ * socket got in one iteration (a burst of events, several subscriptions) leaves in one corked write.
+ */
+const FLUSH_BLOCK_BYTES = 64 * 1024;
+
+class FlushQueue {
+  private dirty: UwsSocket[] = [];
+  private scheduled = false;
+
+  add(socket: UwsSocket): void {
+    this.dirty.push(socket);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flush);
+    }
+  }
+
+  private readonly flush = (): void => {
+    this.scheduled = false;
+    const sockets = this.dirty;
+    this.dirty = [];
+    for (const s of sockets) s.flush();
+  };
+}
+
 class UwsSocket implements SessionSocket {
+  /** Frames since the last flush: one string in the common case, an array past one. */
+  private pending: string | string[] | undefined;
+
   constructor(
     private readonly ws: WebSocket<SocketData>,
     private readonly data: SocketData,
+    private readonly queue: FlushQueue,
     private readonly maxBackpressure: number,
     private readonly policy: "drop" | "close",
     private readonly stats: WsStats,
@@ -39,19 +70,60 @@ class UwsSocket implements SessionSocket {
 
   send(frame: string): void {
     if (this.data.closed) return;
-    if (this.ws.getBufferedAmount() > this.maxBackpressure) {
-      if (this.policy === "drop") {
-        this.stats.dropped++;
-        return;
-      }
-      this.stats.slowClosed++;
-      this.data.session?.closeWith(CloseCode.SlowConsumer, "client too slow: send buffer full");
+    const pending = this.pending;
+    if (pending === undefined) {
+      this.pending = frame;
+      this.queue.add(this);
+    } else if (typeof pending === "string") this.pending = [pending, frame];
+    else pending.push(frame);
+  }
+
+  /**
+   * Writes what is pending in corked blocks of up to 64 KB, checking uWS's buffered amount before
+   * each block (the kernel takes what it can at each uncork, so only what it refused counts):
+   * one native check per block, not per frame. Frames that find the buffer over the limit get the
+   * slow-client policy.
+   */
+  flush(): void {
+    const pending = this.pending;
+    this.pending = undefined;
+    if (pending === undefined || this.data.closed) return;
+    if (typeof pending === "string") {
+      if (this.ws.getBufferedAmount() > this.maxBackpressure) this.overLimit(1);
+      else this.ws.send(pending, false);
       return;
     }
-    this.ws.send(frame, false);
+    let i = 0;
+    const block = (): void => {
+      let bytes = 0;
+      while (i < pending.length && bytes < FLUSH_BLOCK_BYTES) {
+        const frame = pending[i++]!;
+        this.ws.send(frame, false);
+        bytes += frame.length;
+      }
+    };
+    while (i < pending.length) {
+      if (this.ws.getBufferedAmount() > this.maxBackpressure) {
+        this.overLimit(pending.length - i);
+        return;
+      }
+      this.ws.cork(block);
+    }
+  }
+
+  private overLimit(frames: number): void {
+    if (this.policy === "drop") {
+      this.stats.dropped += frames;
+      return;
+    }
+    this.stats.slowClosed++;
+    this.data.session?.closeWith(CloseCode.SlowConsumer, "client too slow: send buffer full");
   }
 
   close(code: number, reason: string): void {
+    if (this.data.closed) return;
+    // Frames queued before the close (a final `complete`) go first.
+    this.flush();
     if (this.data.closed) return;
     this.data.closed = true;
     this.ws.end(code, reason);
@@ -71,6 +143,7 @@ export function mountWebSocket(
   logger: Logger,
 ): WebSocketHandle {
   const stats: WsStats = { connections: 0, dropped: 0, slowClosed: 0 };
+  const queue = new FlushQueue();
   const sessions = new Set<BaseSession>();
   const limits = {
     connectionInitTimeoutMs: config.limits.connection_init_timeout,
@@ -110,6 +183,7 @@ export function mountWebSocket(
       const socket = new UwsSocket(
         ws,
         data,
+        queue,
         config.limits.max_backpressure,
         config.limits.slow_client_policy,
         stats,
