@@ -85,6 +85,8 @@ export abstract class BaseSession {
 
   protected acknowledge(params: Readonly<Record<string, unknown>> | null | undefined): void {
     this.timers.clearTimeout(this.initTimer);
+    // A cleared Node Timeout is still ~120 B per connection while referenced.
+    this.initTimer = undefined;
     this.context.connectionParams = params ?? {};
     this.state = "acknowledged";
   }
