@@ -1,0 +1,122 @@
+/**
+ * The broker is a parameter of a run (`--broker`): how to start its server, how the publisher and
+ * the baselines talk to it, and what Streamgate's config and SDL need for it. NATS and Redis run
+ * real servers (Debian's nats-server, redis-server); memory is Streamgate's embedded broker, fed
+ * through its publish mutation. Kafka: TODO (see bench/README.md).
+ */
+import { connect } from "@nats-io/transport-node";
+import { ensureBinary, freePort, spawnReady, startNats } from "./proc.mjs";
+
+const enc = new TextEncoder();
+
+const SUBSCRIBE_FIELD = {
+  nats: 'employeeUpdated(id: ID!): Employee! @edfs__natsSubscribe(subjects: ["employeeUpdated.{{ args.id }}"])',
+  redis:
+    'employeeUpdated(id: ID!): Employee! @edfs__redisSubscribe(channels: ["employeeUpdated.{{ args.id }}"])',
+};
+const PUBLISH_FIELD = {
+  nats: 'publishEmployee(topic: ID!, id: ID!): edfs__PublishResult! @edfs__natsPublish(subject: "employeeUpdated.{{ args.topic }}")',
+  redis:
+    'publishEmployee(topic: ID!, id: ID!): edfs__PublishResult! @edfs__redisPublish(channel: "employeeUpdated.{{ args.topic }}")',
+};
+
+/** Streamgate's event-driven SDL for a broker kind (memory uses the NATS directives). */
+export function edfsSdl(kind) {
+  const k = kind === "redis" ? "redis" : "nats";
+  return `
+type Mutation {
+  "Bench publish path (also the only one for memory://): payload {topic, id}."
+  ${PUBLISH_FIELD[k]}
+}
+type Subscription {
+  ${SUBSCRIBE_FIELD[k]}
+}
+type Employee @key(fields: "id", resolvable: false) { id: ID! @external }
+`;
+}
+
+/** `events.providers` of Streamgate's config. */
+export function streamgateProviders(kind, url) {
+  if (kind === "redis") return { redis: [{ id: "default", urls: [url] }] };
+  return { nats: [{ id: "default", url }] };
+}
+
+export async function startRedis({ cpus } = {}) {
+  const bin = ensureBinary("redis-server", "redis-server");
+  const port = await freePort();
+  const child = spawnReady(
+    bin,
+    [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--protected-mode",
+      "no",
+    ],
+    { cpus, name: "redis-server", ready: (line) => /Ready to accept connections/.test(line) },
+  );
+  await child.value;
+  return { url: `redis://127.0.0.1:${port}`, port, pid: child.pid, stop: () => child.stop() };
+}
+
+export async function startBrokerServer(kind, { cpus } = {}) {
+  if (kind === "memory") return { url: "memory://", pid: undefined, stop: async () => {} };
+  if (kind === "nats") return startNats({ cpus });
+  if (kind === "redis") return startRedis({ cpus });
+  throw new Error(`broker ${kind}: TODO, no server starter for it in bench/lib/brokers.mjs yet`);
+}
+
+/** Publishes raw event bytes to `employeeUpdated.<topic>`. */
+export async function brokerPublisher(kind, url) {
+  if (kind === "redis") {
+    const { default: Redis } = await import("ioredis");
+    const client = new Redis(url, { lazyConnect: false, enableAutoPipelining: true });
+    await client.ping();
+    return {
+      kind,
+      publish(topic, id) {
+        client.publish(`employeeUpdated.${topic}`, `{"id":${JSON.stringify(id)}}`);
+      },
+      flush: () => client.ping(),
+      close: async () => {
+        client.disconnect();
+      },
+    };
+  }
+  const nc = await connect({ servers: url, noEcho: true });
+  return {
+    kind,
+    publish(topic, id) {
+      nc.publish(`employeeUpdated.${topic}`, enc.encode(`{"id":${JSON.stringify(id)}}`));
+    },
+    flush: () => nc.flush(),
+    close: () => nc.close(),
+  };
+}
+
+/**
+ * For the baselines: one subscription to every `employeeUpdated.*` subject/channel; `onEvent`
+ * gets (subject, event text). Resolves once the subscription is confirmed.
+ */
+export async function subscribeAll(kind, url, onEvent) {
+  if (kind === "redis") {
+    const { default: Redis } = await import("ioredis");
+    const client = new Redis(url);
+    client.on("pmessage", (_pattern, channel, message) => onEvent(channel, message));
+    await client.psubscribe("employeeUpdated.*");
+    return { close: async () => client.disconnect() };
+  }
+  const nc = await connect({ servers: url });
+  nc.subscribe("employeeUpdated.*", {
+    callback: (err, msg) => {
+      if (!err) onEvent(msg.subject, msg.string());
+    },
+  });
+  await nc.flush();
+  return { close: () => nc.close() };
+}

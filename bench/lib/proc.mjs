@@ -1,0 +1,145 @@
+/**
+ * Child processes of a run: spawn (pinned with taskset when asked), wait for a log line, stop, and
+ * nats-server (Debian's package, installed with apt when missing and we are root, as the tests do).
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { accessSync, constants } from "node:fs";
+import net from "node:net";
+import { delimiter, join } from "node:path";
+
+const live = new Set();
+process.once("exit", () => {
+  for (const p of live) p.kill("SIGKILL");
+});
+
+export function findOnPath(cmd) {
+  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+    if (!dir) continue;
+    try {
+      accessSync(join(dir, cmd), constants.X_OK);
+      return join(dir, cmd);
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+export function ensureBinary(cmd, pkg) {
+  const found = findOnPath(cmd);
+  if (found) return found;
+  if (process.getuid?.() !== 0) {
+    throw new Error(`${cmd} is not on PATH; install it: sudo apt-get install -y ${pkg}`);
+  }
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  execFileSync("apt-get", ["update"], { stdio: "ignore", env });
+  execFileSync("apt-get", ["install", "-y", "--no-install-recommends", pkg], { stdio: "ignore", env });
+  const again = findOnPath(cmd);
+  if (!again) throw new Error(`installed ${pkg} but ${cmd} is still missing`);
+  return again;
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Spawns `cmd args` (under `taskset -c cpus` when cpus is set), resolves once `ready(line)` returns
+ * a value for a stdout/stderr line, with that value. Keeps the output tail for error messages.
+ */
+export function spawnReady(cmd, args, { cpus, env, ready, timeoutMs = 30_000, name = cmd }) {
+  const argv = cpus ? ["taskset", "-c", cpus, cmd, ...args] : [cmd, ...args];
+  const proc = spawn(argv[0], argv.slice(1), {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  live.add(proc);
+  let tail = "";
+  let buffer = "";
+  const exited = new Promise((r) =>
+    proc.once("exit", (code, signal) => {
+      live.delete(proc);
+      r(code ?? signal);
+    }),
+  );
+  const value = new Promise((resolve, reject) => {
+    let done = false;
+    const timer = setTimeout(() => {
+      if (!done) reject(new Error(`${name} not ready after ${timeoutMs} ms:\n${tail}`));
+    }, timeoutMs);
+    const onData = (chunk) => {
+      const text = chunk.toString();
+      tail = (tail + text).slice(-8192);
+      if (done) return;
+      buffer += text;
+      let nl = buffer.indexOf("\n");
+      while (nl >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        nl = buffer.indexOf("\n");
+        const v = ready(line);
+        if (v !== undefined && v !== null && v !== false) {
+          done = true;
+          clearTimeout(timer);
+          buffer = "";
+          resolve(v);
+          return;
+        }
+      }
+    };
+    proc.stdout.on("data", onData);
+    proc.stderr.on("data", onData);
+    proc.once("error", reject);
+    exited.then((code) => {
+      clearTimeout(timer);
+      if (!done) reject(new Error(`${name} exited (${code}) before it was ready:\n${tail}`));
+    });
+  });
+  return {
+    proc,
+    pid: proc.pid,
+    value,
+    exited,
+    tail: () => tail,
+    async stop(signal = "SIGTERM", graceMs = 10_000) {
+      if (proc.exitCode !== null || proc.signalCode !== null) return exited;
+      proc.kill(signal);
+      const t = setTimeout(() => proc.kill("SIGKILL"), graceMs);
+      const code = await exited;
+      clearTimeout(t);
+      return code;
+    },
+  };
+}
+
+/** The pid to measure: taskset execs the command, so the spawned pid is the command's pid. */
+export function measuredPid(child) {
+  return child.pid;
+}
+
+/** nats-server on a free loopback port, pinned to `cpus`. */
+export async function startNats({ cpus } = {}) {
+  const bin = ensureBinary("nats-server", "nats-server");
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const child = spawnReady(bin, ["-a", "127.0.0.1", "-p", String(port)], {
+      cpus,
+      name: "nats-server",
+      ready: (line) => line.includes("Server is ready"),
+    });
+    try {
+      await child.value;
+      return { url: `nats://127.0.0.1:${port}`, port, pid: child.pid, stop: () => child.stop() };
+    } catch (err) {
+      await child.stop("SIGKILL");
+      if (attempt >= 3 || !/address already in use/i.test(String(err))) throw err;
+    }
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * The stacks under comparison. Each starts as its own process (tree), pinned to the router core,
+ * listening on a free loopback port, and is measured as the sum over its process tree.
+ *
+ *   streamgate  Streamgate, 1 worker, `node dist/cli.js --config <generated>` on NATS (or memory://)
+ *   graphql-ws  baseline 2: graphql-ws on ws, graphql-js, in-process pubsub (bench/baselines/graphql-ws-server.mjs)
+ *   federated   baseline 3: gateway proxying each subscription over its own WebSocket to a subgraph
+ *   uws-floor   the floor: bare uWebSockets.js topics, same bytes (bench/baselines/uws-floor.mjs)
+ *   hive        Hive Gateway: not installed here (not a dependency); listed so results say so.
+ */
+import { existsSync } from "node:fs";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { spawnReady } from "./proc.mjs";
+import { edfsSdl, streamgateProviders } from "./brokers.mjs";
+import { REPO_ROOT } from "./sys.mjs";
+
+const CLI = join(REPO_ROOT, "dist/cli.js");
+const portFromJsonLine = (line) => {
+  if (!line.startsWith("{")) return undefined;
+  try {
+    const e = JSON.parse(line);
+    return typeof e.port === "number" && String(e.msg).includes("listening") ? e.port : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+/** Streamgate's config for a run (YAML is JSON's superset: we write JSON). */
+export function streamgateConfig({ brokerKind = "nats", brokerUrl, limits = {}, heartbeat = "15s" }) {
+  return {
+    listen_addr: "127.0.0.1:0",
+    playground: false,
+    log_level: "info",
+    workers: 1,
+    shutdown_grace_period: "2s",
+    heartbeat_interval: heartbeat,
+    subgraphs: [{ name: "events", schema: edfsSdl(brokerKind) }],
+    events: { providers: streamgateProviders(brokerKind, brokerUrl) },
+    limits: {
+      connection_init_timeout: "60s",
+      max_subscriptions_per_connection: 100,
+      ...limits,
+    },
+  };
+}
+
+export const STACKS = {
+  streamgate: {
+    label: "Streamgate (1 worker)",
+    brokers: ["nats", "redis", "memory"],
+    fdsPerClient: 1,
+    async start({ brokerKind = "nats", brokerUrl, cpus, limits, nodeArgs = [], env = {} }) {
+      if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+      const dir = await mkdtemp(join(tmpdir(), "streamgate-bench-"));
+      const config = streamgateConfig({ brokerKind, brokerUrl, limits });
+      const file = join(dir, "streamgate.json");
+      await writeFile(file, JSON.stringify(config, null, 2));
+      const child = spawnReady(process.execPath, [...nodeArgs, CLI, "--config", file], {
+        cpus,
+        env,
+        name: "streamgate",
+        ready: portFromJsonLine,
+      });
+      const port = await child.value;
+      return { child, pids: [child.pid], port, config, configFile: file };
+    },
+  },
+  "graphql-ws": {
+    label: "graphql-ws + ws + graphql-js (baseline 2)",
+    brokers: ["nats", "redis"],
+    fdsPerClient: 1,
+    async start({ brokerKind = "nats", brokerUrl, cpus, nodeArgs = [] }) {
+      const script = join(REPO_ROOT, "bench/baselines/graphql-ws-server.mjs");
+      const args = [...nodeArgs, script, "--broker", brokerKind, "--url", brokerUrl];
+      const child = spawnReady(process.execPath, args, {
+        cpus,
+        name: "graphql-ws baseline",
+        ready: portFromJsonLine,
+      });
+      const port = await child.value;
+      return { child, pids: [child.pid], port, config: { script } };
+    },
+  },
+  federated: {
+    label: "gateway → subgraph over graphql-ws (baseline 3)",
+    brokers: ["nats", "redis"],
+    // client→gateway and gateway→subgraph sockets in the gateway process
+    fdsPerClient: 2,
+    async start({ brokerKind = "nats", brokerUrl, cpus, nodeArgs = [] }) {
+      const script = join(REPO_ROOT, "bench/baselines/federated-gateway.mjs");
+      const args = [...nodeArgs, script, "--broker", brokerKind, "--url", brokerUrl];
+      const child = spawnReady(process.execPath, args, {
+        cpus,
+        name: "federated baseline",
+        ready: portFromJsonLine,
+      });
+      const port = await child.value;
+      return { child, pids: [child.pid], port, config: { script, subgraph: "federated-subgraph.mjs" } };
+    },
+  },
+  "uws-floor": {
+    label: "bare uWebSockets.js topics (floor)",
+    brokers: ["nats", "redis"],
+    fdsPerClient: 1,
+    async start({ brokerKind = "nats", brokerUrl, cpus, limits = {}, nodeArgs = [] }) {
+      const script = join(REPO_ROOT, "bench/baselines/uws-floor.mjs");
+      const args = [...nodeArgs, script, "--broker", brokerKind, "--url", brokerUrl];
+      if (limits.max_backpressure) args.push("--max-backpressure", String(limits.max_backpressure));
+      const child = spawnReady(process.execPath, args, { cpus, name: "uws floor", ready: portFromJsonLine });
+      const port = await child.value;
+      return { child, pids: [child.pid], port, config: { script } };
+    },
+  },
+  hive: {
+    label: "Hive Gateway",
+    brokers: [],
+    skip: "@graphql-hive/gateway is not installed in this repository (not a dependency); not run",
+  },
+};
+
+export const DEFAULT_STACKS = ["streamgate", "graphql-ws", "federated", "uws-floor"];
+
+/** Brokers the harness can run: Streamgate has a provider for them and we can start a server. */
+export function availableBrokers() {
+  const b = ["nats", "memory"];
+  if (existsSync(join(REPO_ROOT, "src/providers/redis"))) b.push("redis");
+  return b;
+}
+
+/** Why a broker cannot be run (for --help and the results' notes). */
+export function brokerTodo() {
+  const kafka = existsSync(join(REPO_ROOT, "src/providers/kafka"))
+    ? "Kafka: Streamgate has a provider, but the only Kafka broker installable here is librdkafka's mock cluster (the tests' helper), which is not a broker to benchmark; TODO: a real broker (Debian has none) and a kafkajs/rdkafka publisher"
+    : "Kafka: TODO, src/providers/kafka does not exist yet";
+  const redis = existsSync(join(REPO_ROOT, "src/providers/redis"))
+    ? undefined
+    : "Redis: TODO, src/providers/redis does not exist yet";
+  return [kafka, redis].filter(Boolean);
+}
