@@ -16,5 +16,8 @@ run slow --clients 1000 --rate 100 --duration 20 --payload 1024 --tag 1k-20s
 # 2 MB per paused socket still fits in the kernel (tcp_wmem max 4 MB); 8 MB does not, so the
 # stacks' own bounds (Streamgate's limits.max_backpressure, uWS maxBackpressure) come into play.
 run slow --clients 1000 --rate 100 --duration 20 --payload 4096 --tag 1k-20s-4k
+# The federated gateway holds 2 fds per client: 9,800 is the most that fits RLIMIT_NOFILE 20000.
+run idle --clients 9800 --duration 60 --tag 9800-all-stacks
+run broadcast --clients 9800 --rate 1,10 --duration 10,5 --stack streamgate,federated --tag 9800-federated
 echo "== autocannon"; node bench/autocannon-publish.mjs --duration 10 --connections 50 >/dev/null; echo "exit $?"
 echo "== profiles"; node bench/profile.mjs --clients 10000; echo "exit $?"

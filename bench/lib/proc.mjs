@@ -11,6 +11,14 @@ const live = new Set();
 process.once("exit", () => {
   for (const p of live) p.kill("SIGKILL");
 });
+// Ctrl-C or a kill of the harness: Node's default handling exits without "exit" handlers, which
+// would leave the stack and the broker running. (A SIGKILL of the harness still orphans them.)
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.once(signal, () => {
+    for (const p of live) p.kill("SIGKILL");
+    process.exit(128 + (signal === "SIGINT" ? 2 : signal === "SIGTERM" ? 15 : 1));
+  });
+}
 
 export function findOnPath(cmd) {
   for (const dir of (process.env.PATH ?? "").split(delimiter)) {
