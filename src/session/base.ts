@@ -5,7 +5,7 @@
  */
 import type { Engine } from "../engine/engine.js";
 import type { PlanError } from "../planner/plan.js";
-import { closeReason } from "../protocol/graphql-transport-ws.js";
+import { CloseCode, closeReason } from "../protocol/graphql-transport-ws.js";
 import type {
   OperationRequest,
   OperationSink,
@@ -83,7 +83,38 @@ export abstract class BaseSession {
     return this.state === "closed";
   }
 
-  protected acknowledge(params: Readonly<Record<string, unknown>> | null | undefined): void {
+  /** Parses a frame with the protocol's parser; a bad frame closes 4400 and yields undefined. */
+  protected parse<M>(
+    data: string | ArrayBuffer | Uint8Array,
+    parser: (
+      d: string | ArrayBuffer | Uint8Array,
+    ) => { ok: true; message: M } | { ok: false; reason: string },
+  ): M | undefined {
+    if (this.state === "closed") return undefined;
+    const parsed = parser(data);
+    if (parsed.ok) return parsed.message;
+    this.closeWith(CloseCode.BadRequest, parsed.reason);
+    return undefined;
+  }
+
+  /** Handles `connection_init`: false (after closing 4429) when the connection was already acked. */
+  protected init(params: Readonly<Record<string, unknown>> | null | undefined): boolean {
+    if (this.state === "acknowledged") {
+      this.closeWith(CloseCode.TooManyInitialisationRequests, "Too many initialisation requests");
+      return false;
+    }
+    this.acknowledge(params);
+    return true;
+  }
+
+  /** Operations need an acknowledged connection; before that the socket closes 4401. */
+  protected requireAck(): boolean {
+    if (this.state === "acknowledged") return true;
+    this.closeWith(CloseCode.Unauthorized, "Unauthorized");
+    return false;
+  }
+
+  private acknowledge(params: Readonly<Record<string, unknown>> | null | undefined): void {
     this.timers.clearTimeout(this.initTimer);
     // A cleared Node Timeout is still ~120 B per connection while referenced.
     this.initTimer = undefined;

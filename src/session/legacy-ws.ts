@@ -44,29 +44,17 @@ export class LegacyWsSession extends BaseSession {
   }
 
   onMessage(data: string | ArrayBuffer | Uint8Array): void {
-    if (this.state === "closed") return;
-    const parsed = parseLegacyClientMessage(data);
-    if (!parsed.ok) {
-      this.closeWith(CloseCode.BadRequest, parsed.reason);
-      return;
-    }
-    const msg = parsed.message;
+    const msg = this.parse(data, parseLegacyClientMessage);
+    if (!msg) return;
     switch (msg.type) {
       case "connection_init":
-        if (this.state === "acknowledged") {
-          this.closeWith(CloseCode.TooManyInitialisationRequests, "Too many initialisation requests");
-          return;
-        }
-        this.acknowledge(msg.payload);
+        if (!this.init(msg.payload)) return;
         this.send(connectionAck());
         this.send(keepAlive());
         this.keepAliveTimer = this.legacyTimers.setInterval(() => this.send(keepAlive()), this.keepAliveMs);
         return;
       case "start":
-        if (this.state !== "acknowledged") {
-          this.closeWith(CloseCode.Unauthorized, "Unauthorized");
-          return;
-        }
+        if (!this.requireAck()) return;
         // subscriptions-transport-ws replaces an operation started again under the same id.
         this.stop(msg.id);
         this.start(msg.id, msg.payload);

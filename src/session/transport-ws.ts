@@ -33,21 +33,11 @@ export class TransportWsSession extends BaseSession {
   }
 
   onMessage(data: string | ArrayBuffer | Uint8Array): void {
-    if (this.state === "closed") return;
-    const parsed = parseClientMessage(data);
-    if (!parsed.ok) {
-      this.closeWith(CloseCode.BadRequest, parsed.reason);
-      return;
-    }
-    const msg = parsed.message;
+    const msg = this.parse(data, parseClientMessage);
+    if (!msg) return;
     switch (msg.type) {
       case "connection_init":
-        if (this.state === "acknowledged") {
-          this.closeWith(CloseCode.TooManyInitialisationRequests, "Too many initialisation requests");
-          return;
-        }
-        this.acknowledge(msg.payload);
-        this.send(connectionAck());
+        if (this.init(msg.payload)) this.send(connectionAck());
         return;
       case "ping":
         this.send(pong(msg.payload));
@@ -55,10 +45,7 @@ export class TransportWsSession extends BaseSession {
       case "pong":
         return;
       case "subscribe":
-        if (this.state !== "acknowledged") {
-          this.closeWith(CloseCode.Unauthorized, "Unauthorized");
-          return;
-        }
+        if (!this.requireAck()) return;
         if (this.ops.has(msg.id)) {
           this.closeWith(CloseCode.SubscriberAlreadyExists, `Subscriber for ${msg.id} already exists`);
           return;
