@@ -107,6 +107,12 @@ export function createMetrics(src: MetricsSources): { registry: Registry; delive
     "Clients closed for being too slow (policy close).",
     () => ws.slowClosed,
   );
+  live(
+    registry,
+    "streamgate_send_buffered_bytes",
+    "Bytes WebSockets hold in user space for clients that are behind (bounded by limits.max_total_backpressure).",
+    () => ws.bufferedBytes,
+  );
 
   const providerGauge = (name: string, help: string, pick: (p: Provider) => number): void => {
     new Gauge({

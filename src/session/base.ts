@@ -37,7 +37,7 @@ class OperationFrameSink implements OperationSink {
     this.prefix = session.frames.nextPrefix(id);
   }
   next(payloadJson: string): void {
-    this.session.send(this.prefix + payloadJson + this.session.frames.nextSuffix);
+    this.session.sendSpliced(this.prefix, payloadJson, this.session.frames.nextSuffix);
   }
   error(errors: readonly PlanError[]): void {
     if (this.session.finish(this.id)) this.session.send(this.session.frames.error(this.id, errors));
@@ -151,6 +151,10 @@ export abstract class BaseSession {
 
   send(frame: string): void {
     if (this.state !== "closed") this.socket.send(frame);
+  }
+
+  sendSpliced(prefix: string, body: string, suffix: string): void {
+    if (this.state !== "closed") this.socket.sendSpliced(prefix, body, suffix);
   }
 
   /** Server-initiated close (protocol violation, shutdown, slow consumer). */

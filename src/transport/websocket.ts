@@ -14,10 +14,12 @@ import { LegacyWsSession } from "../session/legacy-ws.js";
 import { TransportWsSession } from "../session/transport-ws.js";
 import type { TemplatedApp, WebSocket } from "./uws.js";
 import { originAllowed } from "./cors.js";
+import { SendBudget } from "./send-budget.js";
 
 /** Per-socket user data: kept minimal, it exists 10k+ times. */
 interface SocketData {
   session: BaseSession | undefined;
+  socket: UwsSocket | undefined;
   closed: boolean;
   legacy: boolean;
 }
@@ -26,6 +28,8 @@ export interface WsStats {
   connections: number;
   dropped: number;
   slowClosed: number;
+  /** Bytes held in user-space send buffers over all sockets (last observed). */
+  readonly bufferedBytes: number;
 }
 
 /**
@@ -56,59 +60,100 @@ class FlushQueue {
 }
 
 class UwsSocket implements SessionSocket {
-  /** Frames since the last flush: one string in the common case, an array past one. */
-  private pending: string | string[] | undefined;
+  /**
+   * Frames since the last flush, kept as the strings they are made of: the first as
+   * (head, body, tail), a whole frame as (frame, "", ""); from the second on, all of them as flat
+   * triples in `more`. A broadcast delivery thus stores three references to strings that already
+   * exist (the subscription's cached prefix, the group's payload) and the frame is concatenated
+   * only at the write, so it dies young instead of waiting for the flush and being promoted.
+   */
+  private head: string | undefined;
+  private body = "";
+  private tail = "";
+  private more: string[] | undefined;
+  /**
+   * uWS's buffered amount as last observed: after each write and on each drain (uWS calls drain
+   * while a backlog shrinks, down to 0), so it is current without a native call before writing.
+   */
+  private held = 0;
 
   constructor(
     private readonly ws: WebSocket<SocketData>,
     private readonly data: SocketData,
     private readonly queue: FlushQueue,
-    private readonly maxBackpressure: number,
+    private readonly budget: SendBudget,
     private readonly policy: "drop" | "close",
     private readonly stats: WsStats,
   ) {}
 
   send(frame: string): void {
+    this.sendSpliced(frame, "", "");
+  }
+
+  sendSpliced(prefix: string, body: string, suffix: string): void {
     if (this.data.closed) return;
-    const pending = this.pending;
-    if (pending === undefined) {
-      this.pending = frame;
+    if (this.head === undefined) {
+      this.head = prefix;
+      this.body = body;
+      this.tail = suffix;
       this.queue.add(this);
-    } else if (typeof pending === "string") this.pending = [pending, frame];
-    else pending.push(frame);
+    } else if (this.more === undefined) this.more = [this.head, this.body, this.tail, prefix, body, suffix];
+    else this.more.push(prefix, body, suffix);
   }
 
   /**
-   * Writes what is pending in corked blocks of up to 64 KB, checking uWS's buffered amount before
-   * each block (the kernel takes what it can at each uncork, so only what it refused counts):
-   * one native check per block, not per frame. Frames that find the buffer over the limit get the
-   * slow-client policy.
+   * Writes what is pending in corked blocks of up to 64 KB. Before each block the socket's
+   * holding is checked against its own limit and the global budget (the kernel takes what it can
+   * at each uncork, so only what it refused counts); frames past the line get the slow-client
+   * policy. One native buffered-amount read per block, not per frame.
    */
   flush(): void {
-    const pending = this.pending;
-    this.pending = undefined;
-    if (pending === undefined || this.data.closed) return;
-    if (typeof pending === "string") {
-      if (this.ws.getBufferedAmount() > this.maxBackpressure) this.overLimit(1);
-      else this.ws.send(pending, false);
+    const head = this.head;
+    const more = this.more;
+    const body = this.body;
+    const tail = this.tail;
+    this.head = undefined;
+    this.more = undefined;
+    this.body = "";
+    this.tail = "";
+    if (head === undefined || this.data.closed) return;
+    if (more === undefined) {
+      if (this.budget.exceeded(this.held)) {
+        this.overLimit(1);
+        return;
+      }
+      this.ws.send(head + body + tail, false);
+      this.observe();
       return;
     }
     let i = 0;
     const block = (): void => {
       let bytes = 0;
-      while (i < pending.length && bytes < FLUSH_BLOCK_BYTES) {
-        const frame = pending[i++]!;
+      while (i < more.length && bytes < FLUSH_BLOCK_BYTES) {
+        const frame = more[i]! + more[i + 1]! + more[i + 2]!;
+        i += 3;
         this.ws.send(frame, false);
         bytes += frame.length;
       }
     };
-    while (i < pending.length) {
-      if (this.ws.getBufferedAmount() > this.maxBackpressure) {
-        this.overLimit(pending.length - i);
+    while (i < more.length) {
+      if (this.budget.exceeded(this.held)) {
+        this.overLimit((more.length - i) / 3);
         return;
       }
       this.ws.cork(block);
+      this.observe();
     }
+  }
+
+  /** Reads uWS's buffered amount into the budget (after a write, on drain). */
+  observe(): void {
+    if (!this.data.closed) this.held = this.budget.track(this.held, this.ws.getBufferedAmount());
+  }
+
+  /** The socket is gone: it holds nothing any more. */
+  released(): void {
+    this.held = this.budget.track(this.held, 0);
   }
 
   private overLimit(frames: number): void {
@@ -142,7 +187,15 @@ export function mountWebSocket(
   engine: Engine,
   logger: Logger,
 ): WebSocketHandle {
-  const stats: WsStats = { connections: 0, dropped: 0, slowClosed: 0 };
+  const budget = new SendBudget(config.limits.max_backpressure, config.limits.max_total_backpressure);
+  const stats: WsStats = {
+    connections: 0,
+    dropped: 0,
+    slowClosed: 0,
+    get bufferedBytes() {
+      return budget.bytes;
+    },
+  };
   const queue = new FlushQueue();
   const sessions = new Set<BaseSession>();
   const limits = {
@@ -171,7 +224,7 @@ export function mountWebSocket(
         return;
       }
       res.upgrade<SocketData>(
-        { session: undefined, closed: false, legacy: protocol === "graphql-ws" },
+        { session: undefined, socket: undefined, closed: false, legacy: protocol === "graphql-ws" },
         req.getHeader("sec-websocket-key"),
         offersSubprotocols(header) ? protocol : "",
         req.getHeader("sec-websocket-extensions"),
@@ -180,14 +233,8 @@ export function mountWebSocket(
     },
     open: (ws) => {
       const data = ws.getUserData();
-      const socket = new UwsSocket(
-        ws,
-        data,
-        queue,
-        config.limits.max_backpressure,
-        config.limits.slow_client_policy,
-        stats,
-      );
+      const socket = new UwsSocket(ws, data, queue, budget, config.limits.slow_client_policy, stats);
+      data.socket = socket;
       data.session = data.legacy
         ? new LegacyWsSession(socket, engine, limits, realTimers, config.heartbeat_interval)
         : new TransportWsSession(socket, engine, limits, realTimers);
@@ -210,9 +257,12 @@ export function mountWebSocket(
         ws.getUserData().session?.closeWith(CloseCode.InternalServerError, "internal error");
       }
     },
+    drain: (ws) => ws.getUserData().socket?.observe(),
     close: (ws) => {
       const data = ws.getUserData();
       data.closed = true;
+      data.socket?.released();
+      data.socket = undefined;
       if (data.session) {
         data.session.onClosed();
         sessions.delete(data.session);

@@ -24,13 +24,16 @@ afterAll(async () => {
   await nats?.stop();
 });
 
-async function routerWith(policy: "close" | "drop"): Promise<RunningRouter> {
+async function routerWith(
+  policy: "close" | "drop",
+  limits = "max_backpressure: 65536",
+): Promise<RunningRouter> {
   const dir = await tempFiles({
     "events.graphql": SDL,
     "c.yaml": `listen_addr: 127.0.0.1:0
 subgraphs: [{ name: events, schema_file: events.graphql }]
 events: { providers: { nats: [{ id: default, url: "${nats.url}" }] } }
-limits: { max_backpressure: 65536, slow_client_policy: ${policy} }
+limits: { ${limits}, slow_client_policy: ${policy} }
 `,
   });
   return startRouterProcess(["--config", `${dir}/c.yaml`]);
@@ -90,6 +93,27 @@ describe("slow consumers", { timeout: 45_000 }, () => {
     expect(await metric(router, "streamgate_slow_clients_closed_total")).toBe(1);
     (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
     await vi.waitFor(() => expect(slow.closed?.code).toBe(1013), { timeout: 10_000 });
+    expect(await router.stop()).toBe(0);
+  });
+
+  it("bounds the bytes all slow clients hold together (max_total_backpressure)", async () => {
+    // A per-socket limit no socket reaches here: only the global budget can act.
+    const router = await routerWith("close", "max_backpressure: 1073741824, max_total_backpressure: 1048576");
+    const slow = await Promise.all([1, 2, 3, 4].map(() => subscriber(router)));
+    for (const s of slow) (s.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    let peak = 0;
+    await flood(router, async () => {
+      peak = Math.max(peak, await metric(router, "streamgate_send_buffered_bytes"));
+      return (await metric(router, "streamgate_slow_clients_closed_total")) >= 4;
+    });
+    expect(await metric(router, "streamgate_slow_clients_closed_total")).toBe(4);
+    // Something was held before the budget acted, and nothing is held once they are gone.
+    expect(peak).toBeGreaterThan(0);
+    await vi.waitFor(async () => expect(await metric(router, "streamgate_send_buffered_bytes")).toBe(0));
+    for (const s of slow) (s.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    await vi.waitFor(() => expect(slow.map((s) => s.closed?.code)).toEqual([1013, 1013, 1013, 1013]), {
+      timeout: 10_000,
+    });
     expect(await router.stop()).toBe(0);
   });
 

@@ -6,6 +6,9 @@ import type { SessionSocket } from "../../../src/session/socket.js";
 class FakeSocket implements SessionSocket {
   sent: unknown[] = [];
   closedWith: { code: number; reason: string } | undefined;
+  sendSpliced(prefix: string, body: string, suffix: string): void {
+    this.send(prefix + body + suffix);
+  }
   send(frame: string): void {
     this.sent.push(JSON.parse(frame));
   }

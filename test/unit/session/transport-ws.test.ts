@@ -6,6 +6,9 @@ import { TransportWsSession } from "../../../src/session/transport-ws.js";
 class FakeSocket implements SessionSocket {
   sent: unknown[] = [];
   closedWith: { code: number; reason: string } | undefined;
+  sendSpliced(prefix: string, body: string, suffix: string): void {
+    this.send(prefix + body + suffix);
+  }
   send(frame: string): void {
     if (this.closedWith) throw new Error("send after close");
     this.sent.push(JSON.parse(frame));
