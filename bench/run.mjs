@@ -66,6 +66,7 @@ Options:
   --cpu-prof dir         CPU-profile Streamgate over the measurement window (inspector, not start-up):
                          idle hold, every broadcast phase; <dir>/streamgate-<scenario>.cpuprofile
   --heap-snapshot dir    idle: heap snapshots of Streamgate before connecting and after the hold
+  --node-args="a b"      extra node flags for Streamgate's process (e.g. --max-semi-space-size=1)
 `;
 
 function parse() {
@@ -92,6 +93,7 @@ function parse() {
       "render-only": { type: "boolean" },
       "cpu-prof": { type: "string" },
       "heap-snapshot": { type: "string" },
+      "node-args": { type: "string" },
       tag: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -157,7 +159,7 @@ async function main() {
       ? { max_backpressure: Number(values["max-backpressure"]), slow_client_policy: values.policy }
       : {};
   const topics = Array.from({ length: opts.topicsCount }, (_, i) => String(i + 1));
-  const nodeArgs = [];
+  const nodeArgs = values["node-args"] ? values["node-args"].split(/\s+/).filter(Boolean) : [];
   if (values["cpu-prof"]) opts.profileDir = values["cpu-prof"];
   if (values["heap-snapshot"]) {
     opts.heapSnapshot = values["heap-snapshot"];

@@ -51,13 +51,13 @@ export const STACKS = {
     label: "Streamgate (1 worker)",
     brokers: ["nats", "redis", "memory"],
     fdsPerClient: 1,
-    async start({ brokerKind = "nats", brokerUrl, cpus, limits, nodeArgs = [], env = {} }) {
-      if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+    async start({ brokerKind = "nats", brokerUrl, cpus, limits, nodeArgs = [], env = {}, cli = CLI }) {
+      if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` first`);
       const dir = await mkdtemp(join(tmpdir(), "streamgate-bench-"));
       const config = streamgateConfig({ brokerKind, brokerUrl, limits });
       const file = join(dir, "streamgate.json");
       await writeFile(file, JSON.stringify(config, null, 2));
-      const child = spawnReady(process.execPath, [...nodeArgs, CLI, "--config", file], {
+      const child = spawnReady(process.execPath, [...nodeArgs, cli, "--config", file], {
         cpus,
         env,
         name: "streamgate",
@@ -65,6 +65,18 @@ export const STACKS = {
       });
       const port = await child.value;
       return { child, pids: [child.pid], port, config, configFile: file };
+    },
+  },
+  // Another build of Streamgate for before/after comparisons in one run (A B A B): build the
+  // "before" commit into a copy of dist/ and point STREAMGATE_BASE_CLI at its cli.js.
+  "streamgate-base": {
+    label: "Streamgate, the build at $STREAMGATE_BASE_CLI (before/after runs)",
+    brokers: ["nats", "redis", "memory"],
+    fdsPerClient: 1,
+    async start(opts) {
+      const cli = process.env.STREAMGATE_BASE_CLI;
+      if (!cli) throw new Error("streamgate-base needs STREAMGATE_BASE_CLI=<path to another build's cli.js>");
+      return STACKS.streamgate.start({ ...opts, cli });
     },
   },
   "graphql-ws": {
