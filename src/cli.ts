@@ -11,6 +11,7 @@ import { type DemoSubgraph, startDemoSubgraph } from "./demo/entity-subgraph.js"
 import { errorMessage, StreamgateError } from "./errors.js";
 import { createLogger } from "./observability/logger.js";
 import { loadRouterSupergraph, startRouter } from "./router.js";
+import { startPrimary, workerCount } from "./workers/primary.js";
 
 const HELP = `streamgate: event-driven GraphQL subscription router
 
@@ -93,52 +94,89 @@ async function main(): Promise<number> {
   }
   const logger = createLogger((level as LogLevel | undefined) ?? config.log_level);
   const embedded = !path;
-  let router: Awaited<ReturnType<typeof startRouter>>;
-  try {
-    router = await startRouter(config, {
-      logger,
-      ...(embedded ? { examples: DEMO_EXAMPLES, onProviders: installDemoResponder } : {}),
+  if (!embedded && workerCount(config.workers) > 1) {
+    // This thread becomes the primary; each worker thread runs a router (src/workers).
+    return serve(config, logger, async () => {
+      const p = await startPrimary(config, logger, level);
+      return { ...p, fields: { workers: p.workers } };
     });
+  }
+  return serve(
+    config,
+    logger,
+    async () => {
+      const router = await startRouter(config, {
+        logger,
+        ...(embedded ? { examples: DEMO_EXAMPLES, onProviders: installDemoResponder } : {}),
+      });
+      return {
+        host: router.host,
+        port: router.port,
+        fields: { embedded },
+        stop: () => router.stop().then(() => demo?.close()),
+      };
+    },
+    (url) => {
+      if (embedded)
+        process.stderr.write(
+          `\n  Streamgate demo: open ${url}/ (playground), GraphQL at ${url}${config.graphql_path}\n\n`,
+        );
+    },
+  );
+}
+
+interface Serving {
+  readonly host: string;
+  readonly port: number;
+  /** Extra fields of the "listening" log line. */
+  readonly fields: Record<string, unknown>;
+  stop(): Promise<void>;
+}
+
+/** Starts, logs where it listens, and stops on SIGTERM/SIGINT within the grace period. */
+async function serve(
+  config: Config,
+  logger: ReturnType<typeof createLogger>,
+  start: () => Promise<Serving>,
+  listening?: (url: string) => void,
+): Promise<number> {
+  let serving: Serving;
+  try {
+    serving = await start();
   } catch (err) {
     const code = err instanceof StreamgateError ? err.code : undefined;
     logger.fatal({ code }, errorMessage(err));
     process.stderr.write(`${errorMessage(err)}\n`);
     return 1;
   }
-  const url = `http://${router.host}:${router.port}`;
+  const url = `http://${serving.host}:${serving.port}`;
   logger.info(
-    { url, graphql: `${url}${config.graphql_path}`, port: router.port, embedded },
+    { url, graphql: `${url}${config.graphql_path}`, port: serving.port, ...serving.fields },
     `streamgate listening on ${url}`,
   );
-  if (embedded)
-    process.stderr.write(
-      `\n  Streamgate demo: open ${url}/ (playground), GraphQL at ${url}${config.graphql_path}\n\n`,
-    );
-
+  listening?.(url);
   return new Promise<number>((resolve) => {
     let signalled = false;
     const shutdown = (signal: string): void => {
       if (signalled) return;
       signalled = true;
       logger.info({ signal, grace_ms: config.shutdown_grace_period }, "shutting down");
+      // Workers get their own grace period plus a forced close; give the primary that long.
       const force = setTimeout(() => {
         logger.warn("grace period over; exiting");
         resolve(0);
-      }, config.shutdown_grace_period + 1000);
+      }, config.shutdown_grace_period + 5000);
       force.unref();
-      router
-        .stop()
-        .then(() => demo?.close())
-        .then(
-          () => {
-            logger.info("stopped");
-            resolve(0);
-          },
-          (err) => {
-            logger.error({ err: errorMessage(err) }, "error while stopping");
-            resolve(0);
-          },
-        );
+      serving.stop().then(
+        () => {
+          logger.info("stopped");
+          resolve(0);
+        },
+        (err) => {
+          logger.error({ err: errorMessage(err) }, "error while stopping");
+          resolve(0);
+        },
+      );
     };
     process.on("SIGTERM", () => shutdown("SIGTERM"));
     process.on("SIGINT", () => shutdown("SIGINT"));

@@ -16,6 +16,8 @@ import { loadSupergraph, type Supergraph } from "./schema/supergraph.js";
 import { mountGraphqlHttp } from "./transport/http.js";
 import { type TemplatedApp, type us_listen_socket, uws } from "./transport/uws.js";
 import { mountWebSocket, type WebSocketHandle } from "./transport/websocket.js";
+import type { ClusterLink, RelayedProvider } from "./workers/cluster.js";
+import { MemoryProvider } from "./providers/memory/provider.js";
 
 export interface PlaygroundExamples {
   readonly subscription: string;
@@ -28,6 +30,8 @@ export interface RouterOptions {
   readonly examples?: PlaygroundExamples;
   /** Called with the providers once created (the embedded demo registers its responder). */
   readonly onProviders?: (providers: ReadonlyMap<string, ManagedProvider>) => void;
+  /** Set when this router is one worker thread of several (src/workers). */
+  readonly cluster?: ClusterLink;
 }
 
 export interface Router {
@@ -38,6 +42,10 @@ export interface Router {
   readonly websocket: WebSocketHandle;
   /** Stops accepting, completes every client operation, drains, stops providers. */
   stop(): Promise<void>;
+  /** Closes the listen socket and every connection at once (a worker that must exit now). */
+  closeNow(): void;
+  /** This router's metrics as prom-client JSON (the primary merges those of every worker). */
+  metricsJson(): Promise<unknown>;
 }
 
 function splitAddr(addr: string): { host: string; port: number } {
@@ -106,9 +114,7 @@ function playgroundPage(config: Config, examples: PlaygroundExamples | undefined
 }
 
 export async function startRouter(config: Config, options: RouterOptions): Promise<Router> {
-  const { logger } = options;
-  if (config.workers !== 1)
-    logger.warn({ workers: config.workers }, "workers: not built yet; running one thread");
+  const { logger, cluster } = options;
   const supergraph = await loadRouterSupergraph(config);
   for (const d of supergraph.dropped) logger.warn({ problem: d }, "field dropped: unknown provider");
   const providers = await createProviders(config.events, config.instance_id ?? hostname());
@@ -124,6 +130,16 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
     },
     logger,
   );
+  if (cluster) {
+    engine.cluster = cluster;
+    const relayed = new Map<string, RelayedProvider>();
+    for (const p of providers.values()) {
+      if (!(p instanceof MemoryProvider)) continue;
+      p.relay = (topic, data) => cluster.relay(p.id, topic, data);
+      relayed.set(p.id, p);
+    }
+    cluster.attach(engine, relayed, engine.triggers.stats);
+  }
 
   const app: TemplatedApp = uws.App();
   const websocket = mountWebSocket(app, config, engine, logger);
@@ -136,15 +152,25 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
     res.onAborted(() => {
       aborted = true;
     });
-    metrics.registry.metrics().then((text) => {
-      if (aborted) return;
-      res.cork(() => {
-        res.writeHeader("content-type", metrics.registry.contentType).end(text);
-      });
-    });
+    // With workers, whichever worker took the scrape answers for all of them.
+    (cluster ? cluster.metrics() : metrics.registry.metrics()).then(
+      (text) => {
+        if (aborted) return;
+        res.cork(() => {
+          res.writeHeader("content-type", metrics.registry.contentType).end(text);
+        });
+      },
+      (err) => {
+        if (aborted) return;
+        res.cork(() => {
+          res.writeStatus("503 Service Unavailable").end(`metrics unavailable: ${errorMessage(err)}\n`);
+        });
+      },
+    );
   });
+  const live = cluster ? `{"status":"live","worker":${cluster.self}}` : '{"status":"live"}';
   app.get("/health/live", (res) => {
-    res.writeHeader("content-type", "application/json").end('{"status":"live"}');
+    res.writeHeader("content-type", "application/json").end(live);
   });
   app.get("/health/ready", (res) => {
     const r = readiness(true, providers.values(), draining);
@@ -153,6 +179,16 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
       .writeHeader("content-type", "application/json")
       .end(r.body);
   });
+  if (cluster && process.env.STREAMGATE_FAULT_INJECTION === "1") {
+    // Test-only (off unless the variable is set): crash this worker thread to exercise the
+    // primary's restart and the cluster's re-routing (test/e2e/workers.test.ts).
+    app.post("/__fault/crash-worker", (res) => {
+      res.end(`{"worker":${cluster.self}}`);
+      setTimeout(() => {
+        throw new Error("injected fault: worker crash");
+      }, 10);
+    });
+  }
   if (config.playground) {
     const page = playgroundPage(config, options.examples);
     app.get("/", (res) => {
@@ -196,10 +232,17 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
         await new Promise((r) => setTimeout(r, 20));
       // Closes every remaining socket (those that ignored 1001); typed in later uWS releases only.
       (app as unknown as { close?: () => void }).close?.();
+      cluster?.close();
       await Promise.all([...providers.values()].map((p) => p.stop().catch(() => {})));
       await engine.subgraphs.close();
     })();
     return stopping;
   };
-  return { host, port: boundPort, engine, providers, websocket, stop };
+  const closeNow = (): void => {
+    draining = true;
+    uws.us_listen_socket_close(listenSocket);
+    (app as unknown as { close?: () => void }).close?.();
+  };
+  const metricsJson = (): Promise<unknown> => metrics.registry.getMetricsAsJSON();
+  return { host, port: boundPort, engine, providers, websocket, stop, closeNow, metricsJson };
 }

@@ -6,7 +6,7 @@
 import type { GraphQLSchema } from "graphql";
 import { ErrorCode, errorMessage, StreamgateError } from "../errors.js";
 import { TopicRegistry } from "../fanout/topic-registry.js";
-import { TriggerRegistry } from "../fanout/triggers.js";
+import { TriggerRegistry, triggerKeyOf } from "../fanout/triggers.js";
 import type { Logger } from "../observability/logger.js";
 import type { ResolveEnv } from "../federation/resolve.js";
 import { type OperationPlan, type PlanError, Planner, type SubscriptionPlan } from "../planner/plan.js";
@@ -14,6 +14,7 @@ import { renderTopics } from "../planner/topics.js";
 import type { Provider } from "../providers/provider.js";
 import type { Supergraph } from "../schema/supergraph.js";
 import { SubgraphClient } from "../subgraphs/client.js";
+import type { ClusterLink } from "../workers/cluster.js";
 import { EntityBatch } from "../subgraphs/entity-batch.js";
 import { fetchRoot, routesToSubgraphs } from "./operation.js";
 import { attachResolvers } from "./resolvers.js";
@@ -57,6 +58,11 @@ export class Engine {
   readonly subgraphs: SubgraphClient;
   private readonly schema: GraphQLSchema;
   private activeSubscriptions = 0;
+  /**
+   * Set on worker threads: a subscription whose trigger another worker owns joins that worker's
+   * group through the cluster instead of subscribing to the broker here (spec/scale.md).
+   */
+  cluster: ClusterLink | undefined;
 
   constructor(
     private readonly supergraph: Supergraph,
@@ -87,13 +93,25 @@ export class Engine {
 
   /** Runs or subscribes `req`, reporting to `sink`. Never throws. */
   execute(req: OperationRequest, sink: OperationSink): RunningOperation {
+    return this.start(req, sink, false);
+  }
+
+  /**
+   * Runs `req` on this worker whoever owns its trigger: for another worker's forwarded group
+   * (not counted as a client subscription here; the requesting worker counts its clients).
+   */
+  executeLocal(req: OperationRequest, sink: OperationSink): RunningOperation {
+    return this.start(req, sink, true);
+  }
+
+  private start(req: OperationRequest, sink: OperationSink, forwarded: boolean): RunningOperation {
     const planned = this.planner.plan(req.query, req.operationName);
     if (!planned.ok) {
       sink.error(planned.errors);
       return DONE;
     }
     const plan = planned.plan;
-    if (plan.kind === "subscription") return this.subscribe(plan, req, sink);
+    if (plan.kind === "subscription") return this.subscribe(plan, req, sink, forwarded);
     let cancelled = false;
     this.run(plan, req).then(
       (json) => {
@@ -141,7 +159,12 @@ export class Engine {
     return JSON.stringify({ ...result, errors: [...env.errors, ...(result.errors ?? [])] });
   }
 
-  private subscribe(plan: SubscriptionPlan, req: OperationRequest, sink: OperationSink): RunningOperation {
+  private subscribe(
+    plan: SubscriptionPlan,
+    req: OperationRequest,
+    sink: OperationSink,
+    forwarded: boolean,
+  ): RunningOperation {
     const argResult = subscriptionArgs(this.schema, plan, req.variables);
     if (!argResult.ok) {
       sink.error(argResult.errors);
@@ -167,13 +190,19 @@ export class Engine {
     }
     const variables = argResult.variables;
     const groupKey = `${req.operationName ?? ""}\u0000${req.query}\u0000${stableJson(variables)}`;
+    const stream = binding.streamConfiguration;
+    if (this.cluster && !forwarded) {
+      const triggerKey = triggerKeyOf(binding.providerId, topics, stream);
+      if (!this.cluster.isLocal(triggerKey)) return this.forward(triggerKey, groupKey, req, sink);
+    }
     let cancelled = false;
     let unsubscribe: (() => void) | undefined;
-    this.activeSubscriptions++;
+    const counted = forwarded ? 0 : 1;
+    this.activeSubscriptions += counted;
     const end = (): void => {
       if (cancelled) return;
       cancelled = true;
-      this.activeSubscriptions--;
+      this.activeSubscriptions -= counted;
       unsubscribe?.();
     };
     this.triggers
@@ -181,7 +210,7 @@ export class Engine {
         providerId: binding.providerId,
         topics,
         groupKey,
-        ...(binding.streamConfiguration ? { stream: binding.streamConfiguration } : {}),
+        ...(stream ? { stream } : {}),
         resolver: subscriptionResolver(
           { supergraph: this.supergraph, client: this.subgraphs, logger: this.logger },
           plan,
@@ -211,5 +240,36 @@ export class Engine {
         },
       );
     return { cancel: end };
+  }
+
+  /** Joins the owner worker's group; counted here, where the client is. */
+  private forward(
+    triggerKey: string,
+    groupKey: string,
+    req: OperationRequest,
+    sink: OperationSink,
+  ): RunningOperation {
+    let ended = false;
+    const end = (): boolean => {
+      if (ended) return false;
+      ended = true;
+      this.activeSubscriptions--;
+      return true;
+    };
+    this.activeSubscriptions++;
+    const run = this.cluster!.subscribe(triggerKey, groupKey, req, {
+      next: (json) => sink.next(json),
+      error: (errors) => {
+        if (end()) sink.error(errors);
+      },
+      complete: () => {
+        if (end()) sink.complete();
+      },
+    });
+    return {
+      cancel: () => {
+        if (end()) run.cancel();
+      },
+    };
   }
 }

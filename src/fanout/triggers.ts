@@ -117,6 +117,16 @@ class Trigger {
   };
 }
 
+/** A trigger's identity: provider, sorted topics and JetStream stream options. */
+export function triggerKeyOf(
+  providerId: string,
+  topics: readonly string[],
+  stream: StreamOptions | undefined,
+): string {
+  const streamKey = stream ? `\u0002${stream.streamName}\u0002${stream.consumerName}` : "";
+  return `${providerId}\u0001${topics.join("\u0001")}${streamKey}`;
+}
+
 /** NATS wildcards and Redis glob characters (Kafka topic names have none). */
 const PATTERN = /[*>?[]/;
 
@@ -169,8 +179,7 @@ export class TriggerRegistry {
    * (with the subscriber already removed) when a broker subscription could not be made.
    */
   async subscribe(req: SubscribeRequest): Promise<() => void> {
-    const streamKey = req.stream ? `\u0002${req.stream.streamName}\u0002${req.stream.consumerName}` : "";
-    const triggerKey = `${req.providerId}\u0001${req.topics.join("\u0001")}${streamKey}`;
+    const triggerKey = triggerKeyOf(req.providerId, req.topics, req.stream);
     let trigger = this.triggers.get(triggerKey);
     let created = false;
     if (!trigger) {

@@ -84,14 +84,16 @@ describe("slow consumers", { timeout: 45_000 }, () => {
     const router = await routerWith("close");
     const slow = await subscriber(router);
     (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
-    // A paused client cannot read its close frame, so watch the router's counter.
-    const sent = await flood(
-      router,
-      async () => (await metric(router, "streamgate_slow_clients_closed_total")) >= 1,
-    );
+    // A paused client cannot read its close frame, so watch the router's counter; then read at
+    // once: uWS gives a closing socket a few seconds to take its backlog and the close frame
+    // before it drops the connection (1006), which a loaded machine could otherwise exceed.
+    const sent = await flood(router, async () => {
+      if ((await metric(router, "streamgate_slow_clients_closed_total")) < 1) return false;
+      (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+      return true;
+    });
     expect(sent).toBeGreaterThan(0);
     expect(await metric(router, "streamgate_slow_clients_closed_total")).toBe(1);
-    (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
     await vi.waitFor(() => expect(slow.closed?.code).toBe(1013), { timeout: 10_000 });
     expect(await router.stop()).toBe(0);
   });

@@ -57,6 +57,11 @@ export class MemoryProvider implements Provider {
   private readonly responders = new Map<symbol, { matcher: TopicMatcher; handler: MemoryResponder }>();
   private running = false;
   private stopped = false;
+  /**
+   * With worker threads each worker has its own embedded broker; the cluster sets this so a
+   * publish also reaches the other workers' brokers (they take it through deliver()).
+   */
+  relay: ((topic: string, data: Uint8Array) => void) | undefined;
 
   constructor(options: MemoryProviderOptions) {
     this.id = options.id;
@@ -110,9 +115,16 @@ export class MemoryProvider implements Provider {
   async publish(topic: string, data: Uint8Array): Promise<void> {
     if (!this.running) throw this.notRunning();
     this.checkTopic(topic, false);
+    this.counters.published++;
+    this.deliver(topic, data);
+    this.relay?.(topic, data);
+  }
+
+  /** Hands a published event to this broker's subscribers (a relayed publish enters here). */
+  deliver(topic: string, data: Uint8Array): void {
+    if (!this.running) return;
     // One copy shared by every subscriber: the publisher may reuse its buffer once this resolves.
     const event: BrokerEvent = { topic, data: data.slice() };
-    this.counters.published++;
     for (const sub of this.subs) {
       if (!sub.matchers.some((m) => m(topic))) continue;
       sub.queue.push(event);

@@ -1,0 +1,47 @@
+/**
+ * Messages between the primary and its workers, and between workers (one MessageChannel per
+ * pair, set up by the primary). Plain objects, structured-cloned; event payloads travel as the
+ * serialized JSON string the owner produced once per resolution group.
+ */
+import type { MessagePort } from "node:worker_threads";
+import type { OperationRequest } from "../engine/engine.js";
+import type { PlanError } from "../planner/plan.js";
+
+/** Primary → worker. */
+export type ToWorker =
+  | { readonly t: "peer"; readonly index: number; readonly port: MessagePort }
+  | { readonly t: "peer-gone"; readonly index: number }
+  | { readonly t: "metrics-collect"; readonly id: number }
+  | { readonly t: "metrics-text"; readonly id: number; readonly text: string }
+  | { readonly t: "shutdown" }
+  | { readonly t: "close-now" };
+
+/** Worker → primary. */
+export type ToPrimary =
+  | { readonly t: "ready"; readonly port: number }
+  | { readonly t: "start-failed"; readonly message: string }
+  | { readonly t: "metrics-req"; readonly id: number }
+  | { readonly t: "metrics-json"; readonly id: number; readonly json: unknown }
+  | { readonly t: "stopped" };
+
+/** Worker ↔ worker. `id` is the requesting worker's id for one forwarded resolution group. */
+export type PeerMessage =
+  | { readonly t: "sub"; readonly id: number; readonly req: OperationRequest }
+  | { readonly t: "unsub"; readonly id: number }
+  | { readonly t: "next"; readonly id: number; readonly json: string }
+  | { readonly t: "error"; readonly id: number; readonly errors: readonly PlanError[] }
+  | { readonly t: "complete"; readonly id: number }
+  | {
+      readonly t: "mem-pub";
+      readonly providerId: string;
+      readonly topic: string;
+      readonly data: Uint8Array;
+    };
+
+/** What a worker is started with. */
+export interface WorkerData {
+  readonly index: number;
+  /** The loaded config as plain data (listen_addr already carries the shared port). */
+  readonly config: unknown;
+  readonly logLevel?: string;
+}

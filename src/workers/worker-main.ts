@@ -1,0 +1,102 @@
+/**
+ * Entry of one worker thread: a whole router (its own uWS app on the shared port, providers,
+ * engine) plus the cluster link to its peers. The primary starts, wires and supervises it.
+ *
+ * A worker must close its uWS sockets before its thread ends: Node aborts the whole process when
+ * a thread exits with native handles open. So an uncaught error here closes every socket first
+ * and then ends the thread with code 1; the primary restarts it.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { configFromObject } from "../config/loader.js";
+import type { LogLevel } from "../config/types.js";
+import { errorMessage } from "../errors.js";
+import { createLogger } from "../observability/logger.js";
+import { type Router, startRouter } from "../router.js";
+import { ClusterLink } from "./cluster.js";
+import type { ToPrimary, ToWorker, WorkerData } from "./messages.js";
+
+const port = parentPort!;
+const data = workerData as WorkerData;
+const config = configFromObject(data.config as Record<string, unknown>, { env: {} });
+const logger = createLogger((data.logLevel as LogLevel | undefined) ?? config.log_level).child({
+  worker: data.index,
+});
+const post = (m: ToPrimary): void => port.postMessage(m);
+const cluster = new ClusterLink(data.index, { postMessage: post }, logger);
+let router: Router | undefined;
+let exiting = false;
+
+/** Closes every native handle, then lets the thread end with `code`. */
+function exitNow(code: number): void {
+  if (exiting) return;
+  exiting = true;
+  try {
+    router?.closeNow();
+  } catch (err) {
+    logger.error({ err: errorMessage(err) }, "closing sockets failed");
+  }
+  cluster.close();
+  // Socket closes complete on the next loop turns; then the thread may end.
+  setTimeout(() => {
+    port.close();
+    process.exit(code);
+  }, 50);
+}
+
+process.on("uncaughtException", (err) => {
+  logger.fatal({ err: errorMessage(err), stack: (err as Error).stack }, "worker crashed");
+  exitNow(1);
+});
+process.on("unhandledRejection", (err) => {
+  logger.fatal({ err: errorMessage(err) }, "worker crashed (unhandled rejection)");
+  exitNow(1);
+});
+
+port.on("message", (m: ToWorker) => {
+  switch (m.t) {
+    case "peer":
+      cluster.addPeer(m.index, m.port);
+      return;
+    case "peer-gone":
+      cluster.removePeer(m.index);
+      return;
+    case "metrics-collect":
+      if (!router) return post({ t: "metrics-json", id: m.id, json: [] });
+      router.metricsJson().then(
+        (json) => post({ t: "metrics-json", id: m.id, json }),
+        () => post({ t: "metrics-json", id: m.id, json: [] }),
+      );
+      return;
+    case "metrics-text":
+      cluster.onMetricsText(m.id, m.text);
+      return;
+    case "shutdown":
+      if (!router) return exitNow(0);
+      router.stop().then(
+        () => {
+          post({ t: "stopped" });
+          exitNow(0);
+        },
+        (err) => {
+          logger.error({ err: errorMessage(err) }, "error while stopping");
+          exitNow(0);
+        },
+      );
+      return;
+    case "close-now":
+      exitNow(0);
+      return;
+  }
+});
+
+startRouter(config, { logger, cluster }).then(
+  (r) => {
+    router = r;
+    if (exiting) return exitNow(0);
+    post({ t: "ready", port: r.port });
+  },
+  (err) => {
+    post({ t: "start-failed", message: errorMessage(err) });
+    exitNow(1);
+  },
+);
