@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { setUp, startBroker } from "./lib/harness.mjs";
 import { evaluate, reevaluate, renderAll, summarize, writeResult } from "./lib/report.mjs";
+import { fetchWaitMs, kafkaNote, kafkaVersions, setFetchWaitMs } from "./lib/kafka.mjs";
 import { availableBrokers, brokerTodo, DEFAULT_STACKS, STACKS } from "./lib/stacks.mjs";
 import {
   busyProcessesNow,
@@ -29,7 +30,8 @@ import {
 import broadcast from "./scenarios/broadcast.mjs";
 import churn from "./scenarios/churn.mjs";
 import idle from "./scenarios/idle.mjs";
-import { resolve as resolveScenario, sharded } from "./scenarios/later.mjs";
+import { resolve as resolveScenario } from "./scenarios/later.mjs";
+import sharded from "./scenarios/sharded.mjs";
 import slow from "./scenarios/slow.mjs";
 
 const SCENARIOS = { idle, broadcast, sharded, resolve: resolveScenario, churn, slow };
@@ -37,20 +39,24 @@ const ALIASES = { 1: "idle", 2: "broadcast", 3: "sharded", 4: "resolve", 5: "chu
 
 const HELP = `npm run bench -- <scenario> [options]
 
-Scenarios: 1|idle, 2|broadcast, 5|churn, 6|slow  (3|sharded and 4|resolve: not built yet)
+Scenarios: 1|idle, 2|broadcast, 3|sharded, 5|churn, 6|slow  (4|resolve: bench/resolve.mjs)
            --render-only re-renders bench/results/README.md and chart.svg from latest-*.json
 
 Options:
   --clients N            clients (one subscription each); default per scenario (10000)
   --stack a,b,c          ${Object.keys(STACKS).join(", ")} (default ${DEFAULT_STACKS.join(",")})
-  --duration s           idle hold / publish window / churn window, seconds
+  --duration s           idle hold / publish window / churn window / sharded step, seconds
                          (broadcast: a comma list gives one duration per rate, e.g. 10,5,2)
   --rate r               broadcast: events/s, comma list (default 1,10,100); churn: cycles/s (500);
-                         slow: events/s (100)
+                         slow: events/s (100); sharded: first step's events/s, all topics (500)
+  --max-rate r           sharded: last step's events/s at most (default 256000; steps double)
+  --p99-limit ms         sharded: a step with a higher p99 ends the ramp (default 100)
   --events n             broadcast: at least n events per rate (default 5)
-  --broker b             nats (default) | memory (Streamgate only: publish mutation over HTTP)${availableBrokers().includes("redis") ? " | redis" : ""}
-                         ${brokerTodo().join("\n                         ")}
-  --topics k             spread clients over k topics (default 1)
+  --broker b             nats (default) | memory (Streamgate only: publish mutation over HTTP)${availableBrokers().includes("redis") ? " | redis" : ""}${availableBrokers().includes("kafka") ? " | kafka\n                         (kafka = librdkafka's in-memory mock cluster, not Apache Kafka)" : ""}${brokerTodo()
+    .map((t) => `\n                         ${t}`)
+    .join("")}
+  --kafka-fetch-wait ms  kafka: fetch.wait.max.ms of every stack's consumer (default 10; see README)
+  --topics k             spread clients over k topics (default 1; sharded: 1000)
   --repeat n             repetitions, stacks interleaved (default 2: A B A B)
   --payload bytes        slow: event size (default 1024)
   --max-backpressure b   slow: Streamgate limits.max_backpressure and the floor's (default 262144)
@@ -79,7 +85,10 @@ function parse() {
       rate: { type: "string" },
       events: { type: "string" },
       broker: { type: "string", default: "nats" },
-      topics: { type: "string", default: "1" },
+      topics: { type: "string" },
+      "max-rate": { type: "string" },
+      "p99-limit": { type: "string" },
+      "kafka-fetch-wait": { type: "string" },
       repeat: { type: "string", default: "2" },
       payload: { type: "string" },
       "max-backpressure": { type: "string", default: "262144" },
@@ -131,6 +140,7 @@ async function main() {
     return 2;
   }
 
+  if (values["kafka-fetch-wait"] !== undefined) setFetchWaitMs(Number(values["kafka-fetch-wait"]));
   const layout = coreLayout(values["no-pin"]);
   if (layout) pin(process.pid, layout.load);
   const loadCores = layout?.loadCores ?? os.availableParallelism();
@@ -145,7 +155,10 @@ async function main() {
     events: Number(values.events ?? d.events ?? 5),
     payload: Number(values.payload ?? d.payload ?? 0),
     slowFraction: d.slowFraction,
-    topicsCount: Number(values.topics),
+    topicsCount: Number(values.topics ?? d.topics ?? 1),
+    maxRate: Number(values["max-rate"] ?? d.maxRate ?? 0),
+    p99Limit: Number(values["p99-limit"] ?? d.p99Limit ?? 100),
+    ...(broker === "kafka" ? { kafkaFetchWaitMs: fetchWaitMs() } : {}),
     repeat: Number(values.repeat),
     workers: Number(values.workers ?? loadCores),
     loadCores,
@@ -173,7 +186,7 @@ async function main() {
   log(
     `clients=${opts.clients} stacks=${stacks.join(",")} repeat=${opts.repeat} broker=${broker} load=${loadBefore.join(" ")}`,
   );
-  const b = await startBroker(broker, layout);
+  const b = await startBroker(broker, layout, { topics });
   const brokerInfo = { kind: broker, ...b };
   const runs = [];
   try {
@@ -251,10 +264,8 @@ async function main() {
       "the load generator saturated its core(s) in at least one phase: deliveries/s and latency there are bounded by the generator, not only by the stack",
     );
   notes.push(`Hive Gateway: ${STACKS.hive.skip}`);
-  if (name === "broadcast" && !availableBrokers().includes("kafka"))
-    notes.push(
-      "Kafka and Redis variants: TODO, src/providers/kafka and src/providers/redis do not exist yet",
-    );
+  if (broker === "kafka") notes.push(kafkaNote());
+  if (name === "broadcast") notes.push(...brokerTodo());
   const machineBusy = loadBefore[0] > 0.7 || busyBefore.length > 0 || busyAfter.length > 0;
   const result = {
     scenario: name,
@@ -264,7 +275,7 @@ async function main() {
     command: `npm run bench -- ${process.argv.slice(2).join(" ")}`,
     status: failed ? "FAILED" : "PASSED",
     machine: machine(),
-    versions: versions(),
+    versions: { ...versions(), ...(broker === "kafka" ? kafkaVersions() : {}) },
     source: sourceState(),
     layout: {
       pinned: Boolean(layout),

@@ -2,9 +2,11 @@
  * The broker is a parameter of a run (`--broker`): how to start its server, how the publisher and
  * the baselines talk to it, and what Streamgate's config and SDL need for it. NATS and Redis run
  * real servers (Debian's nats-server, redis-server); memory is Streamgate's embedded broker, fed
- * through its publish mutation. Kafka: TODO (see bench/README.md).
+ * through its publish mutation; Kafka is librdkafka's mock cluster (lib/kafka.mjs), not Apache
+ * Kafka. Every broker carries the same topic names, `employeeUpdated.<topic>`.
  */
 import { connect } from "@nats-io/transport-node";
+import { fetchWaitMs, kafkaPublisher, kafkaSubscribeAll, startKafkaMock } from "./kafka.mjs";
 import { ensureBinary, freePort, spawnReady, startNats } from "./proc.mjs";
 
 const enc = new TextEncoder();
@@ -13,16 +15,20 @@ const SUBSCRIBE_FIELD = {
   nats: 'employeeUpdated(id: ID!): Employee! @edfs__natsSubscribe(subjects: ["employeeUpdated.{{ args.id }}"])',
   redis:
     'employeeUpdated(id: ID!): Employee! @edfs__redisSubscribe(channels: ["employeeUpdated.{{ args.id }}"])',
+  kafka:
+    'employeeUpdated(id: ID!): Employee! @edfs__kafkaSubscribe(topics: ["employeeUpdated.{{ args.id }}"])',
 };
 const PUBLISH_FIELD = {
   nats: 'publishEmployee(topic: ID!, id: ID!): edfs__PublishResult! @edfs__natsPublish(subject: "employeeUpdated.{{ args.topic }}")',
   redis:
     'publishEmployee(topic: ID!, id: ID!): edfs__PublishResult! @edfs__redisPublish(channel: "employeeUpdated.{{ args.topic }}")',
+  kafka:
+    'publishEmployee(topic: ID!, id: ID!): edfs__PublishResult! @edfs__kafkaPublish(topic: "employeeUpdated.{{ args.topic }}")',
 };
 
 /** Streamgate's event-driven SDL for a broker kind (memory uses the NATS directives). */
 export function edfsSdl(kind) {
-  const k = kind === "redis" ? "redis" : "nats";
+  const k = kind === "redis" || kind === "kafka" ? kind : "nats";
   return `
 type Mutation {
   "Bench publish path (also the only one for memory://): payload {topic, id}."
@@ -38,6 +44,9 @@ type Employee @key(fields: "id", resolvable: false) { id: ID! @external }
 /** `events.providers` of Streamgate's config. */
 export function streamgateProviders(kind, url) {
   if (kind === "redis") return { redis: [{ id: "default", urls: [url] }] };
+  // fetch_max_wait: see fetchWaitMs (the mock holds an empty fetch for the whole wait).
+  if (kind === "kafka")
+    return { kafka: [{ id: "default", brokers: url.split(","), fetch_max_wait: fetchWaitMs() }] };
   return { nats: [{ id: "default", url }] };
 }
 
@@ -64,15 +73,18 @@ export async function startRedis({ cpus } = {}) {
   return { url: `redis://127.0.0.1:${port}`, port, pid: child.pid, stop: () => child.stop() };
 }
 
-export async function startBrokerServer(kind, { cpus } = {}) {
+/** `topics`: the run's topics; Kafka needs them created before any stack subscribes. */
+export async function startBrokerServer(kind, { cpus, topics = [] } = {}) {
   if (kind === "memory") return { url: "memory://", pid: undefined, stop: async () => {} };
   if (kind === "nats") return startNats({ cpus });
   if (kind === "redis") return startRedis({ cpus });
-  throw new Error(`broker ${kind}: TODO, no server starter for it in bench/lib/brokers.mjs yet`);
+  if (kind === "kafka") return startKafkaMock({ cpus, topics });
+  throw new Error(`broker ${kind}: no server starter for it in bench/lib/brokers.mjs`);
 }
 
 /** Publishes raw event bytes to `employeeUpdated.<topic>`. */
 export async function brokerPublisher(kind, url) {
+  if (kind === "kafka") return kafkaPublisher(url);
   if (kind === "redis") {
     const { default: Redis } = await import("ioredis");
     const client = new Redis(url, { lazyConnect: false, enableAutoPipelining: true });
@@ -100,10 +112,11 @@ export async function brokerPublisher(kind, url) {
 }
 
 /**
- * For the baselines: one subscription to every `employeeUpdated.*` subject/channel; `onEvent`
- * gets (subject, event text). Resolves once the subscription is confirmed.
+ * For the baselines: one subscription to every `employeeUpdated.*` subject/channel/topic; `onEvent`
+ * gets (subject, event text). Resolves once the subscription is confirmed (Kafka: assigned).
  */
 export async function subscribeAll(kind, url, onEvent) {
+  if (kind === "kafka") return kafkaSubscribeAll(url, onEvent);
   if (kind === "redis") {
     const { default: Redis } = await import("ioredis");
     const client = new Redis(url);

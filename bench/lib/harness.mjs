@@ -37,8 +37,8 @@ export function rssSampler(pids, everyMs = 250) {
 }
 
 /** The broker for the run: its server pinned with the load side, or memory://. */
-export async function startBroker(broker, layout) {
-  return startBrokerServer(broker, { cpus: layout?.load });
+export async function startBroker(broker, layout, { topics } = {}) {
+  return startBrokerServer(broker, { cpus: layout?.load, topics });
 }
 
 /**
@@ -75,6 +75,7 @@ export async function setUp({ stackName, opts, broker, layout, limits, nodeArgs,
       : await brokerPublisher(broker.kind, broker.url);
   const ctx = {
     stackName,
+    brokerKind: broker.kind,
     stack,
     started,
     pids,

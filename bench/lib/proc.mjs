@@ -61,12 +61,17 @@ export function freePort() {
 /**
  * Spawns `cmd args` (under `taskset -c cpus` when cpus is set), resolves once `ready(line)` returns
  * a value for a stdout/stderr line, with that value. Keeps the output tail for error messages.
+ * `stdin: "pipe"` is for children driven by commands (the Kafka mock broker).
  */
-export function spawnReady(cmd, args, { cpus, env, ready, timeoutMs = 30_000, name = cmd }) {
+export function spawnReady(
+  cmd,
+  args,
+  { cpus, env, ready, timeoutMs = 30_000, name = cmd, stdin = "ignore" },
+) {
   const argv = cpus ? ["taskset", "-c", cpus, cmd, ...args] : [cmd, ...args];
   const proc = spawn(argv[0], argv.slice(1), {
     env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: [stdin, "pipe", "pipe"],
   });
   live.add(proc);
   let tail = "";

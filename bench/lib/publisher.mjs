@@ -62,6 +62,41 @@ export async function publishAtRate(pub, { topics, rate, count, seq0, pad = "" }
 }
 
 /**
+ * Publishes `rate` events/s in total for `seconds`, spread round robin over `topics` starting at
+ * `topics[start % k]` (scenario 3), sequence numbers from `seq0`. Paced in ~1 ms ticks, each
+ * publishing what is due by then: a late tick catches up with a burst, and a publisher that cannot
+ * keep up shows as an achieved rate below `rate` (the wall time to publish them all is longer than
+ * `seconds`). Returns the events per topic, for the per-client delivery check.
+ */
+export async function publishSpread(pub, { topics, rate, seconds, seq0, start = 0 }) {
+  const total = Math.max(1, Math.round(rate * seconds));
+  const perTopic = {};
+  const t0 = performance.now();
+  let sent = 0;
+  let maxBurst = 0;
+  while (sent < total) {
+    const due = Math.min(total, Math.floor((rate * (performance.now() - t0)) / 1000) + 1);
+    maxBurst = Math.max(maxBurst, due - sent);
+    for (; sent < due; sent++) {
+      const topic = topics[(start + sent) % topics.length];
+      pub.publish(topic, `${seq0 + sent}:${stamp()}`);
+      perTopic[topic] = (perTopic[topic] ?? 0) + 1;
+    }
+    await sleep(1);
+  }
+  const publishSecs = (performance.now() - t0) / 1000;
+  await pub.flush();
+  return {
+    events: total,
+    perTopic,
+    publishSeconds: publishSecs,
+    achievedRate: total / Math.max(publishSecs, seconds),
+    // The largest burst, in ms of schedule: how far behind the publisher fell at worst.
+    maxLateMs: ((maxBurst - 1) * 1000) / rate,
+  };
+}
+
+/**
  * Publishes warm-up events ("w<k>:<ts>") on every topic every `everyMs` until every client has
  * received one (its subscription is live on the server), or `timeoutMs` passes.
  */

@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { median } from "./harness.mjs";
+import { shardedEvaluate, shardedHeadline, shardedTable } from "./report-sharded.mjs";
 import { brokerTodo } from "./stacks.mjs";
 import { REPO_ROOT } from "./sys.mjs";
 
@@ -44,6 +45,8 @@ export function headline(scenario, f) {
       out.maxDeliveriesPerCpuSec = Math.max(0, ...(f.phases ?? []).map((p) => p.deliveriesPerCpuSec ?? 0));
       return out;
     }
+    case "sharded":
+      return shardedHeadline(f);
     case "churn":
       return {
         churnOpsPerSec: f.churnOpsPerSec,
@@ -107,6 +110,7 @@ const ratio = (a, b) => (a && b ? Math.round((a / b) * 100) / 100 : null);
 
 /** Ratios against baseline 2 and the floor, and the spec's targets (recorded, never asserted). */
 export function evaluate(scenario, summary, opts) {
+  if (scenario === "sharded") return shardedEvaluate(summary);
   const sg = summary.streamgate?.median;
   const base = summary["graphql-ws"]?.median;
   const floor = summary["uws-floor"]?.median;
@@ -317,6 +321,7 @@ const label = (k) => {
 };
 
 function scenarioTable(r) {
+  if (r.scenario === "sharded") return shardedTable(r, fmt);
   const stacks = Object.keys(r.summary);
   const keys = [...new Set(stacks.flatMap((s) => Object.keys(r.summary[s].median ?? {})))];
   if (r.scenario === "broadcast") {
@@ -370,7 +375,8 @@ export function renderMarkdown(dir) {
   ];
   for (const r of results) {
     const title = r.number >= 90 ? r.scenario : `${r.number}. ${r.scenario}`;
-    const variant = [r.broker && r.broker !== "nats" ? r.broker : "", r.tag ?? ""].filter(Boolean).join(", ");
+    const broker = r.broker === "kafka" ? "kafka: librdkafka's mock cluster, not Apache Kafka" : r.broker;
+    const variant = [broker && broker !== "nats" ? broker : "", r.tag ?? ""].filter(Boolean).join(", ");
     out.push(`## ${title}${variant ? ` (${variant})` : ""} — ${r.status}`, "");
     out.push(`\`${r.command}\` — ${r.timestamp}`, "");
     const m = r.machine;
@@ -444,6 +450,18 @@ export function renderSvg(dir) {
       values: Object.entries(results.broadcast.summary).map(([s, v]) => [
         s,
         v.median?.maxDeliveriesPerCpuSec ?? null,
+        v.skipped,
+      ]),
+    });
+  // Scenario 3 is run per topic count (tags): chart the first NATS one.
+  const sharded = Object.values(results).find((r) => r.scenario === "sharded" && r.broker === "nats");
+  if (sharded)
+    panels.push({
+      title: `Scenario 3: max sustained deliveries/s, ${sharded.options.clients.toLocaleString("en-US")} clients on ${sharded.options.topics.toLocaleString("en-US")} topics (higher is better)`,
+      unit: "/s",
+      values: Object.entries(sharded.summary).map(([s, v]) => [
+        s,
+        v.median?.maxDeliveriesPerSec ?? null,
         v.skipped,
       ]),
     });

@@ -2,7 +2,7 @@
  * The stacks under comparison. Each starts as its own process (tree), pinned to the router core,
  * listening on a free loopback port, and is measured as the sum over its process tree.
  *
- *   streamgate  Streamgate, 1 worker, `node dist/cli.js --config <generated>` on NATS (or memory://)
+ *   streamgate  Streamgate, 1 worker, `node dist/cli.js --config <generated>` on NATS, Redis, Kafka or memory://
  *   graphql-ws  baseline 2: graphql-ws on ws, graphql-js, in-process pubsub (bench/baselines/graphql-ws-server.mjs)
  *   federated   baseline 3: gateway proxying each subscription over its own WebSocket to a subgraph
  *   uws-floor   the floor: bare uWebSockets.js topics, same bytes (bench/baselines/uws-floor.mjs)
@@ -49,7 +49,7 @@ export function streamgateConfig({ brokerKind = "nats", brokerUrl, limits = {}, 
 export const STACKS = {
   streamgate: {
     label: "Streamgate (1 worker)",
-    brokers: ["nats", "redis", "memory"],
+    brokers: ["nats", "redis", "kafka", "memory"],
     fdsPerClient: 1,
     async start({ brokerKind = "nats", brokerUrl, cpus, limits, nodeArgs = [], env = {}, cli = CLI }) {
       if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` first`);
@@ -71,7 +71,7 @@ export const STACKS = {
   // "before" commit into a copy of dist/ and point STREAMGATE_BASE_CLI at its cli.js.
   "streamgate-base": {
     label: "Streamgate, the build at $STREAMGATE_BASE_CLI (before/after runs)",
-    brokers: ["nats", "redis", "memory"],
+    brokers: ["nats", "redis", "kafka", "memory"],
     fdsPerClient: 1,
     async start(opts) {
       const cli = process.env.STREAMGATE_BASE_CLI;
@@ -81,7 +81,7 @@ export const STACKS = {
   },
   "graphql-ws": {
     label: "graphql-ws + ws + graphql-js (baseline 2)",
-    brokers: ["nats", "redis"],
+    brokers: ["nats", "redis", "kafka"],
     fdsPerClient: 1,
     async start({ brokerKind = "nats", brokerUrl, cpus, nodeArgs = [] }) {
       const script = join(REPO_ROOT, "bench/baselines/graphql-ws-server.mjs");
@@ -97,7 +97,7 @@ export const STACKS = {
   },
   federated: {
     label: "gateway → subgraph over graphql-ws (baseline 3)",
-    brokers: ["nats", "redis"],
+    brokers: ["nats", "redis", "kafka"],
     // client→gateway and gateway→subgraph sockets in the gateway process
     fdsPerClient: 2,
     async start({ brokerKind = "nats", brokerUrl, cpus, nodeArgs = [] }) {
@@ -114,7 +114,7 @@ export const STACKS = {
   },
   "uws-floor": {
     label: "bare uWebSockets.js topics (floor)",
-    brokers: ["nats", "redis"],
+    brokers: ["nats", "redis", "kafka"],
     fdsPerClient: 1,
     async start({ brokerKind = "nats", brokerUrl, cpus, limits = {}, nodeArgs = [] }) {
       const script = join(REPO_ROOT, "bench/baselines/uws-floor.mjs");
@@ -134,17 +134,21 @@ export const STACKS = {
 
 export const DEFAULT_STACKS = ["streamgate", "graphql-ws", "federated", "uws-floor"];
 
-/** Brokers the harness can run: Streamgate has a provider for them and we can start a server. */
+/**
+ * Brokers the harness can run: Streamgate has a provider for them and we can start a server.
+ * Kafka's server is librdkafka's mock cluster (lib/kafka.mjs), the only one that runs here.
+ */
 export function availableBrokers() {
   const b = ["nats", "memory"];
   if (existsSync(join(REPO_ROOT, "src/providers/redis"))) b.push("redis");
+  if (existsSync(join(REPO_ROOT, "src/providers/kafka"))) b.push("kafka");
   return b;
 }
 
 /** Why a broker cannot be run (for --help and the results' notes). */
 export function brokerTodo() {
   const kafka = existsSync(join(REPO_ROOT, "src/providers/kafka"))
-    ? "Kafka: Streamgate has a provider, but the only Kafka broker installable here is librdkafka's mock cluster (the tests' helper), which is not a broker to benchmark; TODO: a real broker (Debian has none) and a kafkajs/rdkafka publisher"
+    ? undefined
     : "Kafka: TODO, src/providers/kafka does not exist yet";
   const redis = existsSync(join(REPO_ROOT, "src/providers/redis"))
     ? undefined
