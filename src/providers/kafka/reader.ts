@@ -10,6 +10,11 @@ import * as rd from "./client.js";
 import type { ResolvedKafkaOptions } from "./options.js";
 import { type KafkaLocalSubscription, planAssignment, type TopicMetadata, tpKey } from "./subscription.js";
 
+/** Up to this many subscribed topics, metadata is asked topic by topic; beyond, all at once. */
+const PER_TOPIC_METADATA_MAX = 4;
+/** Watermark queries in flight at once (libuv's pool has 4 threads; consume() needs one). */
+const WATERMARK_PARALLEL = 2;
+
 /** Consumer lag of one assigned partition, from librdkafka's cached high watermark. */
 export interface KafkaPartitionLag {
   readonly topic: string;
@@ -158,12 +163,25 @@ export class KafkaReader {
     const topics = [...this.byTopic.keys()];
     let meta: Map<string, TopicMetadata>;
     try {
-      if (topics.length === 0) await rd.getMetadata(consumer, undefined, timeout);
-      meta = new Map(
-        await Promise.all(
-          topics.map(async (t) => [t, partitionsOf(await rd.getMetadata(consumer, t, timeout), t)] as const),
-        ),
-      );
+      if (topics.length === 0 || topics.length > PER_TOPIC_METADATA_MAX) {
+        // One round trip for every topic: per-topic requests for hundreds of topics queue on
+        // libuv's 4-thread pool, which consume() needs too (150-220 ms delivery stalls at each
+        // refresh with 100 topics, measured by bench scenario 3 on Kafka).
+        const all = partitionsByTopic(await rd.getMetadata(consumer, undefined, timeout));
+        meta = new Map(topics.map((t) => [t, all.get(t) ?? "missing"] as const));
+      } else {
+        meta = new Map(
+          await Promise.all(
+            topics.map(
+              async (t) =>
+                [
+                  t,
+                  partitionsByTopic(await rd.getMetadata(consumer, t, timeout)).get(t) ?? "missing",
+                ] as const,
+            ),
+          ),
+        );
+      }
     } catch (err) {
       if (this.consumer === consumer) this.hooks.onProbe(false, err);
       return;
@@ -177,16 +195,16 @@ export class KafkaReader {
         for (const p of sub.needsWatermarks(topic, m)) hw.set(tpKey(topic, p), undefined);
       }
     }
-    await Promise.all(
-      [...hw.keys()].map(async (key) => {
-        const [topic, p] = key.split("\u0000") as [string, string];
-        try {
-          hw.set(key, (await rd.queryWatermarks(consumer, topic, Number(p), timeout)).highOffset);
-        } catch {
-          this.counters.errors++; // that subscription stays pending; the next pass tries again
-        }
-      }),
-    );
+    // Each query holds a libuv pool thread for a broker round trip: a few at a time, so a burst
+    // of new subscriptions (1k topics at start) does not starve consume().
+    await eachLimited([...hw.keys()], WATERMARK_PARALLEL, async (key) => {
+      const [topic, p] = key.split("\u0000") as [string, string];
+      try {
+        hw.set(key, (await rd.queryWatermarks(consumer, topic, Number(p), timeout)).highOffset);
+      } catch {
+        this.counters.errors++; // that subscription stays pending; the next pass tries again
+      }
+    });
     if (this.consumer !== consumer) return;
     for (const [topic, m] of meta) {
       for (const sub of this.byTopic.get(topic) ?? []) sub.observe(topic, m, (p) => hw.get(tpKey(topic, p)));
@@ -243,11 +261,29 @@ export class KafkaReader {
   }
 }
 
-/** A topic's partition ids from a metadata answer; absent or without partitions means missing. */
-function partitionsOf(
-  meta: { topics: { name: string; partitions: { id: number }[] }[] },
-  topic: string,
-): TopicMetadata {
-  const t = meta.topics.find((x) => x.name === topic);
-  return t && t.partitions.length > 0 ? t.partitions.map((p) => p.id).sort((a, b) => a - b) : "missing";
+/** Topics with partitions in a metadata answer, their sorted partition ids (absent = missing). */
+function partitionsByTopic(meta: {
+  topics: { name: string; partitions: { id: number }[] }[];
+}): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const t of meta.topics)
+    if (t.partitions.length > 0)
+      out.set(
+        t.name,
+        t.partitions.map((p) => p.id).sort((a, b) => a - b),
+      );
+  return out;
+}
+
+/** Runs `fn` over `items`, at most `limit` at a time. */
+async function eachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
