@@ -10,7 +10,7 @@
  */
 import { existsSync } from "node:fs";
 import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnReady } from "./proc.mjs";
 import { edfsSdl, streamgateProviders } from "./brokers.mjs";
@@ -28,12 +28,18 @@ const portFromJsonLine = (line) => {
 };
 
 /** Streamgate's config for a run (YAML is JSON's superset: we write JSON). */
-export function streamgateConfig({ brokerKind = "nats", brokerUrl, limits = {}, heartbeat = "15s" }) {
+export function streamgateConfig({
+  brokerKind = "nats",
+  brokerUrl,
+  limits = {},
+  heartbeat = "15s",
+  workers = 1,
+}) {
   return {
     listen_addr: "127.0.0.1:0",
     playground: false,
     log_level: "info",
-    workers: 1,
+    workers,
     shutdown_grace_period: "2s",
     heartbeat_interval: heartbeat,
     subgraphs: [{ name: "events", schema: edfsSdl(brokerKind) }],
@@ -51,10 +57,19 @@ export const STACKS = {
     label: "Streamgate (1 worker)",
     brokers: ["nats", "redis", "kafka", "memory"],
     fdsPerClient: 1,
-    async start({ brokerKind = "nats", brokerUrl, cpus, limits, nodeArgs = [], env = {}, cli = CLI }) {
+    async start({
+      brokerKind = "nats",
+      brokerUrl,
+      cpus,
+      limits,
+      nodeArgs = [],
+      env = {},
+      cli = CLI,
+      workers = 1,
+    }) {
       if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` first`);
       const dir = await mkdtemp(join(tmpdir(), "streamgate-bench-"));
-      const config = streamgateConfig({ brokerKind, brokerUrl, limits });
+      const config = streamgateConfig({ brokerKind, brokerUrl, limits, workers });
       const file = join(dir, "streamgate.json");
       await writeFile(file, JSON.stringify(config, null, 2));
       const child = spawnReady(process.execPath, [...nodeArgs, cli, "--config", file], {
@@ -65,6 +80,21 @@ export const STACKS = {
       });
       const port = await child.value;
       return { child, pids: [child.pid], port, config, configFile: file };
+    },
+  },
+  // spec/scale.md: one worker thread per core, on every core (so it shares core 0 with the
+  // generator and the broker: compare it with `streamgate` in the same run, not with the floor).
+  "streamgate-auto": {
+    label: "Streamgate (workers: auto, all cores)",
+    brokers: ["nats", "redis", "kafka", "memory"],
+    fdsPerClient: 1,
+    async start(opts) {
+      const n = availableParallelism();
+      return STACKS.streamgate.start({
+        ...opts,
+        workers: "auto",
+        cpus: opts.cpus ? `0-${n - 1}` : undefined,
+      });
     },
   },
   // Another build of Streamgate for before/after comparisons in one run (A B A B): build the

@@ -112,3 +112,59 @@ it("runs scenario 2 on Streamgate and baseline 2 with every delivery counted", {
   expect(result.summary.streamgate?.passed).toBe(1);
   expect(result.summary["graphql-ws"]?.median.r20_p99).toBeGreaterThan(0);
 });
+
+it("runs scenario 3 (sharded) with every delivery counted at each step of the ramp", {
+  timeout: 40_000,
+}, async () => {
+  const dir = await mkdtemp(join(tmpdir(), "streamgate-bench-smoke3-"));
+  try {
+    const { code, stderr } = await runBench([
+      "sharded",
+      "--clients",
+      "100",
+      "--topics",
+      "10",
+      "--rate",
+      "50",
+      "--max-rate",
+      "100",
+      "--duration",
+      "0.5",
+      // A loaded CI machine must not end the ramp on latency: only the counts are checked here.
+      "--p99-limit",
+      "10000",
+      "--stack",
+      "streamgate,graphql-ws",
+      "--repeat",
+      "1",
+      "--no-pin",
+      "--out",
+      dir,
+    ]);
+    expect(code, stderr).toBe(0);
+    const file = (await readdir(dir)).find((f) => f.startsWith("latest-sharded"));
+    expect(file).toBeDefined();
+    const r = JSON.parse(await readFile(join(dir, file!), "utf8")) as {
+      status: string;
+      runs: {
+        figures: {
+          steps: { rate: number; delivered: number; expected: number; ok: boolean }[];
+          maxSustainedEventsPerSec: number;
+        };
+      }[];
+    };
+    expect(r.status).toBe("PASSED");
+    expect(r.runs).toHaveLength(2);
+    for (const run of r.runs) {
+      expect(run.figures.steps.map((s) => s.rate)).toEqual([50, 100]);
+      for (const s of run.figures.steps) {
+        expect(s.expected).toBeGreaterThan(0);
+        expect(s.delivered).toBe(s.expected);
+        expect(s.ok).toBe(true);
+      }
+      expect(run.figures.maxSustainedEventsPerSec).toBe(100);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
