@@ -30,7 +30,7 @@ type Query { employee(id: ID!): Employee }
 const FINANCE = `
 extend schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key"])
 type Department @key(fields: "id") { id: ID! budget: Int! }
-type Employee @key(fields: "id") { id: ID! salary: Int! }
+type Employee @key(fields: "id") { id: ID! salary: Int! salaryIn(currency: String!): String! }
 `;
 
 const employee = (id: string) => {
@@ -55,6 +55,7 @@ beforeAll(async () => {
     },
     Employee: {
       __resolveReference: (ref: { id: string }) => ({ id: ref.id, salary: Number(ref.id) * 1000 }),
+      salaryIn: (e: { salary: number }, { currency }: { currency: string }) => `${e.salary} ${currency}`,
     },
   } as never);
   const dir = await tempFiles({
@@ -202,6 +203,29 @@ describe("federation", () => {
       data: { employeeUpdated: { name: "Employee 31", department: { id: "d1" } } },
     });
     expect(subs[2]!.values.at(-1)).toEqual({ data: { e: { id: "31" } } });
+    for (const s of subs) s.unsubscribe();
+    await client.dispose();
+  });
+
+  it("serves operations that select one field with different arguments, in one request", async () => {
+    const client = wsClient(`${router.ws}/graphql`);
+    const subs = [
+      collect(client, `subscription { employeeUpdated(id: "41") { salaryIn(currency: "EUR") } }`),
+      collect(client, `subscription { employeeUpdated(id: "41") { salaryIn(currency: "USD") salary } }`),
+    ];
+    await publishUntil("41", subs);
+    await new Promise((r) => setTimeout(r, 300));
+    const before = finance.entityRequests();
+    const counts = subs.map((s) => s.values.length);
+    await publish("41");
+    await vi.waitFor(() => expect(subs.every((s, i) => s.values.length === counts[i]! + 1)).toBe(true));
+    await new Promise((r) => setTimeout(r, 200));
+    // Merged naively, `salaryIn(currency: "EUR") salaryIn(currency: "USD")` is invalid GraphQL.
+    expect(finance.entityRequests() - before).toBe(1);
+    expect(subs[0]!.values.at(-1)).toEqual({ data: { employeeUpdated: { salaryIn: "41000 EUR" } } });
+    expect(subs[1]!.values.at(-1)).toEqual({
+      data: { employeeUpdated: { salaryIn: "41000 USD", salary: 41000 } },
+    });
     for (const s of subs) s.unsubscribe();
     await client.dispose();
   });
