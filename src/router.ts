@@ -8,6 +8,7 @@ import type { Config } from "./config/types.js";
 import { Engine } from "./engine/engine.js";
 import { ErrorCode, errorMessage, StreamgateAggregateError, StreamgateError } from "./errors.js";
 import { readiness } from "./observability/health.js";
+import { startHeapTrim } from "./observability/heap-trim.js";
 import { createMetrics } from "./observability/metrics.js";
 import type { Logger } from "./observability/logger.js";
 import { createProviders, type ManagedProvider } from "./providers/factory.js";
@@ -219,11 +220,20 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
     throw err;
   });
   const boundPort = uws.us_socket_local_port(listenSocket);
+  const stopHeapTrim = startHeapTrim(
+    () => websocket.stats.connections,
+    (r) =>
+      logger.info(
+        { rss_before_mb: r.rssBeforeMb, rss_after_mb: r.rssAfterMb, gc_ms: r.ms },
+        "heap trimmed after a connection burst",
+      ),
+  );
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       draining = true;
+      stopHeapTrim();
       uws.us_listen_socket_close(listenSocket);
       for (const s of [...websocket.sessions]) s.goAway();
       for (const s of [...httpStreams]) s.end();
