@@ -26,7 +26,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { REPO_ROOT } from "./lib/sys.mjs";
 
-const { values } = parseArgs({
+const { values, positionals } = parseArgs({
   options: {
     clients: { type: "string", default: "10000" },
     out: { type: "string", default: join(REPO_ROOT, "profiles") },
@@ -157,6 +157,14 @@ function bench(args) {
 async function main() {
   if (values["summarize-cpu"]) {
     process.stdout.write(`${JSON.stringify(summarizeCpu(values["summarize-cpu"]), null, 2)}\n`);
+    return;
+  }
+  if (values["summarize-heap"]) {
+    // One snapshot: its census; two: the second's growth over the first (per --clients).
+    const [a, b] = positionals;
+    if (!a) throw new Error("--summarize-heap needs one or two .heapsnapshot files");
+    const summary = summarizeHeap(b ? a : undefined, b ?? a, Number(values.clients));
+    process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     return;
   }
   const clients = Number(values.clients);
