@@ -114,19 +114,30 @@ export function createMetrics(src: MetricsSources): { registry: Registry; delive
     () => ws.bufferedBytes,
   );
 
-  const providerGauge = (name: string, help: string, pick: (p: Provider) => number): void => {
+  const providerGauge = (
+    name: string,
+    help: string,
+    pick: (p: Provider) => number,
+    // With worker threads the primary merges every worker's registry; sum unless said otherwise.
+    aggregator: "sum" | "min" = "sum",
+  ): void => {
     new Gauge({
       name,
       help,
       labelNames: ["provider", "kind"],
       registers: [registry],
+      aggregator,
       collect() {
         for (const p of providers.values()) this.set({ provider: p.id, kind: p.kind }, pick(p));
       },
     });
   };
-  providerGauge("streamgate_provider_up", "1 when the provider is connected.", (p) =>
-    p.health().connected ? 1 : 0,
+  // Up only when every worker's connection is up (min over workers), so it reads 0 or 1.
+  providerGauge(
+    "streamgate_provider_up",
+    "1 when the provider is connected (on every worker thread).",
+    (p) => (p.health().connected ? 1 : 0),
+    "min",
   );
   providerGauge(
     "streamgate_provider_received_total",

@@ -94,6 +94,9 @@ describe("workers: 2", { timeout: 60_000 }, () => {
     const sockets = await subscribers(r, ids);
     await vi.waitFor(async () => expect(await metric(r, "streamgate_subscriptions")).toBe(40));
     expect(await metric(r, "streamgate_connections")).toBe(40);
+    // Merged over workers: counts add up, but "up" stays 1 (min), not one per worker.
+    const text = await (await fetch(`${r.http}/metrics`)).text();
+    expect(text).toContain('streamgate_provider_up{provider="default",kind="nats"} 1');
     // One owner per trigger: one broker subscription per subject for both workers together.
     await vi.waitFor(async () => {
       expect(await natsSubscriptions("employeeUpdated.a")).toBe(1);
