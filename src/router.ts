@@ -144,7 +144,11 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
 
   const app: TemplatedApp = uws.App();
   const websocket = mountWebSocket(app, config, engine, logger);
-  const httpStreams = mountGraphqlHttp(app, config, engine);
+  const httpStreams = mountGraphqlHttp(app, config, engine, {
+    budget: websocket.budget,
+    policy: config.limits.slow_client_policy,
+    counters: websocket.stats,
+  });
   let draining = false;
   const metrics = createMetrics({ engine, providers, ws: websocket.stats });
   engine.triggers.observeLatency = (seconds) => metrics.deliveryLatency.observe(seconds);

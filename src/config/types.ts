@@ -64,7 +64,7 @@ export interface LimitsConfig {
   readonly connection_init_timeout: number;
   /** Bytes buffered for one socket before the slow-client policy applies. */
   readonly max_backpressure: number;
-  /** Bytes all WebSockets together may buffer; past it, sockets holding > 64 KiB count as slow. */
+  /** Bytes all WebSockets and HTTP streams together may buffer; past it, those holding > 64 KiB count as slow. */
   readonly max_total_backpressure: number;
   /** What happens to a client past max_backpressure. */
   readonly slow_client_policy: "drop" | "close";

@@ -6,7 +6,21 @@ import type { Engine, OperationRequest, RunningOperation } from "../engine/engin
 import type { PlanError } from "../planner/plan.js";
 import * as multipart from "../protocol/multipart.js";
 import { sseComment, sseEvent } from "../protocol/sse.js";
+import type { SendBudget } from "./send-budget.js";
 import type { HttpResponse } from "./uws.js";
+
+/**
+ * The slow-client bound of streams, shared with WebSockets. uWS exposes no buffered amount for an
+ * HTTP response, but `write()` returns false once the socket holds a user-space backlog (after
+ * the kernel's buffers filled): the bytes written while it returns false are the backlog, and a
+ * write that returns true means it drained. Heartbeats always try to write, so a stream whose
+ * events were dropped learns when its client caught up.
+ */
+export interface StreamSendLimits {
+  readonly budget: SendBudget;
+  readonly policy: "drop" | "close";
+  readonly counters: { dropped: number; slowClosed: number };
+}
 
 /** How one streaming transport frames its output. */
 export interface Framing {
@@ -64,18 +78,53 @@ export function runStream(
   heartbeatMs: number,
   streams: StreamRegistry,
   early: (errors: readonly PlanError[]) => void,
+  limits: StreamSendLimits,
 ): void {
   let started = false;
   let finished = false;
   let running: RunningOperation | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
+  /** Bytes written since uWS last accepted a write without backlog (0 = keeping up). */
+  let held = 0;
   const handle = { end: () => end() };
+  const put = (chunk: string): void => {
+    let ok = true;
+    ex.res.cork(() => {
+      ok = ex.res.write(chunk);
+    });
+    held = limits.budget.track(held, ok ? 0 : held + chunk.length);
+  };
+  /** Results and final frames: subject to the slow-client policy. */
   const write = (chunk: string): void => {
-    if (chunk !== "" && !ex.aborted && !finished) ex.res.cork(() => ex.res.write(chunk));
+    if (chunk === "" || ex.aborted || finished) return;
+    if (!limits.budget.exceeded(held)) {
+      put(chunk);
+      return;
+    }
+    if (limits.policy === "drop") {
+      limits.counters.dropped++;
+      return;
+    }
+    limits.counters.slowClosed++;
+    abortSlow();
+  };
+  /** Heartbeats always go out: the probe that tells a dropping stream its client caught up. */
+  const probe = (chunk: string): void => {
+    if (!ex.aborted && !finished) put(chunk);
+  };
+  /** A client too far behind to read a final frame: the connection is closed. */
+  const abortSlow = (): void => {
+    finished = true;
+    clearInterval(heartbeat);
+    streams.delete(handle);
+    running?.cancel();
+    held = limits.budget.track(held, 0);
+    if (!ex.aborted) ex.res.close();
   };
   const end = (): void => {
     if (finished) return;
     write(framing.end());
+    if (finished) return; // too slow to take even the final frame: closed by the policy
     finished = true;
     clearInterval(heartbeat);
     streams.delete(handle);
@@ -92,12 +141,13 @@ export function runStream(
       ex.res.writeHeader("cache-control", "no-cache").writeHeader("x-accel-buffering", "no");
       ex.res.write(framing.opening);
     });
-    heartbeat = setInterval(() => write(framing.heartbeat()), heartbeatMs);
+    heartbeat = setInterval(() => probe(framing.heartbeat()), heartbeatMs);
   };
   ex.onAbort = () => {
     clearInterval(heartbeat);
     streams.delete(handle);
     running?.cancel();
+    held = limits.budget.track(held, 0);
   };
   let failedEarly: readonly PlanError[] | undefined;
   running = engine.execute(request, {

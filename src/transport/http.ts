@@ -11,6 +11,7 @@ import {
   type Framing,
   multipartFraming,
   runStream,
+  type StreamSendLimits,
   SSE_FRAMING,
   type StreamExchange,
   type StreamRegistry,
@@ -27,7 +28,12 @@ interface Exchange extends StreamExchange {
 }
 
 /** Mounts the GraphQL HTTP routes; returns the open streams (shutdown ends them). */
-export function mountGraphqlHttp(app: TemplatedApp, config: Config, engine: Engine): StreamRegistry {
+export function mountGraphqlHttp(
+  app: TemplatedApp,
+  config: Config,
+  engine: Engine,
+  limits: StreamSendLimits,
+): StreamRegistry {
   const streams: StreamRegistry = new Set();
   const cors = (ex: Exchange): void => {
     const allowed = corsOrigin(config.cors.allow_origins, ex.origin);
@@ -110,8 +116,15 @@ export function mountGraphqlHttp(app: TemplatedApp, config: Config, engine: Engi
   };
 
   const stream = (ex: Exchange, request: OperationRequest, framing: Framing): void =>
-    runStream(ex, request, framing, engine, config.heartbeat_interval, streams, (errors) =>
-      badRequest(ex, errors.map((e) => e.message).join("; ")),
+    runStream(
+      ex,
+      request,
+      framing,
+      engine,
+      config.heartbeat_interval,
+      streams,
+      (errors) => badRequest(ex, errors.map((e) => e.message).join("; ")),
+      limits,
     );
 
   const exchange = (res: HttpResponse, accept: string, origin: string): Exchange => {

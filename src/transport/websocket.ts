@@ -177,6 +177,8 @@ class UwsSocket implements SessionSocket {
 
 export interface WebSocketHandle {
   readonly stats: WsStats;
+  /** Shared with HTTP streams: one bound over every socket's user-space send buffer. */
+  readonly budget: SendBudget;
   /** Every open session (for shutdown). */
   readonly sessions: Set<BaseSession>;
 }
@@ -271,5 +273,5 @@ export function mountWebSocket(
       }
     },
   });
-  return { stats, sessions };
+  return { stats, sessions, budget };
 }

@@ -2,6 +2,8 @@
  * A client that stops reading must not delay or starve the others: past the per-socket
  * backpressure limit it is closed (1013) or its messages are dropped, and both are counted.
  */
+import { once } from "node:events";
+import { connect as tcp, type Socket } from "node:net";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type NatsServer, startNats } from "../helpers/brokers/nats.js";
@@ -27,10 +29,12 @@ afterAll(async () => {
 async function routerWith(
   policy: "close" | "drop",
   limits = "max_backpressure: 65536",
+  heartbeat = "15s",
 ): Promise<RunningRouter> {
   const dir = await tempFiles({
     "events.graphql": SDL,
     "c.yaml": `listen_addr: 127.0.0.1:0
+heartbeat_interval: ${heartbeat}
 subgraphs: [{ name: events, schema_file: events.graphql }]
 events: { providers: { nats: [{ id: default, url: "${nats.url}" }] } }
 limits: { ${limits}, slow_client_policy: ${policy} }
@@ -51,6 +55,22 @@ async function metric(router: RunningRouter, name: string): Promise<number> {
   const text = await (await fetch(`${router.http}/metrics`)).text();
   const line = text.split("\n").find((l) => l.startsWith(`${name} `));
   return Number(line?.split(" ")[1] ?? Number.NaN);
+}
+
+/** An SSE subscription on a raw TCP socket that stops reading once the stream has started. */
+async function pausedSse(router: RunningRouter): Promise<{ socket: Socket; text: () => string }> {
+  const socket = tcp(router.port, "127.0.0.1");
+  await once(socket, "connect");
+  let received = "";
+  socket.on("data", (d: Buffer) => {
+    received += d.toString("latin1");
+  });
+  socket.write(
+    `GET /graphql?query=${encodeURIComponent(QUERY)} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n`,
+  );
+  await vi.waitFor(() => expect(received).toContain("200 OK"));
+  socket.pause();
+  return { socket, text: () => received };
 }
 
 // ~1 KB per frame: the id is the only field, so make it big.
@@ -116,6 +136,36 @@ describe("slow consumers", { timeout: 45_000 }, () => {
     await vi.waitFor(() => expect(slow.map((s) => s.closed?.code)).toEqual([1013, 1013, 1013, 1013]), {
       timeout: 10_000,
     });
+    expect(await router.stop()).toBe(0);
+  });
+
+  it("closes an SSE client that stopped reading, and keeps the others whole", async () => {
+    const router = await routerWith("close");
+    const slow = await pausedSse(router);
+    const closed = once(slow.socket, "close");
+    await flood(router, async () => (await metric(router, "streamgate_slow_clients_closed_total")) >= 1);
+    expect(await metric(router, "streamgate_slow_clients_closed_total")).toBe(1);
+    slow.socket.resume();
+    await closed; // the router dropped the connection
+    expect(await router.stop()).toBe(0);
+  });
+
+  it("drops events for a slow SSE client, then delivers again once it caught up", async () => {
+    const router = await routerWith("drop", "max_backpressure: 65536", "1s");
+    const slow = await pausedSse(router);
+    await flood(router, async () => (await metric(router, "streamgate_messages_dropped_total")) > 0);
+    slow.socket.resume();
+    // Once it has read its backlog, a heartbeat gets through and events flow again.
+    await vi.waitFor(
+      async () => {
+        nc.publish("employeeUpdated.slow", JSON.stringify({ id: "after-catch-up" }));
+        await nc.flush();
+        expect(slow.text()).toContain("after-catch-up");
+      },
+      { timeout: 15_000, interval: 500 },
+    );
+    expect(slow.socket.destroyed).toBe(false);
+    slow.socket.destroy();
     expect(await router.stop()).toBe(0);
   });
 
