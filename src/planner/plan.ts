@@ -19,6 +19,7 @@ import {
 } from "graphql";
 import { type CompiledQuery, compileQuery, isCompiledQuery } from "graphql-jit";
 import { LRUCache } from "lru-cache";
+import { DistinctArgumentsPerFieldRule } from "./argument-variants.js";
 import type { FieldBinding, RootFieldKey, SubscribeBinding } from "../schema/model.js";
 
 export interface PlanError {
@@ -56,7 +57,7 @@ function toPlanErrors(errors: readonly GraphQLError[]): PlanError[] {
   return errors.map((e) => ({
     message: e.message,
     ...(e.locations ? { locations: e.locations.map((l) => ({ line: l.line, column: l.column })) } : {}),
-    extensions: { code: "GRAPHQL_VALIDATION_FAILED" },
+    extensions: { code: (e.extensions?.code as string | undefined) ?? "GRAPHQL_VALIDATION_FAILED" },
   }));
 }
 
@@ -65,6 +66,8 @@ export interface PlannerOptions {
   /** Largest accepted document, in characters. */
   readonly maxDocumentSize?: number;
 }
+
+const RULES = [...specifiedRules, DistinctArgumentsPerFieldRule];
 
 /** Parses, validates and compiles operations against one schema, caching by document text. */
 export class Planner {
@@ -105,7 +108,7 @@ export class Planner {
     } catch (err) {
       return { ok: false, errors: toPlanErrors([err as GraphQLError]) };
     }
-    const validationErrors = validate(this.schema, document, specifiedRules, { maxErrors: 20 });
+    const validationErrors = validate(this.schema, document, RULES, { maxErrors: 20 });
     if (validationErrors.length > 0) return { ok: false, errors: toPlanErrors(validationErrors) };
     const operation = getOperationAST(document, operationName);
     if (!operation) {
