@@ -109,6 +109,16 @@ type Employee @key(fields: "id") { id: ID! name: String }`,
     expect(router.logs.some((l) => l.msg === "shutting down")).toBe(true);
   });
 
+  it("exits on SIGTERM when nobody reads its stdout any more (a supervisor that died)", async () => {
+    const router = await startRouterProcess(["--listen-addr", "127.0.0.1:0"]);
+    // The reading end goes away: every log line from now on fails with EPIPE.
+    router.process.stdout?.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    const started = Date.now();
+    expect(await router.stop("SIGTERM")).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
   it("refuses to start when a provider is down, naming it", async () => {
     const port = await freePort();
     const dir = await tempFiles({

@@ -10,6 +10,19 @@ import { join, resolve } from "node:path";
 export const REPO_ROOT = resolve(import.meta.dirname, "../..");
 export const CLI = join(REPO_ROOT, "dist/cli.js");
 
+/**
+ * Routers this test worker started and that have not exited. A test that fails before its
+ * stop() would leave its router running after the suite; they are killed when the worker exits.
+ */
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const p of running) p.kill("SIGKILL");
+});
+function track(p: ChildProcess): void {
+  running.add(p);
+  p.once("exit", () => running.delete(p));
+}
+
 export interface RunningRouter {
   readonly port: number;
   readonly http: string;
@@ -45,6 +58,7 @@ export function runCli(
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
+    track(p);
     let stdout = "";
     let stderr = "";
     p.stdout.on("data", (d) => {
@@ -74,6 +88,7 @@ export function startRouterProcess(
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
+    track(p);
     const logs: Record<string, unknown>[] = [];
     let buffer = "";
     let stderr = "";
