@@ -4,7 +4,7 @@
  * or start failure.
  */
 import { parseArgs } from "node:util";
-import { configFromObject, loadConfigFile } from "./config/loader.js";
+import { configFromObject, loadConfigFile, withoutSource } from "./config/loader.js";
 import type { Config, LogLevel } from "./config/types.js";
 import { DEMO_EXAMPLES, demoConfig, installDemoResponder } from "./demo/embedded.js";
 import { type DemoSubgraph, startDemoSubgraph } from "./demo/entity-subgraph.js";
@@ -29,12 +29,6 @@ Options:
 Docs: README.md, docs/configuration.md; example: config/streamgate.example.yaml`;
 
 const LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
-
-/** A loaded config back as a plain document (durations stay in ms, which the schema accepts). */
-function withoutSource(config: Config): Record<string, unknown> {
-  const { source: _source, ...rest } = config;
-  return rest as Record<string, unknown>;
-}
 
 async function main(): Promise<number> {
   let values: {

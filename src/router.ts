@@ -4,6 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
+import { splitAddr } from "./config/listen.js";
 import type { Config } from "./config/types.js";
 import { Engine } from "./engine/engine.js";
 import { ErrorCode, errorMessage, StreamgateAggregateError, StreamgateError } from "./errors.js";
@@ -47,12 +48,6 @@ export interface Router {
   closeNow(): void;
   /** This router's metrics as prom-client JSON (the primary merges those of every worker). */
   metricsJson(): Promise<unknown>;
-}
-
-function splitAddr(addr: string): { host: string; port: number } {
-  const i = addr.lastIndexOf(":");
-  const host = addr.slice(0, i).replace(/^\[|\]$/g, "");
-  return { host: host || "0.0.0.0", port: Number(addr.slice(i + 1)) };
 }
 
 /** Configured provider ids and their kinds, for schema checks. */
@@ -233,12 +228,20 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
       ),
   );
 
+  // Stops accepting, once: a worker that exits after stop() calls closeNow() too, and closing a
+  // uWS listen socket twice is a use-after-free.
+  let listening = true;
+  const stopListening = (): void => {
+    draining = true;
+    if (!listening) return;
+    listening = false;
+    uws.us_listen_socket_close(listenSocket);
+  };
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      draining = true;
       stopHeapTrim();
-      uws.us_listen_socket_close(listenSocket);
+      stopListening();
       for (const s of [...websocket.sessions]) s.goAway();
       for (const s of [...httpStreams]) s.end();
       const deadline = Date.now() + config.shutdown_grace_period;
@@ -253,8 +256,8 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
     return stopping;
   };
   const closeNow = (): void => {
-    draining = true;
-    uws.us_listen_socket_close(listenSocket);
+    stopHeapTrim();
+    stopListening();
     (app as unknown as { close?: () => void }).close?.();
   };
   const metricsJson = (): Promise<unknown> => metrics.registry.getMetricsAsJSON();

@@ -7,7 +7,7 @@
 import { mb, rssSampler, round1, sleep } from "../lib/harness.mjs";
 import { publishAtRate, stamp } from "../lib/publisher.mjs";
 import { coreWindow, sockstat } from "../lib/sys.mjs";
-import { checkStats, drain, generatorCpu } from "./common.mjs";
+import { checkStats, drain, generatorCpu, phaseFigures } from "./common.mjs";
 
 export default {
   number: 2,
@@ -58,16 +58,7 @@ export default {
         deliveriesPerCpuSec:
           routerCpu.cpuSeconds > 0 ? Math.round(stats.received / routerCpu.cpuSeconds) : null,
         latencyMs: stats.latency,
-        routerCpuPct: round1(routerCpu.percent),
-        routerKernelCpuPct: round1(routerCpu.sysPercent),
-        routerRunQueueWaitPct: round1(routerCpu.runQueueWaitPercent),
-        generatorCpuPct: round1(genCpu.percent),
-        generatorSaturated: genCpu.percent > 90 * opts.loadCores,
-        coreUse,
-        rssMaxMB: mb(mem.maxRss),
-        socketMemMaxMB: mb(mem.maxSocketMem),
-        errors: stats.errors,
-        closes: stats.closes,
+        ...phaseFigures({ stackCpu: routerCpu, genCpu, opts, coreUse, mem, stats }),
         ok: phaseFailures.length === 0,
       });
     }

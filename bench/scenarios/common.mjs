@@ -1,6 +1,6 @@
 /** Helpers shared by scenario bodies. */
 import { cpuWindow } from "../lib/sys.mjs";
-import { sleep } from "../lib/harness.mjs";
+import { mb, round1, sleep } from "../lib/harness.mjs";
 
 /**
  * CPU window over the generator: this process and its worker threads only. Its children (the
@@ -37,4 +37,20 @@ export function checkStats(stats, label) {
   if (stats.outOfOrder > 0)
     failures.push(`${label}: ${stats.outOfOrder} out-of-order or duplicate deliveries`);
   return failures;
+}
+
+/** The figures every measured phase reports about the stack, the generator and the run. */
+export function phaseFigures({ stackCpu, genCpu, opts, coreUse, mem, stats }) {
+  return {
+    routerCpuPct: round1(stackCpu.percent),
+    routerKernelCpuPct: round1(stackCpu.sysPercent),
+    routerRunQueueWaitPct: round1(stackCpu.runQueueWaitPercent),
+    generatorCpuPct: round1(genCpu.percent),
+    generatorSaturated: genCpu.percent > 90 * opts.loadCores,
+    coreUse,
+    rssMaxMB: mb(mem.maxRss),
+    socketMemMaxMB: mb(mem.maxSocketMem),
+    errors: stats.errors,
+    closes: stats.closes,
+  };
 }

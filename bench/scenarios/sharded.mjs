@@ -14,7 +14,7 @@
 import { mb, rssSampler, round1, sleep } from "../lib/harness.mjs";
 import { publishSpread, stamp } from "../lib/publisher.mjs";
 import { coreWindow } from "../lib/sys.mjs";
-import { checkStats, drain, generatorCpu } from "./common.mjs";
+import { checkStats, drain, generatorCpu, phaseFigures } from "./common.mjs";
 
 /** A step passes only if the publisher achieved this share of its rate. */
 const PUBLISH_RATE_FLOOR = 0.95;
@@ -142,20 +142,11 @@ async function runStep(ctx, opts, { rate, seq0, start, perTopicClients }) {
     latencyMs: stats.latency,
     outstandingAtPublishEnd: outstanding,
     brokerLag: lag,
-    routerCpuPct: round1(stackCpu.percent),
-    routerKernelCpuPct: round1(stackCpu.sysPercent),
-    routerRunQueueWaitPct: round1(stackCpu.runQueueWaitPercent),
+    ...phaseFigures({ stackCpu, genCpu, opts, coreUse, mem, stats }),
     stackCpuSeconds: Math.round(cpuSecs * 100) / 100,
     // Per core = per stack CPU-second over the step (= per second ÷ cores used).
     eventsPerCore: cpuSecs > 0 ? Math.round(pub.events / cpuSecs) : null,
     deliveriesPerCore: cpuSecs > 0 ? Math.round(stats.received / cpuSecs) : null,
-    generatorCpuPct: round1(genCpu.percent),
-    generatorSaturated: genCpu.percent > 90 * opts.loadCores,
-    coreUse,
-    rssMaxMB: mb(mem.maxRss),
-    socketMemMaxMB: mb(mem.maxSocketMem),
-    errors: stats.errors,
-    closes: stats.closes,
     ok: reasons.length === 0,
     reasons,
   };

@@ -115,20 +115,22 @@ export function runStream(
   /** A client too far behind to read a final frame: the connection is closed. */
   const abortSlow = (): void => {
     finished = true;
+    release();
+    if (!ex.aborted) ex.res.close();
+  };
+  /** The stream is over, however it ended: no heartbeats, no operation, nothing held. */
+  const release = (): void => {
     clearInterval(heartbeat);
     streams.delete(handle);
     running?.cancel();
     held = limits.budget.track(held, 0);
-    if (!ex.aborted) ex.res.close();
   };
   const end = (): void => {
     if (finished) return;
     write(framing.end());
     if (finished) return; // too slow to take even the final frame: closed by the policy
     finished = true;
-    clearInterval(heartbeat);
-    streams.delete(handle);
-    running?.cancel();
+    release();
     if (!ex.aborted) ex.res.cork(() => ex.res.end());
   };
   const start = (): void => {
@@ -143,12 +145,7 @@ export function runStream(
     });
     heartbeat = setInterval(() => probe(framing.heartbeat()), heartbeatMs);
   };
-  ex.onAbort = () => {
-    clearInterval(heartbeat);
-    streams.delete(handle);
-    running?.cancel();
-    held = limits.budget.track(held, 0);
-  };
+  ex.onAbort = release;
   let failedEarly: readonly PlanError[] | undefined;
   running = engine.execute(request, {
     next: (json) => {

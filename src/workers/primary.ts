@@ -8,6 +8,8 @@ import { createServer } from "node:net";
 import { availableParallelism } from "node:os";
 import { MessageChannel, Worker } from "node:worker_threads";
 import { AggregatorRegistry } from "prom-client";
+import { splitAddr } from "../config/listen.js";
+import { withoutSource } from "../config/loader.js";
 import type { Config } from "../config/types.js";
 import { ErrorCode, StreamgateError } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
@@ -40,11 +42,6 @@ export interface Primary {
   stop(): Promise<void>;
 }
 
-function splitAddr(addr: string): { host: string; port: number } {
-  const i = addr.lastIndexOf(":");
-  return { host: addr.slice(0, i).replace(/^\[|\]$/g, "") || "0.0.0.0", port: Number(addr.slice(i + 1)) };
-}
-
 /** A free port on `host`: workers need one fixed port to share (port 0 would give each its own). */
 function freePort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -61,8 +58,11 @@ export async function startPrimary(config: Config, logger: Logger, logLevel?: st
   const n = workerCount(config.workers);
   const { host, port: configured } = splitAddr(config.listen_addr);
   const port = configured === 0 ? await freePort(host) : configured;
-  const { source: _source, ...plain } = config;
-  const shared = { ...plain, listen_addr: `${host.includes(":") ? `[${host}]` : host}:${port}`, workers: 1 };
+  const shared = {
+    ...withoutSource(config),
+    listen_addr: `${host.includes(":") ? `[${host}]` : host}:${port}`,
+    workers: 1,
+  };
   const slots: Slot[] = Array.from({ length: n }, (_, index) => ({
     index,
     worker: undefined,
