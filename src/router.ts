@@ -16,6 +16,7 @@ import { createProviders, type ManagedProvider } from "./providers/factory.js";
 import type { ProviderKind } from "./providers/provider.js";
 import { loadSupergraph, type Supergraph } from "./schema/supergraph.js";
 import { mountGraphqlHttp } from "./transport/http.js";
+import { Reply, sendErrors } from "./transport/reply.js";
 import { type TemplatedApp, type us_listen_socket, uws } from "./transport/uws.js";
 import { mountWebSocket, type WebSocketHandle } from "./transport/websocket.js";
 import type { ClusterLink, RelayedProvider } from "./workers/cluster.js";
@@ -148,42 +149,27 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
   const metrics = createMetrics({ engine, providers, ws: websocket.stats });
   engine.triggers.observeLatency = (seconds) => metrics.deliveryLatency.observe(seconds);
   app.get("/metrics", (res) => {
-    let aborted = false;
-    res.onAborted(() => {
-      aborted = true;
-    });
+    const reply = new Reply(res);
     // With workers, whichever worker took the scrape answers for all of them.
     (cluster ? cluster.metrics() : metrics.registry.metrics()).then(
-      (text) => {
-        if (aborted) return;
-        res.cork(() => {
-          res.writeHeader("content-type", metrics.registry.contentType).end(text);
-        });
-      },
-      (err) => {
-        if (aborted) return;
-        res.cork(() => {
-          res.writeStatus("503 Service Unavailable").end(`metrics unavailable: ${errorMessage(err)}\n`);
-        });
-      },
+      (text) => reply.send("200 OK", [["content-type", metrics.registry.contentType]], text),
+      (err) => reply.send("503 Service Unavailable", [], `metrics unavailable: ${errorMessage(err)}\n`),
     );
   });
   const live = cluster ? `{"status":"live","worker":${cluster.self}}` : '{"status":"live"}';
   app.get("/health/live", (res) => {
-    res.writeHeader("content-type", "application/json").end(live);
+    new Reply(res).send("200 OK", [["content-type", "application/json"]], live);
   });
   app.get("/health/ready", (res) => {
     const r = readiness(true, providers.values(), draining);
-    res
-      .writeStatus(r.ready ? "200 OK" : "503 Service Unavailable")
-      .writeHeader("content-type", "application/json")
-      .end(r.body);
+    const status = r.ready ? "200 OK" : "503 Service Unavailable";
+    new Reply(res).send(status, [["content-type", "application/json"]], r.body);
   });
   if (cluster && process.env.STREAMGATE_FAULT_INJECTION === "1") {
     // Test-only (off unless the variable is set): crash this worker thread to exercise the
     // primary's restart and the cluster's re-routing (test/e2e/workers.test.ts).
     app.post("/__fault/crash-worker", (res) => {
-      res.end(`{"worker":${cluster.self}}`);
+      new Reply(res).send("200 OK", [], `{"worker":${cluster.self}}`);
       setTimeout(() => {
         throw new Error("injected fault: worker crash");
       }, 10);
@@ -192,14 +178,11 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
   if (config.playground) {
     const page = playgroundPage(config, options.examples);
     app.get("/", (res) => {
-      res.writeHeader("content-type", "text/html; charset=utf-8").end(page);
+      new Reply(res).send("200 OK", [["content-type", "text/html; charset=utf-8"]], page);
     });
   }
   app.any("/*", (res) => {
-    res
-      .writeStatus("404 Not Found")
-      .writeHeader("content-type", "application/json")
-      .end('{"errors":[{"message":"not found"}]}');
+    sendErrors(new Reply(res), "404 Not Found", [{ message: "not found" }]);
   });
 
   const { host, port } = splitAddr(config.listen_addr);

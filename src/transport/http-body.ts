@@ -1,17 +1,17 @@
 /** Reading request bodies and parsing GraphQL-over-HTTP requests (uWS specifics kept here). */
 import type { OperationRequest } from "../engine/engine.js";
-import type { HttpResponse } from "./uws.js";
+import type { Reply } from "./reply.js";
 
 /**
  * Collects the body up to `limit` bytes. Calls `done(null)` when it is larger. uWS reuses the
  * chunk memory after the callback returns, so every chunk is copied.
  */
-export function readBody(res: HttpResponse, limit: number, done: (body: Buffer | null) => void): void {
+export function readBody(reply: Reply, limit: number, done: (body: Buffer | null) => void): void {
   const chunks: Buffer[] = [];
   let size = 0;
   let over = false;
-  res.onData((chunk, isLast) => {
-    if (over) return;
+  reply.raw.onData((chunk, isLast) => {
+    if (over || reply.finished) return;
     size += chunk.byteLength;
     if (size > limit) {
       over = true;

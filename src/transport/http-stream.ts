@@ -6,8 +6,8 @@ import type { Engine, OperationRequest, RunningOperation } from "../engine/engin
 import type { PlanError } from "../planner/plan.js";
 import * as multipart from "../protocol/multipart.js";
 import { sseComment, sseEvent } from "../protocol/sse.js";
+import type { Reply } from "./reply.js";
 import type { SendBudget } from "./send-budget.js";
-import type { HttpResponse } from "./uws.js";
 
 /**
  * The slow-client bound of streams, shared with WebSockets. uWS exposes no buffered amount for an
@@ -55,31 +55,27 @@ export function multipartFraming(mode: multipart.MultipartMode): Framing {
   };
 }
 
-export interface StreamExchange {
-  readonly res: HttpResponse;
-  aborted: boolean;
-  onAbort?: () => void;
-  /** Writes status + CORS headers (inside a cork). */
-  writeHead(status: string): void;
-}
-
 /** Open streams, so shutdown can end each one properly. */
 export type StreamRegistry = Set<{ end(): void }>;
+
+export interface StreamOptions {
+  readonly reply: Reply;
+  readonly request: OperationRequest;
+  readonly framing: Framing;
+  readonly engine: Pick<Engine, "execute">;
+  readonly heartbeatMs: number;
+  readonly streams: StreamRegistry;
+  /** Errors before anything was written: the caller answers them as a plain HTTP error. */
+  readonly early: (errors: readonly PlanError[]) => void;
+  readonly limits: StreamSendLimits;
+}
 
 /**
  * Runs `request` as a stream. Errors before anything was written become a 400 JSON response
  * (`early`), so a client sees a normal HTTP error for an invalid operation.
  */
-export function runStream(
-  ex: StreamExchange,
-  request: OperationRequest,
-  framing: Framing,
-  engine: Pick<Engine, "execute">,
-  heartbeatMs: number,
-  streams: StreamRegistry,
-  early: (errors: readonly PlanError[]) => void,
-  limits: StreamSendLimits,
-): void {
+export function runStream(o: StreamOptions): void {
+  const { reply, framing, limits } = o;
   let started = false;
   let finished = false;
   let running: RunningOperation | undefined;
@@ -88,15 +84,15 @@ export function runStream(
   let held = 0;
   const handle = { end: () => end() };
   const put = (chunk: string): void => {
-    let ok = true;
-    ex.res.cork(() => {
-      ok = ex.res.write(chunk);
+    let ok = false;
+    reply.cork(() => {
+      ok = reply.write(chunk);
     });
     held = limits.budget.track(held, ok ? 0 : held + chunk.length);
   };
   /** Results and final frames: subject to the slow-client policy. */
   const write = (chunk: string): void => {
-    if (chunk === "" || ex.aborted || finished) return;
+    if (chunk === "" || reply.finished || finished) return;
     if (!limits.budget.exceeded(held)) {
       put(chunk);
       return;
@@ -110,18 +106,18 @@ export function runStream(
   };
   /** Heartbeats always go out: the probe that tells a dropping stream its client caught up. */
   const probe = (chunk: string): void => {
-    if (!ex.aborted && !finished) put(chunk);
+    if (!reply.finished && !finished) put(chunk);
   };
   /** A client too far behind to read a final frame: the connection is closed. */
   const abortSlow = (): void => {
     finished = true;
     release();
-    if (!ex.aborted) ex.res.close();
+    reply.close();
   };
   /** The stream is over, however it ended: no heartbeats, no operation, nothing held. */
   const release = (): void => {
     clearInterval(heartbeat);
-    streams.delete(handle);
+    o.streams.delete(handle);
     running?.cancel();
     held = limits.budget.track(held, 0);
   };
@@ -131,23 +127,22 @@ export function runStream(
     if (finished) return; // too slow to take even the final frame: closed by the policy
     finished = true;
     release();
-    if (!ex.aborted) ex.res.cork(() => ex.res.end());
+    reply.cork(() => reply.end());
   };
   const start = (): void => {
-    if (started || ex.aborted) return;
+    if (started || reply.finished) return;
     started = true;
-    streams.add(handle);
-    ex.res.cork(() => {
-      ex.writeHead("200 OK");
-      ex.res.writeHeader("content-type", framing.contentType);
-      ex.res.writeHeader("cache-control", "no-cache").writeHeader("x-accel-buffering", "no");
-      ex.res.write(framing.opening);
+    o.streams.add(handle);
+    reply.cork(() => {
+      reply.status("200 OK").header("content-type", framing.contentType);
+      reply.header("cache-control", "no-cache").header("x-accel-buffering", "no");
+      reply.write(framing.opening);
     });
-    heartbeat = setInterval(() => probe(framing.heartbeat()), heartbeatMs);
+    heartbeat = setInterval(() => probe(framing.heartbeat()), o.heartbeatMs);
   };
-  ex.onAbort = release;
+  reply.onAbort = release;
   let failedEarly: readonly PlanError[] | undefined;
-  running = engine.execute(request, {
+  running = o.engine.execute(o.request, {
     next: (json) => {
       start();
       write(framing.result(json));
@@ -166,7 +161,7 @@ export function runStream(
     },
   });
   if (failedEarly) {
-    early(failedEarly);
+    o.early(failedEarly);
     return;
   }
   start();

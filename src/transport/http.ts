@@ -1,30 +1,111 @@
 /**
  * HTTP on `graphql_path`: queries and mutations (GraphQL over HTTP: POST JSON, GET with query
  * parameters, GET mutations are 405) and subscriptions over SSE (`Accept: text/event-stream`,
- * graphql-sse "distinct connections" mode). Responses written after an await are corked.
+ * graphql-sse "distinct connections" mode) and multipart. Every response goes through a
+ * {@link Reply}, so no path can write to a response that ended or whose client left.
  */
 import type { Config } from "../config/types.js";
 import type { Engine, OperationRequest } from "../engine/engine.js";
 import { multipartMode } from "../protocol/multipart.js";
 import { corsOrigin } from "./cors.js";
+import { type ParsedRequest, parseJsonBody, parseQueryString, readBody } from "./http-body.js";
 import {
   type Framing,
   multipartFraming,
   runStream,
-  type StreamSendLimits,
   SSE_FRAMING,
-  type StreamExchange,
   type StreamRegistry,
+  type StreamSendLimits,
 } from "./http-stream.js";
-import { type ParsedRequest, parseJsonBody, parseQueryString, readBody } from "./http-body.js";
-import type { HttpResponse, TemplatedApp } from "./uws.js";
+import { type Header, JSON_TYPE, Reply, sendErrors } from "./reply.js";
+import type { HttpRequest, HttpResponse, TemplatedApp } from "./uws.js";
 
 const GRAPHQL_RESPONSE = "application/graphql-response+json; charset=utf-8";
-const JSON_TYPE = "application/json; charset=utf-8";
 
-interface Exchange extends StreamExchange {
+/** Request media types a POST may carry (GraphQL over HTTP); anything else is 415. */
+const BODY_TYPES = new Set(["application/json", "application/graphql-response+json"]);
+
+/** The media type of a Content-Type header, lower-cased, without parameters. */
+export function mediaType(contentType: string): string {
+  const semi = contentType.indexOf(";");
+  return (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
+}
+
+interface Exchange {
+  readonly reply: Reply;
   readonly accept: string;
-  readonly origin: string;
+}
+
+interface HttpDeps {
+  readonly config: Config;
+  readonly engine: Engine;
+  readonly limits: StreamSendLimits;
+  readonly streams: StreamRegistry;
+}
+
+/** What a request asks for, decided from its operation kind and Accept header. */
+function route(deps: HttpDeps, ex: Exchange, parsed: ParsedRequest, method: "GET" | "POST"): void {
+  if (!parsed.ok) {
+    sendErrors(ex.reply, "400 Bad Request", [{ message: parsed.message }]);
+    return;
+  }
+  const request = parsed.request;
+  const planned = deps.engine.planner.plan(request.query, request.operationName);
+  const kind = planned.ok ? planned.plan.kind : undefined;
+  if (method === "GET" && kind === "mutation") {
+    sendErrors(ex.reply, "405 Method Not Allowed", [{ message: "mutations need POST" }], [["allow", "POST"]]);
+    return;
+  }
+  if (ex.accept.includes("text/event-stream")) {
+    stream(deps, ex, request, SSE_FRAMING);
+    return;
+  }
+  const mode = multipartMode(ex.accept);
+  if (mode) {
+    stream(deps, ex, request, multipartFraming(mode));
+    return;
+  }
+  if (kind === "subscription") {
+    sendErrors(ex.reply, "406 Not Acceptable", [
+      { message: "subscriptions need a WebSocket, Accept: text/event-stream or Accept: multipart/mixed" },
+    ]);
+    return;
+  }
+  single(deps, ex, request);
+}
+
+/** Queries and mutations: one result. */
+function single(deps: HttpDeps, ex: Exchange, request: OperationRequest): void {
+  const graphqlResponse =
+    ex.accept.includes("application/graphql-response+json") || !ex.accept.includes("application/json");
+  const type = graphqlResponse ? GRAPHQL_RESPONSE : JSON_TYPE;
+  let body: string | undefined;
+  const running = deps.engine.execute(request, {
+    next: (json) => {
+      body = json;
+    },
+    complete: () => ex.reply.send("200 OK", [["content-type", type]], body ?? "{}"),
+    error: (errors) => {
+      // graphql-response+json signals request errors with 400; plain JSON keeps 200 (spec).
+      const status = graphqlResponse ? "400 Bad Request" : "200 OK";
+      ex.reply.send(status, [["content-type", type]], JSON.stringify({ errors }));
+    },
+  });
+  ex.reply.onAbort = () => running.cancel();
+}
+
+function stream(deps: HttpDeps, ex: Exchange, request: OperationRequest, framing: Framing): void {
+  runStream({
+    reply: ex.reply,
+    request,
+    framing,
+    engine: deps.engine,
+    heartbeatMs: deps.config.heartbeat_interval,
+    streams: deps.streams,
+    early: (errors) =>
+      sendErrors(ex.reply, "400 Bad Request", [{ message: errors.map((e) => e.message).join("; ") }]),
+    limits: deps.limits,
+  });
 }
 
 /** Mounts the GraphQL HTTP routes; returns the open streams (shutdown ends them). */
@@ -34,147 +115,50 @@ export function mountGraphqlHttp(
   engine: Engine,
   limits: StreamSendLimits,
 ): StreamRegistry {
-  const streams: StreamRegistry = new Set();
-  const cors = (ex: Exchange): void => {
-    const allowed = corsOrigin(config.cors.allow_origins, ex.origin);
-    if (allowed) ex.res.writeHeader("access-control-allow-origin", allowed);
-  };
-
-  const respond = (ex: Exchange, status: string, contentType: string, body: string): void => {
-    if (ex.aborted) return;
-    ex.res.cork(() => {
-      ex.res.writeStatus(status);
-      cors(ex);
-      ex.res.writeHeader("content-type", contentType).end(body);
-    });
-  };
-
-  const badRequest = (ex: Exchange, message: string): void =>
-    respond(ex, "400 Bad Request", JSON_TYPE, JSON.stringify({ errors: [{ message }] }));
-
-  const handle = (ex: Exchange, parsed: ParsedRequest, method: "GET" | "POST"): void => {
-    if (!parsed.ok) {
-      badRequest(ex, parsed.message);
-      return;
-    }
-    const request = parsed.request;
-    const planned = engine.planner.plan(request.query, request.operationName);
-    const kind = planned.ok ? planned.plan.kind : undefined;
-    if (method === "GET" && kind === "mutation") {
-      if (ex.aborted) return;
-      ex.res.cork(() => {
-        ex.res.writeStatus("405 Method Not Allowed").writeHeader("allow", "POST");
-        ex.res
-          .writeHeader("content-type", JSON_TYPE)
-          .end(JSON.stringify({ errors: [{ message: "mutations need POST" }] }));
-      });
-      return;
-    }
-    if (ex.accept.includes("text/event-stream")) {
-      stream(ex, request, SSE_FRAMING);
-      return;
-    }
-    const mode = multipartMode(ex.accept);
-    if (mode) {
-      stream(ex, request, multipartFraming(mode));
-      return;
-    }
-    if (kind === "subscription") {
-      respond(
-        ex,
-        "406 Not Acceptable",
-        JSON_TYPE,
-        JSON.stringify({
-          errors: [
-            {
-              message: "subscriptions need a WebSocket, Accept: text/event-stream or Accept: multipart/mixed",
-            },
-          ],
-        }),
-      );
-    }
-    single(ex, request);
-  };
-
-  /** Queries and mutations: one result. */
-  const single = (ex: Exchange, request: OperationRequest): void => {
-    const graphqlResponse =
-      ex.accept.includes("application/graphql-response+json") || !ex.accept.includes("application/json");
-    const type = graphqlResponse ? GRAPHQL_RESPONSE : JSON_TYPE;
-    let body: string | undefined;
-    const running = engine.execute(request, {
-      next: (json) => {
-        body = json;
-      },
-      complete: () => respond(ex, "200 OK", type, body ?? "{}"),
-      error: (errors) => {
-        // graphql-response+json signals request errors with 400; plain JSON keeps 200 (spec).
-        respond(ex, graphqlResponse ? "400 Bad Request" : "200 OK", type, JSON.stringify({ errors }));
-      },
-    });
-    ex.onAbort = () => running.cancel();
-  };
-
-  const stream = (ex: Exchange, request: OperationRequest, framing: Framing): void =>
-    runStream(
-      ex,
-      request,
-      framing,
-      engine,
-      config.heartbeat_interval,
-      streams,
-      (errors) => badRequest(ex, errors.map((e) => e.message).join("; ")),
-      limits,
-    );
-
-  const exchange = (res: HttpResponse, accept: string, origin: string): Exchange => {
-    const ex: Exchange = {
-      res,
-      accept,
-      origin,
-      aborted: false,
-      writeHead: (status) => {
-        res.writeStatus(status);
-        cors(ex);
-      },
-    };
-    res.onAborted(() => {
-      ex.aborted = true;
-      ex.onAbort?.();
-    });
-    return ex;
+  const deps: HttpDeps = { config, engine, limits, streams: new Set() };
+  const exchange = (res: HttpResponse, req: HttpRequest): Exchange => {
+    const allowed = corsOrigin(config.cors.allow_origins, req.getHeader("origin"));
+    const common: Header[] = allowed ? [["access-control-allow-origin", allowed]] : [];
+    return { reply: new Reply(res, common), accept: req.getHeader("accept") };
   };
 
   app.post(config.graphql_path, (res, req) => {
-    const ex = exchange(res, req.getHeader("accept"), req.getHeader("origin"));
-    readBody(res, config.limits.max_message_size, (body) => {
+    const ex = exchange(res, req);
+    const type = mediaType(req.getHeader("content-type"));
+    if (!BODY_TYPES.has(type)) {
+      // A form or text/plain POST is what a cross-site page can send without a preflight.
+      sendErrors(ex.reply, "415 Unsupported Media Type", [
+        {
+          message: `Content-Type must be application/json (got ${type === "" ? "none" : JSON.stringify(type)})`,
+        },
+      ]);
+      return;
+    }
+    readBody(ex.reply, config.limits.max_message_size, (body) => {
       if (body === null) {
-        respond(
-          ex,
-          "413 Payload Too Large",
-          JSON_TYPE,
-          JSON.stringify({ errors: [{ message: "request body too large" }] }),
-        );
+        sendErrors(ex.reply, "413 Payload Too Large", [{ message: "request body too large" }]);
         return;
       }
-      handle(ex, parseJsonBody(body), "POST");
+      route(deps, ex, parseJsonBody(body), "POST");
     });
   });
 
   app.get(config.graphql_path, (res, req) => {
-    const ex = exchange(res, req.getHeader("accept"), req.getHeader("origin"));
-    handle(ex, parseQueryString(req.getQuery() ?? ""), "GET");
+    const ex = exchange(res, req);
+    route(deps, ex, parseQueryString(req.getQuery() ?? ""), "GET");
   });
 
   app.options(config.graphql_path, (res, req) => {
     const allowed = corsOrigin(config.cors.allow_origins, req.getHeader("origin"));
-    res.writeStatus("204 No Content");
-    if (allowed) {
-      res.writeHeader("access-control-allow-origin", allowed);
-      res.writeHeader("access-control-allow-methods", "GET, POST, OPTIONS");
-      res.writeHeader("access-control-allow-headers", "content-type, authorization, accept, last-event-id");
-    }
-    res.end();
+    const reply = new Reply(res);
+    const headers: Header[] = allowed
+      ? [
+          ["access-control-allow-origin", allowed],
+          ["access-control-allow-methods", "GET, POST, OPTIONS"],
+          ["access-control-allow-headers", "content-type, authorization, accept, last-event-id"],
+        ]
+      : [];
+    reply.send("204 No Content", headers, "");
   });
-  return streams;
+  return deps.streams;
 }

@@ -14,6 +14,7 @@ import { LegacyWsSession } from "../session/legacy-ws.js";
 import { TransportWsSession } from "../session/transport-ws.js";
 import type { TemplatedApp, WebSocket } from "./uws.js";
 import { originAllowed } from "./cors.js";
+import { Reply } from "./reply.js";
 import { SendBudget } from "./send-budget.js";
 
 /** Per-socket user data: kept minimal, it exists 10k+ times. */
@@ -214,24 +215,30 @@ export function mountWebSocket(
     idleTimeout: Math.max(8, Math.ceil((config.heartbeat_interval * 2) / 1000)),
     sendPingsAutomatically: true,
     upgrade: (res, req, context) => {
+      const reply = new Reply(res);
       const header = req.getHeader("sec-websocket-protocol");
       const protocol = selectSubprotocol(header);
       const origin = req.getHeader("origin");
       if (!originAllowed(config.cors.allow_origins, origin)) {
-        res.writeStatus("403 Forbidden").end("origin not allowed");
+        reply.send("403 Forbidden", [], "origin not allowed");
         return;
       }
       if (protocol === null) {
-        res.writeStatus("400 Bad Request").end("unsupported WebSocket subprotocol");
+        reply.send("400 Bad Request", [], "unsupported WebSocket subprotocol");
         return;
       }
-      res.upgrade<SocketData>(
-        { session: undefined, socket: undefined, closed: false, legacy: protocol === "graphql-ws" },
-        req.getHeader("sec-websocket-key"),
-        offersSubprotocols(header) ? protocol : "",
-        req.getHeader("sec-websocket-extensions"),
-        context,
-      );
+      const key = req.getHeader("sec-websocket-key");
+      const extensions = req.getHeader("sec-websocket-extensions");
+      reply.cork(() => {
+        reply.handedOver();
+        res.upgrade<SocketData>(
+          { session: undefined, socket: undefined, closed: false, legacy: protocol === "graphql-ws" },
+          key,
+          offersSubprotocols(header) ? protocol : "",
+          extensions,
+          context,
+        );
+      });
     },
     open: (ws) => {
       const data = ws.getUserData();
