@@ -1,7 +1,8 @@
 /**
  * One registry of stable error codes. Every error the router raises on purpose carries one of
  * these codes, a public message safe to show a client, and (optionally) an internal cause that
- * only goes to the log. docs/errors.md documents each code; a unit test keeps the two in step.
+ * only goes to the log. docs/errors.md documents each code; a unit test keeps the two in step and
+ * finds any code string written outside this file.
  */
 export const ErrorCode = {
   CONFIG_INVALID: "SG_ERR_CONFIG_INVALID",
@@ -17,13 +18,31 @@ export const ErrorCode = {
   OPERATION_INVALID: "SG_ERR_OPERATION_INVALID",
   OPERATION_UNSUPPORTED: "SG_ERR_OPERATION_UNSUPPORTED",
   EVENT_INVALID: "SG_ERR_EVENT_INVALID",
+  ENTITY_KEY_MISSING: "SG_ERR_ENTITY_KEY_MISSING",
+  SUBGRAPH_FAILED: "SG_ERR_SUBGRAPH_FAILED",
   PUBLISH_FAILED: "SG_ERR_PUBLISH_FAILED",
   UWS_NATIVE_MISSING: "SG_ERR_UWS_NATIVE_MISSING",
   LISTEN_FAILED: "SG_ERR_LISTEN_FAILED",
   LIMIT_EXCEEDED: "SG_ERR_LIMIT_EXCEEDED",
+  WORKER_FAILED: "SG_ERR_WORKER_FAILED",
+  INTERNAL: "SG_ERR_INTERNAL",
+} as const;
+
+/**
+ * Codes other GraphQL servers and clients already match on, sent exactly so (no prefix): request
+ * and validation errors, and the code a subgraph's own error carries when it has none.
+ */
+export const WireCode = {
+  BAD_REQUEST: "BAD_REQUEST",
+  BAD_USER_INPUT: "BAD_USER_INPUT",
+  GRAPHQL_PARSE_FAILED: "GRAPHQL_PARSE_FAILED",
+  GRAPHQL_VALIDATION_FAILED: "GRAPHQL_VALIDATION_FAILED",
+  INTERNAL_SERVER_ERROR: "INTERNAL_SERVER_ERROR",
+  SUBGRAPH_ERROR: "SUBGRAPH_ERROR",
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
+export type WireCodeValue = (typeof WireCode)[keyof typeof WireCode];
 
 /** Base class: `message` is public, `cause` is internal. */
 export class StreamgateError extends Error {
@@ -45,6 +64,44 @@ export class StreamgateAggregateError extends StreamgateError {
   }
 }
 
+/** The text of any thrown value, for logs (never for clients: it may carry internal detail). */
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * What a client may be told about `err`: a StreamgateError's own public message, or `fallback`
+ * for anything else (a broker's or a library's message may name hosts, files or credentials).
+ */
+export function publicMessage(err: unknown, fallback: string): string {
+  return err instanceof StreamgateError ? err.message : fallback;
+}
+
+/** The code to put in a client error for `err`. */
+export function publicCode(err: unknown, fallback: ErrorCodeValue): ErrorCodeValue {
+  return err instanceof StreamgateError ? err.code : fallback;
+}
+
+/** A GraphQL error object as sent to clients. */
+export interface ClientError {
+  readonly [key: string]: unknown;
+  readonly message: string;
+  readonly extensions: { readonly code: string; readonly [key: string]: unknown };
+}
+
+/** One client-facing GraphQL error with a registered code. */
+export function clientError(
+  code: ErrorCodeValue | WireCodeValue,
+  message: string,
+  extensions: Readonly<Record<string, unknown>> = {},
+): ClientError {
+  return { message, extensions: { ...extensions, code } };
+}
+
+/** `err` itself when it is an Error; anything else thrown (a string, a broker's plain object) wrapped with `code`. */
+export function toError(err: unknown, code: ErrorCodeValue): Error {
+  if (err instanceof Error) return err;
+  const text =
+    err !== null && typeof err === "object" && "message" in err ? String(err.message) : String(err);
+  return new StreamgateError(code, text);
 }

@@ -8,7 +8,6 @@ import { splitAddr } from "./config/listen.js";
 import type { Config } from "./config/types.js";
 import { Engine } from "./engine/engine.js";
 import { ErrorCode, errorMessage, StreamgateAggregateError, StreamgateError } from "./errors.js";
-import { readiness } from "./observability/health.js";
 import { startHeapTrim } from "./observability/heap-trim.js";
 import { createMetrics } from "./observability/metrics.js";
 import type { Logger } from "./observability/logger.js";
@@ -16,11 +15,11 @@ import { createProviders, type ManagedProvider } from "./providers/factory.js";
 import type { ProviderKind } from "./providers/provider.js";
 import { loadSupergraph, type Supergraph } from "./schema/supergraph.js";
 import { mountGraphqlHttp } from "./transport/http.js";
-import { Reply, sendErrors } from "./transport/reply.js";
 import { type TemplatedApp, type us_listen_socket, uws } from "./transport/uws.js";
 import { mountWebSocket, type WebSocketHandle } from "./transport/websocket.js";
-import type { ClusterLink, RelayedProvider } from "./workers/cluster.js";
-import { MemoryProvider } from "./providers/memory/provider.js";
+import { mountOperationalRoutes } from "./transport/routes.js";
+import type { ClusterLink } from "./workers/cluster.js";
+import { joinCluster, mountFaultInjection } from "./workers/join.js";
 
 export interface PlaygroundExamples {
   readonly subscription: string;
@@ -117,6 +116,8 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
   const providers = await createProviders(config.events, config.instance_id ?? hostname());
   options.onProviders?.(providers);
   await startProviders(config, providers, logger);
+  // The metrics read the engine's and the sockets' snapshots at scrape time only.
+  const metrics = createMetrics({ engine: () => engine.stats(), providers, ws: () => websocket.stats });
   const engine = new Engine(
     supergraph,
     providers,
@@ -124,65 +125,29 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
       requestTimeoutMs: config.request_timeout,
       subgraphTimeoutMs: config.subgraph_timeout,
       maxDocumentSize: config.limits.max_message_size,
+      observeLatency: (seconds) => metrics.deliveryLatency.observe(seconds),
+      ...(cluster ? { ownership: cluster } : {}),
     },
     logger,
   );
-  if (cluster) {
-    engine.cluster = cluster;
-    const relayed = new Map<string, RelayedProvider>();
-    for (const p of providers.values()) {
-      if (!(p instanceof MemoryProvider)) continue;
-      p.relay = (topic, data) => cluster.relay(p.id, topic, data);
-      relayed.set(p.id, p);
-    }
-    cluster.attach(engine, relayed, engine.triggers.stats);
-  }
+  if (cluster) joinCluster(cluster, engine, providers, engine.fanoutCounters);
 
   const app: TemplatedApp = uws.App();
   const websocket = mountWebSocket(app, config, engine, logger);
   const httpStreams = mountGraphqlHttp(app, config, engine, {
     budget: websocket.budget,
-    policy: config.limits.slow_client_policy,
-    counters: websocket.stats,
+    policy: websocket.policy,
   });
   let draining = false;
-  const metrics = createMetrics({ engine, providers, ws: websocket.stats });
-  engine.triggers.observeLatency = (seconds) => metrics.deliveryLatency.observe(seconds);
-  app.get("/metrics", (res) => {
-    const reply = new Reply(res);
+  if (cluster) mountFaultInjection(app, cluster);
+  mountOperationalRoutes(app, {
     // With workers, whichever worker took the scrape answers for all of them.
-    (cluster ? cluster.metrics() : metrics.registry.metrics()).then(
-      (text) => reply.send("200 OK", [["content-type", metrics.registry.contentType]], text),
-      (err) => reply.send("503 Service Unavailable", [], `metrics unavailable: ${errorMessage(err)}\n`),
-    );
-  });
-  const live = cluster ? `{"status":"live","worker":${cluster.self}}` : '{"status":"live"}';
-  app.get("/health/live", (res) => {
-    new Reply(res).send("200 OK", [["content-type", "application/json"]], live);
-  });
-  app.get("/health/ready", (res) => {
-    const r = readiness(true, providers.values(), draining);
-    const status = r.ready ? "200 OK" : "503 Service Unavailable";
-    new Reply(res).send(status, [["content-type", "application/json"]], r.body);
-  });
-  if (cluster && process.env.STREAMGATE_FAULT_INJECTION === "1") {
-    // Test-only (off unless the variable is set): crash this worker thread to exercise the
-    // primary's restart and the cluster's re-routing (test/e2e/workers.test.ts).
-    app.post("/__fault/crash-worker", (res) => {
-      new Reply(res).send("200 OK", [], `{"worker":${cluster.self}}`);
-      setTimeout(() => {
-        throw new Error("injected fault: worker crash");
-      }, 10);
-    });
-  }
-  if (config.playground) {
-    const page = playgroundPage(config, options.examples);
-    app.get("/", (res) => {
-      new Reply(res).send("200 OK", [["content-type", "text/html; charset=utf-8"]], page);
-    });
-  }
-  app.any("/*", (res) => {
-    sendErrors(new Reply(res), "404 Not Found", [{ message: "not found" }]);
+    metrics: () => (cluster ? cluster.metrics() : metrics.registry.metrics()),
+    metricsContentType: metrics.registry.contentType,
+    providers: providers.values(),
+    draining: () => draining,
+    liveBody: cluster ? `{"status":"live","worker":${cluster.self}}` : '{"status":"live"}',
+    ...(config.playground ? { playground: playgroundPage(config, options.examples) } : {}),
   });
 
   const { host, port } = splitAddr(config.listen_addr);

@@ -4,20 +4,24 @@
  * number of milliseconds. The JSON Schema pattern in schema.json accepts exactly the same strings.
  */
 
+import { ErrorCode, StreamgateError } from "../errors.js";
+
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
 const WHOLE = /^(?:0|(?:\d+(?:\.\d+)?(?:ms|s|m|h))+)$/;
 const PART = /(\d+)(?:\.(\d+))?(ms|s|m|h)/g;
 
-/** Milliseconds for a duration string or integer; throws a RangeError on anything else. */
+/** Milliseconds for a duration string or integer; throws CONFIG_INVALID on anything else. */
 export function parseDuration(value: string | number): number {
   if (typeof value === "number") {
     if (Number.isSafeInteger(value) && value >= 0) return value;
-    throw new RangeError(
+    throw new StreamgateError(
+      ErrorCode.CONFIG_INVALID,
       `invalid duration ${value}: a number must be a non-negative integer of milliseconds`,
     );
   }
   if (typeof value !== "string" || !WHOLE.test(value)) {
-    throw new RangeError(
+    throw new StreamgateError(
+      ErrorCode.CONFIG_INVALID,
       `invalid duration ${JSON.stringify(value)}: expected e.g. 500ms, 10s, 1.5s, 5m, 1h or 1m30s`,
     );
   }
@@ -30,6 +34,10 @@ export function parseDuration(value: string | number): number {
   }
   // Sub-millisecond remainders ("1.0005s") are kept to the microsecond; beyond that is noise.
   total = Math.round(total * 1000) / 1000;
-  if (!Number.isFinite(total)) throw new RangeError(`invalid duration ${JSON.stringify(value)}: too large`);
+  if (!Number.isFinite(total))
+    throw new StreamgateError(
+      ErrorCode.CONFIG_INVALID,
+      `invalid duration ${JSON.stringify(value)}: too large`,
+    );
   return total;
 }

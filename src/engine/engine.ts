@@ -4,65 +4,65 @@
  * adapt their sockets to `OperationSink`.
  */
 import type { GraphQLSchema } from "graphql";
-import { ErrorCode, errorMessage, StreamgateError } from "../errors.js";
+import { clientError, ErrorCode, errorMessage, publicCode, publicMessage, WireCode } from "../errors.js";
 import { TopicRegistry } from "../fanout/topic-registry.js";
-import { TriggerRegistry, triggerKeyOf } from "../fanout/triggers.js";
+import { groupKeyOf, sourceKey } from "../fanout/keys.js";
+import { type LatencyObserver, TriggerRegistry } from "../fanout/triggers.js";
 import type { Logger } from "../observability/logger.js";
 import type { ResolveEnv } from "../federation/resolve.js";
-import { type OperationPlan, type PlanError, Planner, type SubscriptionPlan } from "../planner/plan.js";
+import { type OperationPlan, Planner, type SubscriptionPlan } from "../planner/plan.js";
 import { renderTopics } from "../planner/topics.js";
 import type { Provider } from "../providers/provider.js";
 import type { Supergraph } from "../schema/supergraph.js";
 import { SubgraphClient } from "../subgraphs/client.js";
-import type { ClusterLink } from "../workers/cluster.js";
 import { EntityBatch } from "../subgraphs/entity-batch.js";
 import { fetchRoot, routesToSubgraphs } from "./operation.js";
 import { attachResolvers } from "./resolvers.js";
 import { fragmentsOf, subscriptionResolver } from "./subscription.js";
+import type {
+  LocalExecutor,
+  OperationRequest,
+  OperationSink,
+  RunningOperation,
+  TriggerOwnership,
+} from "./types.js";
 import { stableJson, subscriptionArgs } from "./variables.js";
-
-export interface OperationRequest {
-  readonly query: string;
-  readonly operationName?: string | null;
-  readonly variables?: Record<string, unknown> | null;
-  readonly extensions?: Record<string, unknown> | null;
-}
-
-/** Where an operation's results go. Implementations must not throw. */
-export interface OperationSink {
-  /** One serialized ExecutionResult (`{"data":…}` / `{"errors":…}`). */
-  next(payloadJson: string): void;
-  /** The operation could not start; it is over. */
-  error(errors: readonly PlanError[]): void;
-  /** The operation finished normally (queries, mutations). */
-  complete(): void;
-}
-
-export interface RunningOperation {
-  /** Stops the operation; no further sink calls are made. Idempotent. */
-  cancel(): void;
-}
 
 export interface EngineOptions {
   readonly requestTimeoutMs: number;
   readonly subgraphTimeoutMs: number;
   readonly maxDocumentSize?: number;
+  /** Set on worker threads (src/workers): who owns each trigger. */
+  readonly ownership?: TriggerOwnership;
+  /** Event-to-sockets latency, once per group per event (the metrics histogram). */
+  readonly observeLatency?: LatencyObserver;
 }
 
 const DONE: RunningOperation = { cancel() {} };
 
-export class Engine {
+/** A snapshot of the engine's gauges and counters, read at metrics scrape time. */
+export interface EngineStats {
+  readonly subscriptions: number;
+  readonly triggers: number;
+  readonly groups: number;
+  readonly brokerSubscriptions: number;
+  readonly cachedPlans: number;
+  readonly eventsReceived: number;
+  readonly eventsInvalid: number;
+  readonly resolutions: number;
+  readonly deliveries: number;
+  /** Requests sent to and failed at each ordinary subgraph. */
+  readonly subgraphs: ReadonlyMap<string, { readonly requests: number; readonly failures: number }>;
+}
+
+export class Engine implements LocalExecutor {
   readonly planner: Planner;
   readonly triggers: TriggerRegistry;
   readonly topics: TopicRegistry;
   readonly subgraphs: SubgraphClient;
   private readonly schema: GraphQLSchema;
   private activeSubscriptions = 0;
-  /**
-   * Set on worker threads: a subscription whose trigger another worker owns joins that worker's
-   * group through the cluster instead of subscribing to the broker here (spec/scale.md).
-   */
-  cluster: ClusterLink | undefined;
+  private readonly ownership: TriggerOwnership | undefined;
 
   constructor(
     private readonly supergraph: Supergraph,
@@ -71,6 +71,7 @@ export class Engine {
     private readonly logger: Logger,
   ) {
     this.schema = supergraph.schema;
+    this.ownership = options.ownership;
     this.subgraphs = new SubgraphClient(supergraph.federation.subgraphs, options.subgraphTimeoutMs);
     attachResolvers(this.schema, {
       supergraph,
@@ -82,13 +83,39 @@ export class Engine {
       ...(options.maxDocumentSize ? { maxDocumentSize: options.maxDocumentSize } : {}),
     });
     this.topics = new TopicRegistry((id) => providers.get(id));
-    this.triggers = new TriggerRegistry(this.topics, (err) =>
-      logger.error({ err: errorMessage(err) }, "fan-out error"),
+    this.triggers = new TriggerRegistry(
+      this.topics,
+      (err) => logger.error({ err: errorMessage(err) }, "fan-out error"),
+      options.observeLatency,
     );
   }
 
   get subscriptions(): number {
     return this.activeSubscriptions;
+  }
+
+  /**
+   * The fan-out counters a worker link adjusts: a forwarded group's hand-off to its requester is
+   * not a delivery; the requester's own sockets are.
+   */
+  get fanoutCounters(): { deliveries: number } {
+    return this.triggers.stats;
+  }
+
+  stats(): EngineStats {
+    const fanout = this.triggers.stats;
+    return {
+      subscriptions: this.activeSubscriptions,
+      triggers: this.triggers.triggerCount,
+      groups: this.triggers.groupCount,
+      brokerSubscriptions: this.topics.size,
+      cachedPlans: this.planner.cachedPlans,
+      eventsReceived: fanout.eventsReceived,
+      eventsInvalid: fanout.eventsInvalid,
+      resolutions: fanout.resolutions,
+      deliveries: fanout.deliveries,
+      subgraphs: this.subgraphs.stats,
+    };
   }
 
   /** Runs or subscribes `req`, reporting to `sink`. Never throws. */
@@ -121,8 +148,7 @@ export class Engine {
       },
       (err) => {
         this.logger.error({ err: errorMessage(err) }, "operation failed");
-        if (!cancelled)
-          sink.error([{ message: "internal error", extensions: { code: "INTERNAL_SERVER_ERROR" } }]);
+        if (!cancelled) sink.error([clientError(WireCode.INTERNAL_SERVER_ERROR, "internal error")]);
       },
     );
     return {
@@ -175,8 +201,12 @@ export class Engine {
     try {
       topics = renderTopics(binding.provider, binding.topics, { args: argResult.args });
     } catch (err) {
-      const code = err instanceof StreamgateError ? err.code : ErrorCode.OPERATION_INVALID;
-      sink.error([{ message: errorMessage(err), extensions: { code } }]);
+      sink.error([
+        clientError(
+          publicCode(err, ErrorCode.OPERATION_INVALID),
+          publicMessage(err, "invalid topic arguments"),
+        ),
+      ]);
       return DONE;
     }
     if (!this.providers.has(binding.providerId)) {
@@ -189,11 +219,11 @@ export class Engine {
       return DONE;
     }
     const variables = argResult.variables;
-    const groupKey = `${req.operationName ?? ""}\u0000${req.query}\u0000${stableJson(variables)}`;
+    const groupKey = groupKeyOf(req.operationName, req.query, stableJson(variables));
     const stream = binding.streamConfiguration;
-    if (this.cluster && !forwarded) {
-      const triggerKey = triggerKeyOf(binding.providerId, topics, stream);
-      if (!this.cluster.isLocal(triggerKey)) return this.forward(triggerKey, groupKey, req, sink);
+    if (this.ownership && !forwarded) {
+      const triggerKey = sourceKey(binding.providerId, topics, stream);
+      if (!this.ownership.isLocal(triggerKey)) return this.forward(triggerKey, groupKey, req, sink);
     }
     let cancelled = false;
     let unsubscribe: (() => void) | undefined;
@@ -233,7 +263,7 @@ export class Engine {
           );
           sink.error([
             {
-              message: `could not subscribe: ${errorMessage(err)}`,
+              message: `could not subscribe: ${publicMessage(err, "the broker refused the subscription")}`,
               extensions: { code: ErrorCode.PROVIDER_UNAVAILABLE },
             },
           ]);
@@ -257,7 +287,7 @@ export class Engine {
       return true;
     };
     this.activeSubscriptions++;
-    const run = this.cluster!.subscribe(triggerKey, groupKey, req, {
+    const run = this.ownership!.subscribe(triggerKey, groupKey, req, {
       next: (json) => sink.next(json),
       error: (errors) => {
         if (end()) sink.error(errors);

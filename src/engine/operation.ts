@@ -4,6 +4,7 @@
  * nested entity boundaries are resolved, then graphql-jit shapes the response. Root fields bound
  * to EDFS (publish, request) run as resolvers inside graphql-jit.
  */
+import { publicMessage, WireCode } from "../errors.js";
 import {
   type FieldNode,
   type GraphQLObjectType,
@@ -136,15 +137,15 @@ async function fetchGroup(
     for (const e of res.errors ?? []) {
       env.errors.push({
         ...e,
-        extensions: { ...e.extensions, code: e.extensions?.code ?? "SUBGRAPH_ERROR", subgraph: owner },
+        extensions: { ...e.extensions, code: e.extensions?.code ?? WireCode.SUBGRAPH_ERROR, subgraph: owner },
       });
     }
   } catch (err) {
     for (const n of fields) {
       env.errors.push({
-        message: (err as Error).message,
+        message: publicMessage(err, `subgraph ${owner} failed`),
         path: [n.alias?.value ?? n.name.value],
-        extensions: { code: "SUBGRAPH_ERROR", subgraph: owner },
+        extensions: { code: WireCode.SUBGRAPH_ERROR, subgraph: owner },
       });
     }
   }

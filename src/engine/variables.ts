@@ -1,4 +1,5 @@
 /** Variable coercion and root-field argument values for a planned operation. */
+import { WireCode } from "../errors.js";
 import {
   type GraphQLError,
   type GraphQLSchema,
@@ -30,7 +31,10 @@ export function subscriptionArgs(
   if ("errors" in result) {
     return {
       ok: false,
-      errors: result.errors.map((e) => ({ message: e.message, extensions: { code: "BAD_USER_INPUT" } })),
+      errors: result.errors.map((e) => ({
+        message: e.message,
+        extensions: { code: WireCode.BAD_USER_INPUT },
+      })),
     };
   }
   const field = schema.getSubscriptionType()?.getFields()[plan.fieldName];
@@ -44,7 +48,7 @@ export function subscriptionArgs(
   } catch (err) {
     return {
       ok: false,
-      errors: [{ message: (err as Error).message, extensions: { code: "BAD_USER_INPUT" } }],
+      errors: [{ message: (err as Error).message, extensions: { code: WireCode.BAD_USER_INPUT } }],
     };
   }
 }

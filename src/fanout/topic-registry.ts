@@ -3,6 +3,7 @@
  * subscribe on the first listener, unsubscribe on the last. A listener leaving never takes the
  * broker subscription from the others (the Hive Redis pubsub bug we avoid).
  */
+import { ErrorCode, StreamgateError } from "../errors.js";
 import type {
   BrokerEvent,
   EventsHandler,
@@ -15,6 +16,8 @@ interface Entry {
   readonly listeners: Set<EventsHandler>;
   readonly ready: Promise<Unsubscribe>;
 }
+
+import { sourceKey } from "./keys.js";
 
 export type ProviderLookup = (providerId: string) => Provider | undefined;
 
@@ -40,14 +43,11 @@ export class TopicRegistry {
     listener: EventsHandler,
     stream?: StreamOptions,
   ): Promise<() => void> {
-    const topicKey = topics.join("\u0001");
-    const key = stream
-      ? `${providerId}\u0000${topicKey}\u0000${stream.streamName}\u0000${stream.consumerName}`
-      : `${providerId}\u0000${topicKey}`;
+    const key = sourceKey(providerId, topics, stream);
     let entry = this.entries.get(key);
     if (!entry) {
       const provider = this.providers(providerId);
-      if (!provider) throw new Error(`no provider "${providerId}"`);
+      if (!provider) throw new StreamgateError(ErrorCode.PROVIDER_UNKNOWN, `no provider "${providerId}"`);
       const listeners = new Set<EventsHandler>();
       const deliver = (events: readonly BrokerEvent[]): void => {
         for (const l of listeners) l(events);

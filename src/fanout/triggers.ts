@@ -9,10 +9,10 @@ import type { Decoded } from "../planner/event.js";
 import { decodeEvent } from "../planner/event.js";
 import type { TopicRegistry } from "./topic-registry.js";
 
-/** Receives serialized ExecutionResults for one client subscription. Must not throw. */
-export interface Subscriber {
-  next(payloadJson: string): void;
-}
+import { deliverAll, type Subscriber } from "./deliver.js";
+import { sourceKey } from "./keys.js";
+
+export type { Subscriber } from "./deliver.js";
 
 /** Per-event scratch shared by every group of a trigger (the engine keeps its merged entity fetches here). */
 export interface EventScope {
@@ -83,14 +83,7 @@ class Group {
   private send(json: string | null, scope: EventScope): void {
     this.stats.resolutions++;
     if (json === null) return;
-    for (const s of this.subscribers) {
-      try {
-        s.next(json);
-        this.stats.deliveries++;
-      } catch (err) {
-        this.onError(err);
-      }
-    }
+    this.stats.deliveries += deliverAll(this.subscribers, json, this.onError);
     this.observe?.((performance.now() - scope.receivedAt) / 1000);
   }
 }
@@ -117,16 +110,6 @@ class Trigger {
   };
 }
 
-/** A trigger's identity: provider, sorted topics and JetStream stream options. */
-export function triggerKeyOf(
-  providerId: string,
-  topics: readonly string[],
-  stream: StreamOptions | undefined,
-): string {
-  const streamKey = stream ? `\u0002${stream.streamName}\u0002${stream.consumerName}` : "";
-  return `${providerId}\u0001${topics.join("\u0001")}${streamKey}`;
-}
-
 /** NATS wildcards and Redis glob characters (Kafka topic names have none). */
 const PATTERN = /[*>?[]/;
 
@@ -145,14 +128,12 @@ export interface SubscribeRequest {
 export class TriggerRegistry {
   private readonly triggers = new Map<string, Trigger>();
   readonly stats: FanoutStats = { eventsReceived: 0, eventsInvalid: 0, deliveries: 0, resolutions: 0 };
-  /** Set by the router when metrics are on. */
-  observeLatency: LatencyObserver | undefined;
-
   private readonly onError: (err: unknown) => void;
 
   constructor(
     private readonly topics: TopicRegistry,
     onError: (err: unknown) => void,
+    private readonly observeLatency?: LatencyObserver,
   ) {
     // A throwing error hook must not break a group's ordering chain.
     this.onError = (err) => {
@@ -179,7 +160,7 @@ export class TriggerRegistry {
    * (with the subscriber already removed) when a broker subscription could not be made.
    */
   async subscribe(req: SubscribeRequest): Promise<() => void> {
-    const triggerKey = triggerKeyOf(req.providerId, req.topics, req.stream);
+    const triggerKey = sourceKey(req.providerId, req.topics, req.stream);
     let trigger = this.triggers.get(triggerKey);
     let created = false;
     if (!trigger) {

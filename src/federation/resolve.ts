@@ -4,6 +4,7 @@
  * `_entities`, following nested entity boundaries. Failures become GraphQL errors; the data is
  * kept as far as it resolved and graphql-jit turns what is missing into null (or a non-null error).
  */
+import { ErrorCode, WireCode, publicMessage } from "../errors.js";
 import {
   type GraphQLCompositeType,
   type GraphQLObjectType,
@@ -109,7 +110,7 @@ async function fetchInto(
     env.errors.push({
       message: `cannot resolve ${fields.map((f) => `${type.name}.${f.name}`).join(", ")}: the object lacks the key fields subgraph ${subgraph} needs`,
       path: [...path],
-      extensions: { code: "SG_ERR_ENTITY_KEY_MISSING" },
+      extensions: { code: ErrorCode.ENTITY_KEY_MISSING },
     });
     return;
   }
@@ -150,9 +151,9 @@ async function fetchInto(
     });
   } catch (err) {
     env.errors.push({
-      message: (err as Error).message,
+      message: publicMessage(err, `subgraph ${subgraph} failed`),
       path: [...path],
-      extensions: { code: "SUBGRAPH_ERROR", subgraph },
+      extensions: { code: WireCode.SUBGRAPH_ERROR, subgraph },
     });
     return;
   }
@@ -160,7 +161,7 @@ async function fetchInto(
     env.errors.push({
       message: e.message,
       path: [...path],
-      extensions: { ...e.extensions, code: e.extensions?.code ?? "SUBGRAPH_ERROR", subgraph },
+      extensions: { ...e.extensions, code: e.extensions?.code ?? WireCode.SUBGRAPH_ERROR, subgraph },
     });
   }
   targets.forEach((o, i) => {

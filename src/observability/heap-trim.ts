@@ -7,7 +7,7 @@
  * counter every few seconds (no work when nothing changes) and collects once after the number of
  * connections moved by `burst` or more and then stayed quiet for a whole period.
  */
-import { getHeapSpaceStatistics, setFlagsFromString } from "node:v8";
+import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 
 export interface HeapTrimOptions {

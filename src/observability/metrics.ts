@@ -1,17 +1,19 @@
 /**
  * Prometheus metrics (prom-client). Almost everything is read at scrape time from counters the
  * components already keep, so the hot path pays nothing for metrics; the one histogram (event to
- * socket latency) is observed once per resolution group per event, not per client.
+ * socket latency) is observed once per resolution group per event, not per client. Components are
+ * read through their snapshots (`EngineStats`, `WsStats`), never through their internals.
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { Engine } from "../engine/engine.js";
+import type { EngineStats } from "../engine/engine.js";
 import type { Provider } from "../providers/provider.js";
 import type { WsStats } from "../transport/websocket.js";
 
 export interface MetricsSources {
-  readonly engine: Engine;
+  /** The engine's snapshot; called at scrape time only. */
+  readonly engine: () => EngineStats;
   readonly providers: ReadonlyMap<string, Provider>;
-  readonly ws: WsStats;
+  readonly ws: () => WsStats;
 }
 
 /** Gauge whose value is computed at scrape time. */
@@ -26,92 +28,113 @@ function live(registry: Registry, name: string, help: string, read: () => number
   });
 }
 
-/** Counter mirrored from a monotonic number we keep elsewhere. */
-function mirrored(registry: Registry, name: string, help: string, read: () => number): void {
-  let last = 0;
+/**
+ * Counter mirrored from monotonic numbers kept elsewhere, per label set: at each scrape it is
+ * increased by what the source grew since the last one, so Prometheus sees a true counter.
+ */
+function mirrored<L extends string>(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+  read: () => Iterable<readonly [Partial<Record<L, string>>, number]>,
+): void {
+  const last = new Map<string, number>();
   new Counter({
     name,
     help,
+    labelNames,
     registers: [registry],
     collect() {
-      const now = read();
-      if (now > last) this.inc(now - last);
-      last = now;
+      for (const [labels, now] of read()) {
+        const key = JSON.stringify(labels);
+        const before = last.get(key) ?? 0;
+        // inc(0) on the first scrape makes the series exist before anything happened.
+        this.inc(labels, now > before ? now - before : 0);
+        last.set(key, Math.max(now, before));
+      }
     },
   });
 }
 
+/** An unlabelled mirrored counter. */
+function total(registry: Registry, name: string, help: string, read: () => number): void {
+  mirrored(registry, name, help, [], () => [[{}, read()]]);
+}
+
 export function createMetrics(src: MetricsSources): { registry: Registry; deliveryLatency: Histogram } {
   const registry = new Registry();
-  const { engine, providers, ws } = src;
-  const stats = engine.triggers.stats;
-  live(registry, "streamgate_connections", "Open WebSocket connections.", () => ws.connections);
-  live(registry, "streamgate_subscriptions", "Active client subscriptions.", () => engine.subscriptions);
+  const { providers, engine } = src;
+  // The sockets' stats exist only once the app is mounted: read them at scrape time.
+  const ws = src.ws;
+
+  live(registry, "streamgate_connections", "Open WebSocket connections.", () => ws().connections);
+  live(registry, "streamgate_subscriptions", "Active client subscriptions.", () => engine().subscriptions);
   live(
     registry,
     "streamgate_triggers",
     "Distinct (provider, topics) event sources.",
-    () => engine.triggers.triggerCount,
+    () => engine().triggers,
   );
   live(
     registry,
     "streamgate_resolution_groups",
     "Distinct (trigger, operation, variables) groups.",
-    () => engine.triggers.groupCount,
+    () => engine().groups,
   );
   live(
     registry,
     "streamgate_broker_subscriptions",
     "Broker subscriptions held (one per provider and topic).",
-    () => engine.topics.size,
+    () => engine().brokerSubscriptions,
   );
   live(
     registry,
     "streamgate_operation_plans_cached",
     "Operation plans in the LRU cache.",
-    () => engine.planner.cachedPlans,
+    () => engine().cachedPlans,
   );
-  mirrored(
+  total(
     registry,
     "streamgate_events_received_total",
     "Broker events received by triggers.",
-    () => stats.eventsReceived,
+    () => engine().eventsReceived,
   );
-  mirrored(
+  total(
     registry,
     "streamgate_events_invalid_total",
     "Broker events that were not JSON objects.",
-    () => stats.eventsInvalid,
+    () => engine().eventsInvalid,
   );
-  mirrored(
+  total(
     registry,
     "streamgate_resolutions_total",
     "Event resolutions (one per group per event).",
-    () => stats.resolutions,
+    () => engine().resolutions,
   );
-  mirrored(
+  total(
     registry,
     "streamgate_deliveries_total",
     "Messages handed to client sockets.",
-    () => stats.deliveries,
+    () => engine().deliveries,
   );
-  mirrored(
+  total(
     registry,
     "streamgate_messages_dropped_total",
     "Messages dropped for slow clients (policy drop).",
-    () => ws.dropped,
+    () => ws().dropped,
   );
-  mirrored(
+  total(
     registry,
     "streamgate_slow_clients_closed_total",
     "Clients closed for being too slow (policy close).",
-    () => ws.slowClosed,
+    () => ws().slowClosed,
   );
   live(
     registry,
     "streamgate_send_buffered_bytes",
     "Bytes WebSockets hold in user space for clients that are behind (bounded by limits.max_total_backpressure).",
-    () => ws.bufferedBytes,
+    () => ws().bufferedBytes,
   );
 
   const providerGauge = (
@@ -139,18 +162,22 @@ export function createMetrics(src: MetricsSources): { registry: Registry; delive
     (p) => (p.health().connected ? 1 : 0),
     "min",
   );
-  providerGauge(
+  const providerTotal = (name: string, help: string, pick: (p: Provider) => number): void =>
+    mirrored(registry, name, help, ["provider", "kind"], () =>
+      [...providers.values()].map((p) => [{ provider: p.id, kind: p.kind }, pick(p)] as const),
+    );
+  providerTotal(
     "streamgate_provider_received_total",
     "Messages received from the broker.",
     (p) => p.health().counters.received,
   );
-  providerGauge(
+  providerTotal(
     "streamgate_provider_published_total",
     "Messages published to the broker.",
     (p) => p.health().counters.published,
   );
-  providerGauge("streamgate_provider_errors_total", "Provider errors.", (p) => p.health().counters.errors);
-  providerGauge(
+  providerTotal("streamgate_provider_errors_total", "Provider errors.", (p) => p.health().counters.errors);
+  providerTotal(
     "streamgate_provider_reconnects_total",
     "Broker reconnects.",
     (p) => p.health().counters.reconnects,
@@ -174,18 +201,18 @@ export function createMetrics(src: MetricsSources): { registry: Registry; delive
     },
   });
 
-  new Gauge({
-    name: "streamgate_subgraph_requests_total",
-    help: "HTTP requests sent to ordinary subgraphs.",
-    labelNames: ["subgraph", "outcome"],
-    registers: [registry],
-    collect() {
-      for (const [name, s] of engine.subgraphs.stats) {
-        this.set({ subgraph: name, outcome: "sent" }, s.requests);
-        this.set({ subgraph: name, outcome: "failed" }, s.failures);
+  mirrored(
+    registry,
+    "streamgate_subgraph_requests_total",
+    "HTTP requests sent to ordinary subgraphs.",
+    ["subgraph", "outcome"],
+    function* () {
+      for (const [name, s] of engine().subgraphs) {
+        yield [{ subgraph: name, outcome: "sent" }, s.requests] as const;
+        yield [{ subgraph: name, outcome: "failed" }, s.failures] as const;
       }
     },
-  });
+  );
 
   const deliveryLatency = new Histogram({
     name: "streamgate_delivery_latency_seconds",

@@ -6,6 +6,7 @@
  * Root fields are exempt (they are fetched and resolved by response key), and GraphQL's own
  * OverlappingFieldsCanBeMerged already rejects one response key with different arguments.
  */
+import { ErrorCode } from "../errors.js";
 import {
   type ASTVisitor,
   type FieldNode,
@@ -56,7 +57,7 @@ export function DistinctArgumentsPerFieldRule(context: ValidationContext): ASTVi
         context.reportError(
           new GraphQLError(
             `field "${name}" is selected with different arguments (as "${a!.alias?.value ?? name}" and "${b!.alias?.value ?? name}"); the router resolves one value per field name: not supported yet, select it once or split the operation`,
-            { nodes: [a!, b!], extensions: { code: "SG_ERR_OPERATION_UNSUPPORTED" } },
+            { nodes: [a!, b!], extensions: { code: ErrorCode.OPERATION_UNSUPPORTED } },
           ),
         );
       }

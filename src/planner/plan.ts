@@ -3,6 +3,7 @@
  * binding and a graphql-jit compiled function that shapes an event (or a resolved root value)
  * into the client's response. Pure: no I/O here.
  */
+import { ErrorCode, WireCode, type ErrorCodeValue, type WireCodeValue } from "../errors.js";
 import {
   type DocumentNode,
   type FieldNode,
@@ -57,7 +58,7 @@ function toPlanErrors(errors: readonly GraphQLError[]): PlanError[] {
   return errors.map((e) => ({
     message: e.message,
     ...(e.locations ? { locations: e.locations.map((l) => ({ line: l.line, column: l.column })) } : {}),
-    extensions: { code: (e.extensions?.code as string | undefined) ?? "GRAPHQL_VALIDATION_FAILED" },
+    extensions: { code: (e.extensions?.code as string | undefined) ?? WireCode.GRAPHQL_VALIDATION_FAILED },
   }));
 }
 
@@ -100,7 +101,7 @@ export class Planner {
 
   private build(query: string, operationName: string | undefined): PlanResult {
     if (query.length > this.maxDocumentSize) {
-      return fail(`operation is larger than ${this.maxDocumentSize} characters`, "OPERATION_TOO_LARGE");
+      return fail(`operation is larger than ${this.maxDocumentSize} characters`, ErrorCode.LIMIT_EXCEEDED);
     }
     let document: DocumentNode;
     try {
@@ -114,7 +115,7 @@ export class Planner {
     if (!operation) {
       return fail(
         operationName ? `unknown operation "${operationName}"` : "operationName is required",
-        "BAD_REQUEST",
+        WireCode.BAD_REQUEST,
       );
     }
     const compiled = compileQuery(this.schema, document, operation.name?.value);
@@ -135,11 +136,14 @@ export class Planner {
     // Validation (SingleFieldSubscriptionsRule) guarantees exactly one root field, possibly behind
     // fragments; find it.
     const fieldNode = firstRootField(document, operation);
-    if (!fieldNode) return fail("subscription has no root field", "BAD_REQUEST");
+    if (!fieldNode) return fail("subscription has no root field", WireCode.BAD_REQUEST);
     const fieldName = fieldNode.name.value;
     const binding = this.bindings.get(`Subscription.${fieldName}`);
     if (binding?.kind !== "subscribe") {
-      return fail(`Subscription.${fieldName} is not bound to an event source`, "OPERATION_UNSUPPORTED");
+      return fail(
+        `Subscription.${fieldName} is not bound to an event source`,
+        ErrorCode.OPERATION_UNSUPPORTED,
+      );
     }
     const field = this.schema.getSubscriptionType()?.getFields()[fieldName];
     const named = field ? getNamedType(field.type) : undefined;
@@ -160,7 +164,7 @@ export class Planner {
   }
 }
 
-function fail(message: string, code: string): PlanResult {
+function fail(message: string, code: ErrorCodeValue | WireCodeValue): PlanResult {
   return { ok: false, errors: [{ message, extensions: { code } }] };
 }
 

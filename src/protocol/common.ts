@@ -162,3 +162,18 @@ export function checkOperationPayload(
 export function serializeErrors(errors: readonly FormattedErrorLike[]): string {
   return JSON.stringify(errors.length > 0 ? errors : [{ message: "Unknown error" }]);
 }
+
+/**
+ * The part of an operation frame (`{"id":…,"type":…,"payload":`) before its payload. JSON.stringify
+ * escapes quotes, control characters and lone surrogates in the client-chosen id.
+ */
+export function operationFramePrefix(id: string, type: string): string {
+  return `{"id":${JSON.stringify(id)},"type":"${type}","payload":`;
+}
+
+/** A whole operation frame; without a payload when `payloadJson` is undefined. */
+export function operationFrame(id: string, type: string, payloadJson?: string): string {
+  return payloadJson === undefined
+    ? `{"id":${JSON.stringify(id)},"type":"${type}"}`
+    : `${operationFramePrefix(id, type)}${payloadJson}}`;
+}

@@ -13,6 +13,8 @@ import {
   MAX_CLOSE_REASON_BYTES,
   type OperationPayload,
   type ParseResult,
+  operationFrame,
+  operationFramePrefix,
   parseEnvelope,
   quoteClient,
   serializeErrors,
@@ -157,11 +159,10 @@ export function pong(payload?: Readonly<Record<string, unknown>> | null): string
 
 /**
  * The part of a `next` frame before the payload. Callers cache it per subscription, so each
- * event costs two string concatenations and no JSON work. JSON.stringify escapes quotes,
- * control characters and lone surrogates in the client-chosen id.
+ * event costs two string concatenations and no JSON work.
  */
 export function nextFramePrefix(id: string): string {
-  return `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+  return operationFramePrefix(id, "next");
 }
 
 /** What follows the payload in a `next` frame. */
@@ -177,12 +178,12 @@ export function next(id: string, payloadJson: string): string {
 
 /** `error` for an operation that failed before producing results (an empty list gets a generic error). */
 export function errorMessage(id: string, errors: readonly FormattedErrorLike[]): string {
-  return `{"id":${JSON.stringify(id)},"type":"error","payload":${serializeErrors(errors)}}`;
+  return operationFrame(id, "error", serializeErrors(errors));
 }
 
 /** `complete` from the server: the operation `id` has no more results. */
 export function complete(id: string): string {
-  return `{"id":${JSON.stringify(id)},"type":"complete"}`;
+  return operationFrame(id, "complete");
 }
 
 /** Cuts a close reason to the 123 bytes of UTF-8 a close frame allows, never splitting a character. */

@@ -11,6 +11,8 @@ import {
   isOptionalRecord,
   type OperationPayload,
   type ParseResult,
+  operationFrame,
+  operationFramePrefix,
   parseEnvelope,
   quoteClient,
   serializeErrors,
@@ -129,7 +131,7 @@ export function keepAlive(): string {
 
 /** The part of a `data` frame before the payload; cache it per operation (see {@link data}). */
 export function dataFramePrefix(id: string): string {
-  return `{"id":${JSON.stringify(id)},"type":"data","payload":`;
+  return operationFramePrefix(id, "data");
 }
 
 /** What follows the payload in a `data` frame. */
@@ -145,10 +147,10 @@ export function data(id: string, payloadJson: string): string {
  * accepts an array, an `{errors}` object or a single `{message}`, and the array loses nothing.
  */
 export function error(id: string, errors: readonly FormattedErrorLike[]): string {
-  return `{"id":${JSON.stringify(id)},"type":"error","payload":${serializeErrors(errors)}}`;
+  return operationFrame(id, "error", serializeErrors(errors));
 }
 
 /** `complete`: operation `id` has no more results. */
 export function complete(id: string): string {
-  return `{"id":${JSON.stringify(id)},"type":"complete"}`;
+  return operationFrame(id, "complete");
 }

@@ -4,6 +4,7 @@
  * exits gives all of it back, which V8 and malloc would not (profiles/README.md, "Baseline
  * memory"). From TypeScript sources (unit tests) it runs in-process.
  */
+import { ErrorCode, StreamgateError } from "../errors.js";
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -50,7 +51,8 @@ export async function compose(services: readonly ServiceSdl[]): Promise<ComposeR
     child.on("exit", (code) => {
       if (code !== 0) {
         reject(
-          new Error(
+          new StreamgateError(
+            ErrorCode.SCHEMA_COMPOSITION,
             `composition process exited with ${code}: ${Buffer.concat(err).toString().slice(0, 2000)}`,
           ),
         );

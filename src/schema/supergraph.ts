@@ -18,7 +18,7 @@ import { compose } from "./compose.js";
 import { validateFilter } from "./filter-validate.js";
 import type { SubgraphConfig } from "../config/types.js";
 import type { ProviderKind } from "../providers/provider.js";
-import { ErrorCode, errorMessage, StreamgateAggregateError } from "../errors.js";
+import { ErrorCode, errorMessage, StreamgateAggregateError, StreamgateError } from "../errors.js";
 import { extractBindings } from "./directives.js";
 import type { FieldBinding, RootFieldKey } from "./model.js";
 import { normalizeEventSubgraph, shareableDirective } from "./normalize.js";
@@ -52,7 +52,7 @@ async function readSdl(sg: SubgraphConfig): Promise<string> {
   if (sg.schema !== undefined) return sg.schema;
   if (sg.schema_file !== undefined) return readFile(sg.schema_file, "utf8");
   if (sg.routing_url !== undefined) return fetchServiceSdl(sg.routing_url);
-  throw new Error("has neither schema_file, schema nor routing_url");
+  throw new StreamgateError(ErrorCode.SCHEMA_READ, "has neither schema_file, schema nor routing_url");
 }
 
 /** Reads `_service { sdl }` from a running federation subgraph. */
@@ -63,10 +63,15 @@ async function fetchServiceSdl(url: string): Promise<string> {
     body: JSON.stringify({ query: "{ _service { sdl } }" }),
     signal: AbortSignal.timeout(10_000),
   });
-  if (!res.ok) throw new Error(`${url} answered HTTP ${res.status} to { _service { sdl } }`);
+  if (!res.ok)
+    throw new StreamgateError(
+      ErrorCode.SCHEMA_READ,
+      `${url} answered HTTP ${res.status} to { _service { sdl } }`,
+    );
   const body = (await res.json()) as { data?: { _service?: { sdl?: unknown } } };
   const sdl = body.data?._service?.sdl;
-  if (typeof sdl !== "string") throw new Error(`${url} returned no _service.sdl`);
+  if (typeof sdl !== "string")
+    throw new StreamgateError(ErrorCode.SCHEMA_READ, `${url} returned no _service.sdl`);
   return sdl;
 }
 

@@ -3,6 +3,7 @@
  * limits, the init timeout, sending only while open, stopping every operation when the socket goes.
  * Subclasses parse their protocol and name their frames.
  */
+import { ErrorCode } from "../errors.js";
 import type { Engine } from "../engine/engine.js";
 import type { PlanError } from "../planner/plan.js";
 import { CloseCode, closeReason } from "../protocol/graphql-transport-ws.js";
@@ -126,7 +127,7 @@ export abstract class BaseSession {
   protected start(id: string, payload: OperationRequest): boolean {
     if (this.ops.size >= this.limits.maxSubscriptions) {
       const message = `too many operations on this connection (limit ${this.limits.maxSubscriptions})`;
-      this.send(this.frames.error(id, [{ message, extensions: { code: "SG_ERR_LIMIT_EXCEEDED" } }]));
+      this.send(this.frames.error(id, [{ message, extensions: { code: ErrorCode.LIMIT_EXCEEDED } }]));
       return false;
     }
     this.ops.set(id, STARTING);

@@ -32,4 +32,4 @@ export interface SessionLimits {
 }
 
 /** The part of the engine a session uses. */
-export type { OperationRequest, OperationSink, RunningOperation } from "../engine/engine.js";
+export type { OperationRequest, OperationSink, RunningOperation } from "../engine/types.js";

@@ -3,6 +3,7 @@
  * out, a per-request timeout. Transport or HTTP failures become SubgraphError with a message safe
  * to show a client (the URL is internal and stays out of it).
  */
+import { ErrorCode, StreamgateError } from "../errors.js";
 import type { Pool } from "undici";
 import type { SubgraphEndpoint } from "../federation/model.js";
 
@@ -17,13 +18,14 @@ export interface SubgraphResponse {
   readonly errors?: readonly GraphqlError[];
 }
 
-export class SubgraphError extends Error {
+/** A subgraph request failed; the message names the subgraph, never its URL. */
+export class SubgraphError extends StreamgateError {
   constructor(
     readonly subgraph: string,
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(ErrorCode.SUBGRAPH_FAILED, message, options);
     this.name = "SubgraphError";
   }
 }

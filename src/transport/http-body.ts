@@ -1,5 +1,5 @@
 /** Reading request bodies and parsing GraphQL-over-HTTP requests (uWS specifics kept here). */
-import type { OperationRequest } from "../engine/engine.js";
+import type { OperationRequest } from "../engine/types.js";
 import type { Reply } from "./reply.js";
 
 /**

@@ -2,12 +2,13 @@
  * Streaming HTTP subscriptions: SSE and multipart share one lifecycle (flush the head at once,
  * heartbeats, one frame per result, a final frame) and differ only in framing.
  */
-import type { Engine, OperationRequest, RunningOperation } from "../engine/engine.js";
+import type { Engine } from "../engine/engine.js";
+import type { OperationRequest, RunningOperation } from "../engine/types.js";
 import type { PlanError } from "../planner/plan.js";
 import * as multipart from "../protocol/multipart.js";
 import { sseComment, sseEvent } from "../protocol/sse.js";
 import type { Reply } from "./reply.js";
-import type { SendBudget } from "./send-budget.js";
+import type { SendBudget, SlowClientPolicy } from "./send-budget.js";
 
 /**
  * The slow-client bound of streams, shared with WebSockets. uWS exposes no buffered amount for an
@@ -18,8 +19,7 @@ import type { SendBudget } from "./send-budget.js";
  */
 export interface StreamSendLimits {
   readonly budget: SendBudget;
-  readonly policy: "drop" | "close";
-  readonly counters: { dropped: number; slowClosed: number };
+  readonly policy: SlowClientPolicy;
 }
 
 /** How one streaming transport frames its output. */
@@ -97,12 +97,7 @@ export function runStream(o: StreamOptions): void {
       put(chunk);
       return;
     }
-    if (limits.policy === "drop") {
-      limits.counters.dropped++;
-      return;
-    }
-    limits.counters.slowClosed++;
-    abortSlow();
+    limits.policy.refuse(1, abortSlow);
   };
   /** Heartbeats always go out: the probe that tells a dropping stream its client caught up. */
   const probe = (chunk: string): void => {

@@ -5,7 +5,8 @@
  * {@link Reply}, so no path can write to a response that ended or whose client left.
  */
 import type { Config } from "../config/types.js";
-import type { Engine, OperationRequest } from "../engine/engine.js";
+import type { Engine } from "../engine/engine.js";
+import type { OperationRequest } from "../engine/types.js";
 import { multipartMode } from "../protocol/multipart.js";
 import { corsOrigin } from "./cors.js";
 import { type ParsedRequest, parseJsonBody, parseQueryString, readBody } from "./http-body.js";

@@ -39,3 +39,25 @@ export class SendBudget {
     return buffered > this.perSocket || (this.held > this.total && buffered > BEHIND_BYTES);
   }
 }
+
+/** What happens to a client past its limit (limits.slow_client_policy), with the counts it keeps. */
+export class SlowClientPolicy {
+  constructor(
+    readonly mode: "drop" | "close",
+    private readonly counters: { dropped: number; slowClosed: number },
+  ) {}
+
+  /**
+   * `frames` could not be sent to a client that is behind: under `drop` they are counted and
+   * forgotten; under `close` the client is closed by `close()`. True when the client was closed.
+   */
+  refuse(frames: number, close: () => void): boolean {
+    if (this.mode === "drop") {
+      this.counters.dropped += frames;
+      return false;
+    }
+    this.counters.slowClosed++;
+    close();
+    return true;
+  }
+}

@@ -15,7 +15,7 @@ import { TransportWsSession } from "../session/transport-ws.js";
 import type { TemplatedApp, WebSocket } from "./uws.js";
 import { originAllowed } from "./cors.js";
 import { Reply } from "./reply.js";
-import { SendBudget } from "./send-budget.js";
+import { SendBudget, SlowClientPolicy } from "./send-budget.js";
 
 /** Per-socket user data: kept minimal, it exists 10k+ times. */
 interface SocketData {
@@ -83,8 +83,7 @@ class UwsSocket implements SessionSocket {
     private readonly data: SocketData,
     private readonly queue: FlushQueue,
     private readonly budget: SendBudget,
-    private readonly policy: "drop" | "close",
-    private readonly stats: WsStats,
+    private readonly policy: SlowClientPolicy,
   ) {}
 
   send(frame: string): void {
@@ -158,12 +157,9 @@ class UwsSocket implements SessionSocket {
   }
 
   private overLimit(frames: number): void {
-    if (this.policy === "drop") {
-      this.stats.dropped += frames;
-      return;
-    }
-    this.stats.slowClosed++;
-    this.data.session?.closeWith(CloseCode.SlowConsumer, "client too slow: send buffer full");
+    this.policy.refuse(frames, () =>
+      this.data.session?.closeWith(CloseCode.SlowConsumer, "client too slow: send buffer full"),
+    );
   }
 
   close(code: number, reason: string): void {
@@ -178,6 +174,8 @@ class UwsSocket implements SessionSocket {
 
 export interface WebSocketHandle {
   readonly stats: WsStats;
+  /** Shared with HTTP streams: one slow-client policy and one set of counts. */
+  readonly policy: SlowClientPolicy;
   /** Shared with HTTP streams: one bound over every socket's user-space send buffer. */
   readonly budget: SendBudget;
   /** Every open session (for shutdown). */
@@ -200,6 +198,7 @@ export function mountWebSocket(
     },
   };
   const queue = new FlushQueue();
+  const policy = new SlowClientPolicy(config.limits.slow_client_policy, stats);
   const sessions = new Set<BaseSession>();
   const limits = {
     connectionInitTimeoutMs: config.limits.connection_init_timeout,
@@ -242,7 +241,7 @@ export function mountWebSocket(
     },
     open: (ws) => {
       const data = ws.getUserData();
-      const socket = new UwsSocket(ws, data, queue, budget, config.limits.slow_client_policy, stats);
+      const socket = new UwsSocket(ws, data, queue, budget, policy);
       data.socket = socket;
       data.session = data.legacy
         ? new LegacyWsSession(socket, engine, limits, realTimers, config.heartbeat_interval)
@@ -280,5 +279,5 @@ export function mountWebSocket(
       }
     },
   });
-  return { stats, sessions, budget };
+  return { stats, sessions, budget, policy };
 }

@@ -11,18 +11,20 @@
  * groups stay where they are and only new ones use the new ring.
  */
 import type { MessagePort } from "node:worker_threads";
-import type { OperationRequest, OperationSink, RunningOperation } from "../engine/engine.js";
-import { errorMessage } from "../errors.js";
+import type {
+  LocalExecutor,
+  OperationRequest,
+  OperationSink,
+  RunningOperation,
+  TriggerOwnership,
+} from "../engine/types.js";
+import { clientError, ErrorCode, errorMessage, StreamgateError } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
 import type { PlanError } from "../planner/plan.js";
 import type { PeerMessage, ToPrimary } from "./messages.js";
 import { ownerOf } from "./ring.js";
-
-/** The part of the engine the cluster drives on behalf of other workers. */
-export interface LocalExecutor {
-  /** Runs `req` here whoever owns its trigger (forwarded requests must not bounce). */
-  executeLocal(req: OperationRequest, sink: OperationSink): RunningOperation;
-}
+import { deliverAll } from "../fanout/deliver.js";
+import { clusterGroupKey } from "../fanout/keys.js";
 
 /** Embedded (memory://) providers: publishes must reach every worker's in-process broker. */
 export interface RelayedProvider {
@@ -41,7 +43,7 @@ interface ForwardedGroup {
   local: RunningOperation | undefined;
 }
 
-export class ClusterLink {
+export class ClusterLink implements TriggerOwnership {
   private readonly live = new Set<number>();
   private readonly peers = new Map<number, MessagePort>();
   private readonly groups = new Map<string, ForwardedGroup>();
@@ -97,7 +99,7 @@ export class ClusterLink {
     req: OperationRequest,
     sink: OperationSink,
   ): RunningOperation {
-    const key = `${triggerKey}\u0000${groupKey}`;
+    const key = clusterGroupKey(triggerKey, groupKey);
     let group = this.groups.get(key);
     if (!group) {
       group = { key, triggerKey, req, sinks: new Set(), owner: -1, id: 0, local: undefined };
@@ -152,7 +154,7 @@ export class ClusterLink {
     return new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.metricsWaiters.delete(id);
-        reject(new Error("metrics: the primary did not answer"));
+        reject(new StreamgateError(ErrorCode.WORKER_FAILED, "metrics: the primary did not answer"));
       }, timeoutMs);
       this.metricsWaiters.set(id, (text) => {
         clearTimeout(timer);
@@ -188,9 +190,7 @@ export class ClusterLink {
     this.byId.set(g.id, g);
     const port = this.peers.get(owner);
     if (!port) {
-      this.fail(g, [
-        { message: `worker ${owner} is not reachable`, extensions: { code: "INTERNAL_SERVER_ERROR" } },
-      ]);
+      this.fail(g, [clientError(ErrorCode.WORKER_FAILED, `worker ${owner} is not reachable`)]);
       return;
     }
     port.postMessage({ t: "sub", id: g.id, req: g.req } satisfies PeerMessage);
@@ -205,14 +205,9 @@ export class ClusterLink {
   }
 
   private fanOut(g: ForwardedGroup, json: string): void {
-    for (const s of g.sinks) {
-      try {
-        s.next(json);
-        this.stats.deliveries++;
-      } catch (err) {
-        this.logger.error({ err: errorMessage(err) }, "fan-out error");
-      }
-    }
+    this.stats.deliveries += deliverAll(g.sinks, json, (err) =>
+      this.logger.error({ err: errorMessage(err) }, "fan-out error"),
+    );
   }
 
   private fail(g: ForwardedGroup, errors: readonly PlanError[]): void {

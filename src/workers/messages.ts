@@ -4,7 +4,7 @@
  * serialized JSON string the owner produced once per resolution group.
  */
 import type { MessagePort } from "node:worker_threads";
-import type { OperationRequest } from "../engine/engine.js";
+import type { OperationRequest } from "../engine/types.js";
 import type { PlanError } from "../planner/plan.js";
 
 /** Primary → worker. */

@@ -49,7 +49,11 @@ function freePort(host: string): Promise<number> {
     s.once("error", reject);
     s.listen(0, host, () => {
       const addr = s.address();
-      s.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
+      s.close(() =>
+        typeof addr === "object" && addr
+          ? resolve(addr.port)
+          : reject(new StreamgateError(ErrorCode.LISTEN_FAILED, "no free port")),
+      );
     });
   });
 }
@@ -148,7 +152,12 @@ export async function startPrimary(config: Config, logger: Logger, logLevel?: st
       const wasReady = slot.ready;
       slot.ready = false;
       if (firstStart && !wasReady && !stopping) {
-        firstStart.reject(new Error(`worker ${slot.index} exited with code ${code} while starting`));
+        firstStart.reject(
+          new StreamgateError(
+            ErrorCode.WORKER_FAILED,
+            `worker ${slot.index} exited with code ${code} while starting`,
+          ),
+        );
         return;
       }
       for (const other of slots) if (other.worker) send(other, { t: "peer-gone", index: slot.index });

@@ -4,6 +4,8 @@
  * worker leaves only the keys it owned move (each to its second-highest worker).
  */
 
+import { ErrorCode, StreamgateError } from "../errors.js";
+
 /** 32-bit FNV-1a over `worker:key`; good enough spread for ownership, and stable across runs. */
 function weight(worker: number, key: string): number {
   let h = 0x811c9dc5;
@@ -30,6 +32,6 @@ export function ownerOf(key: string, live: Iterable<number>): number {
       bestWeight = x;
     }
   }
-  if (best < 0) throw new Error("ownerOf: no live workers");
+  if (best < 0) throw new StreamgateError(ErrorCode.WORKER_FAILED, "ownerOf: no live workers");
   return best;
 }

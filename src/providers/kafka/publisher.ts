@@ -3,6 +3,7 @@
  * delivery report (acks=all, see options.ts), matched through the record's opaque id. Delivery
  * reports are served by librdkafka's background thread, so no JavaScript poll timer runs.
  */
+import { ErrorCode, StreamgateError, toError } from "../../errors.js";
 import type { LibrdKafkaError, Producer } from "@confluentinc/kafka-javascript";
 import * as rd from "./client.js";
 import type { RdkafkaConfig } from "./options.js";
@@ -27,7 +28,7 @@ export class Publisher {
       const p = id === undefined ? undefined : this.pending.get(id);
       if (!p) return;
       this.pending.delete(id!);
-      if (err) p.reject(err instanceof Error ? err : new Error(String(err.message ?? err)));
+      if (err) p.reject(toError(err, ErrorCode.PUBLISH_FAILED));
       else p.resolve();
     });
   }
@@ -43,7 +44,8 @@ export class Publisher {
 
   /** Resolves once every in-sync replica has the record; rejects with librdkafka's error otherwise. */
   publish(topic: string, data: Uint8Array): Promise<void> {
-    if (this.closed) return Promise.reject(new Error("producer is closed"));
+    if (this.closed)
+      return Promise.reject(new StreamgateError(ErrorCode.PUBLISH_FAILED, "producer is closed"));
     return new Promise<void>((resolve, reject) => {
       const id = ++this.seq;
       this.pending.set(id, { resolve, reject });
@@ -54,7 +56,7 @@ export class Publisher {
       } catch (err) {
         // Refused before it was queued (queue full, unknown topic name, not connected).
         this.pending.delete(id);
-        reject(err instanceof Error ? err : new Error(String(err)));
+        reject(toError(err, ErrorCode.PUBLISH_FAILED));
       }
     });
   }
@@ -67,6 +69,11 @@ export class Publisher {
     const left = [...this.pending.values()];
     this.pending.clear();
     for (const p of left)
-      p.reject(new Error("the provider stopped before the broker acknowledged the record"));
+      p.reject(
+        new StreamgateError(
+          ErrorCode.PUBLISH_FAILED,
+          "the provider stopped before the broker acknowledged the record",
+        ),
+      );
   }
 }

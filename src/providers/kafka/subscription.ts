@@ -10,6 +10,7 @@
  *   since every record in it was produced after the subscription was made.
  * Until a partition has a start, nothing from it is delivered to that subscription.
  */
+import { ErrorCode, toError } from "../../errors.js";
 import type { BrokerEvent, EventsHandler, ProviderCounters } from "../provider.js";
 
 /** `topic` and `partition` as one map key. */
@@ -96,7 +97,7 @@ export class KafkaLocalSubscription {
     } catch (err) {
       this.counters.errors++;
       try {
-        this.onError?.(err instanceof Error ? err : new Error(String(err)));
+        this.onError?.(toError(err, ErrorCode.PROVIDER_UNAVAILABLE));
       } catch {
         // the error handler failed too; counted already
       }

@@ -4,7 +4,7 @@
  * delivery is asynchronous and ordered, topics match like NATS subjects, Redis globs or exact Kafka
  * topic names, and payload bytes are copied on publish as a real broker would.
  */
-import { ErrorCode, StreamgateError } from "../../errors.js";
+import { ErrorCode, StreamgateError, toError } from "../../errors.js";
 import {
   type BrokerEvent,
   type EventsHandler,
@@ -204,7 +204,7 @@ export class MemoryProvider implements Provider {
       // A faulty subscriber must not stop delivery to others; its owner hears about it.
       this.counters.errors++;
       try {
-        sub.onError?.(err instanceof Error ? err : new Error(String(err)));
+        sub.onError?.(toError(err, ErrorCode.INTERNAL));
       } catch {
         // the error handler itself failed: nothing more to tell anyone
       }

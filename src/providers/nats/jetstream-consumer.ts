@@ -12,7 +12,7 @@ import {
   jetstreamManager,
 } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { errorMessage } from "../../errors.js";
+import { ErrorCode, errorMessage, StreamgateError, toError } from "../../errors.js";
 import type { BrokerEvent, ProviderCounters } from "../provider.js";
 import {
   createOrUpdateDurable,
@@ -63,7 +63,8 @@ export class DurableConsumer {
    * Rejects with StreamMissingError or the broker's error when that attempt fails.
    */
   ensure(nc: NatsConnection): Promise<void> {
-    if (this.closed) return Promise.reject(new Error("consumer closed"));
+    if (this.closed)
+      return Promise.reject(new StreamgateError(ErrorCode.PROVIDER_UNAVAILABLE, "consumer closed"));
     if (this.messages && this.messagesNc === nc) return Promise.resolve();
     this.starting ??= this.start(nc).finally(() => {
       this.starting = undefined;
@@ -123,7 +124,8 @@ export class DurableConsumer {
     this.stopConsuming();
     const gen = this.gen;
     const info = await createOrUpdateDurable(nc, this.spec, this.lastSeq);
-    if (gen !== this.gen || this.closed) throw new Error("consumer stopped while starting");
+    if (gen !== this.gen || this.closed)
+      throw new StreamgateError(ErrorCode.PROVIDER_UNAVAILABLE, "consumer stopped while starting");
     const consumer = jetstream(nc).consumers.getConsumerFromInfo(info);
     const messages = await consumer.consume({
       max_messages: PULL_BATCH,
@@ -132,7 +134,7 @@ export class DurableConsumer {
     });
     if (gen !== this.gen || this.closed) {
       await messages.close();
-      throw new Error("consumer stopped while starting");
+      throw new StreamgateError(ErrorCode.PROVIDER_UNAVAILABLE, "consumer stopped while starting");
     }
     this.messages = messages;
     this.messagesNc = nc;
@@ -228,7 +230,7 @@ export class DurableConsumer {
 
 function report(l: ConsumerListener, err: unknown): void {
   try {
-    l.fail(err instanceof Error ? err : new Error(String(err)));
+    l.fail(toError(err, ErrorCode.PROVIDER_UNAVAILABLE));
   } catch {
     // the listener's error handler failed too; counted already
   }

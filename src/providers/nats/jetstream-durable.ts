@@ -2,6 +2,7 @@
  * What one router durable looks like on the server: its settings, and how it is created or
  * updated. Kept apart from the consuming code so the policy can be read on its own.
  */
+import { ErrorCode, StreamgateError } from "../../errors.js";
 import {
   AckPolicy,
   type ConsumerConfig,
@@ -60,7 +61,10 @@ export async function createOrUpdateDurable(
     if (existing) {
       const c = existing.config;
       if (c.deliver_subject) {
-        throw new Error(`consumer "${name}" on stream "${stream}" is a push consumer, not a pull one`);
+        throw new StreamgateError(
+          ErrorCode.PROVIDER_UNAVAILABLE,
+          `consumer "${name}" on stream "${stream}" is a push consumer, not a pull one`,
+        );
       }
       if (c.inactive_threshold === inactive && c.max_ack_pending === MAX_ACK_PENDING) return existing;
       return await jsm.consumers.update(stream, name, {

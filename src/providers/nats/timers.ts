@@ -1,4 +1,5 @@
 /** Timer helpers shared by the NATS provider's connection and JetStream code. */
+import { ErrorCode, StreamgateError } from "../../errors.js";
 
 /** A sleep that wake() ends early: a stop, or the connection coming back, should not wait it out. */
 export class Sleeper {
@@ -26,7 +27,10 @@ export class Sleeper {
 export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms}ms`)), ms);
+    timer = setTimeout(
+      () => reject(new StreamgateError(ErrorCode.PROVIDER_UNAVAILABLE, `${what} timed out after ${ms}ms`)),
+      ms,
+    );
   });
   try {
     return await Promise.race([p, t]);

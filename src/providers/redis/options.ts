@@ -192,7 +192,13 @@ export async function closeClient(client: PubSubClient | undefined): Promise<voi
 export async function within(ms: number, p: Promise<unknown>, reject = false): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<void>((resolve, fail) => {
-    timer = setTimeout(() => (reject ? fail(new Error(`timed out after ${ms}ms`)) : resolve()), ms);
+    timer = setTimeout(
+      () =>
+        reject
+          ? fail(new StreamgateError(ErrorCode.PROVIDER_UNAVAILABLE, `timed out after ${ms}ms`))
+          : resolve(),
+      ms,
+    );
   });
   try {
     await Promise.race([p, deadline]);

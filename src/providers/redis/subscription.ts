@@ -8,6 +8,7 @@
  * pattern once, whatever the number of local users: sent on its first user, `UNSUBSCRIBE`d /
  * `PUNSUBSCRIBE`d when its last one leaves, never while another local subscription needs it.
  */
+import { ErrorCode, toError } from "../../errors.js";
 import type { BrokerEvent, EventsHandler, ProviderCounters } from "../provider.js";
 import { compileGlob, type TopicMatcher } from "../subject.js";
 import type { PubSubClient } from "./options.js";
@@ -90,7 +91,7 @@ export class RedisLocalSubscription implements BrokerNames {
   fail(err: unknown): void {
     this.counters.errors++;
     try {
-      this.onError?.(err instanceof Error ? err : new Error(String(err)));
+      this.onError?.(toError(err, ErrorCode.PROVIDER_UNAVAILABLE));
     } catch {
       // the error handler failed too; counted already
     }

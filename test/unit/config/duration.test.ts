@@ -1,3 +1,4 @@
+import { ErrorCode } from "../../../src/errors.js";
 import { describe, expect, it } from "vitest";
 import { parseDuration } from "../../../src/config/duration.js";
 
@@ -39,7 +40,7 @@ describe("parseDuration", () => {
     Number.NaN,
     Number.POSITIVE_INFINITY,
   ])("%j is rejected", (input) => {
-    expect(() => parseDuration(input)).toThrow(RangeError);
+    expect(() => parseDuration(input)).toThrow(expect.objectContaining({ code: ErrorCode.CONFIG_INVALID }));
   });
 
   it("names the bad input", () => {

@@ -201,7 +201,7 @@ describe("Planner: client errors", () => {
     const q = 'subscription { employeeUpdated(id: "1") { id } }';
     expect(q.length).toBeGreaterThan(40);
     expect(errors(p.plan(q))).toEqual([
-      { message: "operation is larger than 40 characters", extensions: { code: "OPERATION_TOO_LARGE" } },
+      { message: "operation is larger than 40 characters", extensions: { code: "SG_ERR_LIMIT_EXCEEDED" } },
     ]);
     expect(ok(p.plan("{ __typename }")).kind).toBe("query");
     // Exactly at the limit is accepted.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { OperationRequest, OperationSink, RunningOperation } from "../../../src/engine/engine.js";
+import type { OperationRequest, OperationSink, RunningOperation } from "../../../src/engine/types.js";
 import { LegacyWsSession, type LegacyTimers } from "../../../src/session/legacy-ws.js";
 import type { SessionSocket } from "../../../src/session/socket.js";
 

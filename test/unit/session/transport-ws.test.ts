@@ -1,16 +1,22 @@
 import { describe, expect, it } from "vitest";
-import type { OperationRequest, OperationSink, RunningOperation } from "../../../src/engine/engine.js";
+import type { OperationRequest, OperationSink, RunningOperation } from "../../../src/engine/types.js";
 import type { SessionSocket, Timers } from "../../../src/session/socket.js";
 import { TransportWsSession } from "../../../src/session/transport-ws.js";
 
 class FakeSocket implements SessionSocket {
   sent: unknown[] = [];
+  /** Every frame exactly as the session produced it, before any parsing. */
+  raw: string[] = [];
+  /** The (prefix, body, suffix) of each spliced send. */
+  spliced: [string, string, string][] = [];
   closedWith: { code: number; reason: string } | undefined;
   sendSpliced(prefix: string, body: string, suffix: string): void {
+    this.spliced.push([prefix, body, suffix]);
     this.send(prefix + body + suffix);
   }
   send(frame: string): void {
     if (this.closedWith) throw new Error("send after close");
+    this.raw.push(frame);
     this.sent.push(JSON.parse(frame));
   }
   close(code: number, reason: string): void {
@@ -126,8 +132,13 @@ describe("graphql-transport-ws session", () => {
     const t = setup();
     t.init();
     t.subscribe('a"b');
-    t.engine.ops[0]!.sink.next('{"data":{"v":1}}');
-    expect(t.socket.sent.at(-1)).toEqual({ id: 'a"b', type: "next", payload: { data: { v: 1 } } });
+    // Valid JSON no serializer would produce (spaces, an escaped "A"): it survives only if the
+    // session never parses and re-stringifies the payload.
+    const payload = '{ "data" : {"v":1, "s":"\\u0041"} }';
+    t.engine.ops[0]!.sink.next(payload);
+    expect(t.socket.spliced.at(-1)?.[1]).toBe(payload);
+    expect(t.socket.raw.at(-1)).toBe(`{"id":"a\\"b","type":"next","payload":${payload}}`);
+    expect(t.socket.sent.at(-1)).toEqual({ id: 'a"b', type: "next", payload: { data: { v: 1, s: "A" } } });
   });
 
   it("closes 4409 on a duplicate operation id and cancels everything", () => {

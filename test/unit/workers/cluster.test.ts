@@ -4,7 +4,7 @@
  */
 import { MessageChannel } from "node:worker_threads";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { OperationRequest, OperationSink } from "../../../src/engine/engine.js";
+import type { OperationRequest, OperationSink } from "../../../src/engine/types.js";
 import { createLogger } from "../../../src/observability/logger.js";
 import { ClusterLink } from "../../../src/workers/cluster.js";
 import { ownerOf } from "../../../src/workers/ring.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BurstWatch } from "../../src/observability/heap-trim.js";
+import { BurstWatch } from "../../../src/observability/heap-trim.js";
 
 describe("BurstWatch", () => {
   const watch = () => new BurstWatch({ burst: 1000, quiet: 50 });

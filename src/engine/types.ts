@@ -1,0 +1,50 @@
+/**
+ * The engine's contract with everything around it: what an operation request is, where its
+ * results go, how it is stopped, and the trigger ownership a worker link provides. Kept apart
+ * from the engine so transports, sessions and the worker link depend on these types only.
+ */
+import type { PlanError } from "../planner/plan.js";
+
+export interface OperationRequest {
+  readonly query: string;
+  readonly operationName?: string | null;
+  readonly variables?: Record<string, unknown> | null;
+  readonly extensions?: Record<string, unknown> | null;
+}
+
+/** Where an operation's results go. Implementations must not throw. */
+export interface OperationSink {
+  /** One serialized ExecutionResult (`{"data":…}` / `{"errors":…}`). */
+  next(payloadJson: string): void;
+  /** The operation could not start, or ended with an error; it is over. */
+  error(errors: readonly PlanError[]): void;
+  /** The operation finished normally (queries, mutations). */
+  complete(): void;
+}
+
+export interface RunningOperation {
+  /** Stops the operation; no further sink calls are made. Idempotent. */
+  cancel(): void;
+}
+
+/**
+ * Which worker owns a trigger (spec/scale.md). With worker threads the engine asks it before
+ * subscribing: a subscription whose trigger another worker owns joins that worker's group through
+ * the link instead of subscribing to the broker here. A single-threaded router has none.
+ */
+export interface TriggerOwnership {
+  isLocal(triggerKey: string): boolean;
+  /** Joins `sink` to the group (`triggerKey`, `groupKey`) of the owner worker. */
+  subscribe(
+    triggerKey: string,
+    groupKey: string,
+    req: OperationRequest,
+    sink: OperationSink,
+  ): RunningOperation;
+}
+
+/** What a worker link needs from the engine to serve other workers' forwarded groups. */
+export interface LocalExecutor {
+  /** Runs `req` here whoever owns its trigger (forwarded requests must not bounce). */
+  executeLocal(req: OperationRequest, sink: OperationSink): RunningOperation;
+}
