@@ -25,6 +25,9 @@ export const ErrorCode = {
   LISTEN_FAILED: "SG_ERR_LISTEN_FAILED",
   LIMIT_EXCEEDED: "SG_ERR_LIMIT_EXCEEDED",
   WORKER_FAILED: "SG_ERR_WORKER_FAILED",
+  UNAUTHENTICATED: "SG_ERR_UNAUTHENTICATED",
+  TOKEN_EXPIRED: "SG_ERR_TOKEN_EXPIRED",
+  RATE_LIMITED: "SG_ERR_RATE_LIMITED",
   INTERNAL: "SG_ERR_INTERNAL",
 } as const;
 
@@ -39,6 +42,8 @@ export const WireCode = {
   GRAPHQL_VALIDATION_FAILED: "GRAPHQL_VALIDATION_FAILED",
   INTERNAL_SERVER_ERROR: "INTERNAL_SERVER_ERROR",
   SUBGRAPH_ERROR: "SUBGRAPH_ERROR",
+  /** A field or type the caller's token does not allow (@authenticated, @requiresScopes). */
+  UNAUTHORIZED_FIELD_OR_TYPE: "UNAUTHORIZED_FIELD_OR_TYPE",
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -17,6 +17,7 @@ import { loadSupergraph, type Supergraph } from "./schema/supergraph.js";
 import { mountGraphqlHttp } from "./transport/http.js";
 import { type TemplatedApp, type us_listen_socket, uws } from "./transport/uws.js";
 import { mountWebSocket, type WebSocketHandle } from "./transport/websocket.js";
+import { Security } from "./security/security.js";
 import { mountOperationalRoutes } from "./transport/routes.js";
 import type { ClusterLink } from "./workers/cluster.js";
 import { joinCluster, mountFaultInjection } from "./workers/join.js";
@@ -111,13 +112,20 @@ function playgroundPage(config: Config, examples: PlaygroundExamples | undefined
 
 export async function startRouter(config: Config, options: RouterOptions): Promise<Router> {
   const { logger, cluster } = options;
+  // First: a config it refuses (require_authentication without jwt) fails before anything starts.
+  const security = new Security(config);
   const supergraph = await loadRouterSupergraph(config);
   for (const d of supergraph.dropped) logger.warn({ problem: d }, "field dropped: unknown provider");
   const providers = await createProviders(config.events, config.instance_id ?? hostname());
   options.onProviders?.(providers);
   await startProviders(config, providers, logger);
   // The metrics read the engine's and the sockets' snapshots at scrape time only.
-  const metrics = createMetrics({ engine: () => engine.stats(), providers, ws: () => websocket.stats });
+  const metrics = createMetrics({
+    engine: () => engine.stats(),
+    providers,
+    ws: () => websocket.stats,
+    security: security.stats,
+  });
   const engine = new Engine(
     supergraph,
     providers,
@@ -126,17 +134,21 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
       subgraphTimeoutMs: config.subgraph_timeout,
       maxDocumentSize: config.limits.max_message_size,
       observeLatency: (seconds) => metrics.deliveryLatency.observe(seconds),
+      security,
       ...(cluster ? { ownership: cluster } : {}),
     },
     logger,
   );
   if (cluster) joinCluster(cluster, engine, providers, engine.fanoutCounters);
+  security.start();
 
   const app: TemplatedApp = uws.App();
-  const websocket = mountWebSocket(app, config, engine, logger);
-  const httpStreams = mountGraphqlHttp(app, config, engine, {
-    budget: websocket.budget,
-    policy: websocket.policy,
+  const websocket = mountWebSocket(app, { config, engine, logger, security });
+  const httpStreams = mountGraphqlHttp(app, {
+    config,
+    engine,
+    security,
+    limits: { budget: websocket.budget, policy: websocket.policy },
   });
   let draining = false;
   if (cluster) mountFaultInjection(app, cluster);
@@ -189,6 +201,7 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       stopHeapTrim();
+      security.stop();
       stopListening();
       for (const s of [...websocket.sessions]) s.goAway();
       for (const s of [...httpStreams]) s.end();
@@ -205,6 +218,7 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
   };
   const closeNow = (): void => {
     stopHeapTrim();
+    security.stop();
     stopListening();
     (app as unknown as { close?: () => void }).close?.();
   };

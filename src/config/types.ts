@@ -70,6 +70,53 @@ export interface LimitsConfig {
   readonly slow_client_policy: "drop" | "close";
 }
 
+/** One JWT key source: a JWKS URL or a symmetric secret. */
+export interface JwksSourceConfig {
+  readonly url?: string;
+  /** milliseconds */
+  readonly refresh_interval: number;
+  readonly algorithms?: readonly string[];
+  readonly secret?: string;
+  readonly symmetric_algorithm: "HS256" | "HS384" | "HS512";
+  readonly header_key_id?: string;
+}
+
+export interface AuthenticationConfig {
+  readonly jwt?: {
+    readonly jwks: readonly JwksSourceConfig[];
+    readonly header_name: string;
+    readonly header_value_prefix: string;
+    /** milliseconds */
+    readonly clock_skew: number;
+    readonly audiences?: readonly string[];
+    readonly issuers?: readonly string[];
+    readonly cache_size: number;
+  };
+}
+
+export interface AuthorizationConfig {
+  readonly require_authentication: boolean;
+  readonly token_expiry: "close" | "ignore";
+}
+
+export interface WebSocketConfig {
+  readonly authentication: {
+    readonly from_initial_payload: { readonly enabled: boolean; readonly key: string };
+  };
+}
+
+/** A token bucket: `rate` per second, `burst` at once, per `key` ("ip" or "claim:<path>"). */
+export interface RateLimitBucketConfig {
+  readonly rate: number;
+  readonly burst?: number;
+  readonly key: string;
+}
+
+export interface RateLimitConfig {
+  readonly subscribe?: RateLimitBucketConfig;
+  readonly publish?: RateLimitBucketConfig;
+}
+
 export interface CorsConfig {
   readonly allow_origins: readonly string[];
 }
@@ -89,6 +136,10 @@ export interface Config {
   readonly events: EventsConfig;
   readonly limits: LimitsConfig;
   readonly cors: CorsConfig;
+  readonly authentication: AuthenticationConfig;
+  readonly authorization: AuthorizationConfig;
+  readonly websocket: WebSocketConfig;
+  readonly rate_limit: RateLimitConfig;
   /** NATS request/reply timeout for @edfs__natsRequest, milliseconds. */
   readonly request_timeout: number;
   /** Names this instance's JetStream durables; undefined = the host name. */

@@ -19,10 +19,14 @@ import { EntityBatch } from "../subgraphs/entity-batch.js";
 import { fetchRoot, routesToSubgraphs } from "./operation.js";
 import { attachResolvers } from "./resolvers.js";
 import { fragmentsOf, subscriptionResolver } from "./subscription.js";
+import type { SubscribeBinding } from "../schema/model.js";
+import type { Security } from "../security/security.js";
+import { Admission } from "./admission.js";
 import type {
   LocalExecutor,
   OperationRequest,
   OperationSink,
+  RequestContext,
   RunningOperation,
   TriggerOwnership,
 } from "./types.js";
@@ -36,6 +40,8 @@ export interface EngineOptions {
   readonly ownership?: TriggerOwnership;
   /** Event-to-sockets latency, once per group per event (the metrics histogram). */
   readonly observeLatency?: LatencyObserver;
+  /** Rate limits and their counters; absent: no rate limits. */
+  readonly security?: Pick<Security, "limiters" | "stats">;
 }
 
 const DONE: RunningOperation = { cancel() {} };
@@ -63,6 +69,9 @@ export class Engine implements LocalExecutor {
   private readonly schema: GraphQLSchema;
   private activeSubscriptions = 0;
   private readonly ownership: TriggerOwnership | undefined;
+  private readonly admission: Admission;
+  /** Bindings whose filter renders claims: their groups are per claim values. */
+  private readonly claimFilters = new WeakMap<SubscribeBinding, boolean>();
 
   constructor(
     private readonly supergraph: Supergraph,
@@ -82,6 +91,12 @@ export class Engine implements LocalExecutor {
     this.planner = new Planner(this.schema, supergraph.bindings, {
       ...(options.maxDocumentSize ? { maxDocumentSize: options.maxDocumentSize } : {}),
     });
+    this.admission = new Admission(
+      supergraph.supergraphSdl,
+      this.schema,
+      supergraph.bindings,
+      options.security,
+    );
     this.topics = new TopicRegistry((id) => providers.get(id));
     this.triggers = new TriggerRegistry(
       this.topics,
@@ -118,27 +133,44 @@ export class Engine implements LocalExecutor {
     };
   }
 
-  /** Runs or subscribes `req`, reporting to `sink`. Never throws. */
-  execute(req: OperationRequest, sink: OperationSink): RunningOperation {
-    return this.start(req, sink, false);
+  /** Plans `req` (cached) and says what kind of operation it is; undefined when it does not plan. */
+  operationKind(req: OperationRequest): "query" | "mutation" | "subscription" | undefined {
+    const planned = this.planner.plan(req.query, req.operationName);
+    return planned.ok ? planned.plan.kind : undefined;
+  }
+
+  /** Runs or subscribes `req` for the caller `ctx`, reporting to `sink`. Never throws. */
+  execute(req: OperationRequest, sink: OperationSink, ctx: RequestContext): RunningOperation {
+    return this.start(req, sink, ctx, false);
   }
 
   /**
    * Runs `req` on this worker whoever owns its trigger: for another worker's forwarded group
    * (not counted as a client subscription here; the requesting worker counts its clients).
    */
-  executeLocal(req: OperationRequest, sink: OperationSink): RunningOperation {
-    return this.start(req, sink, true);
+  executeLocal(req: OperationRequest, sink: OperationSink, ctx: RequestContext): RunningOperation {
+    return this.start(req, sink, ctx, true);
   }
 
-  private start(req: OperationRequest, sink: OperationSink, forwarded: boolean): RunningOperation {
+  private start(
+    req: OperationRequest,
+    sink: OperationSink,
+    ctx: RequestContext,
+    forwarded: boolean,
+  ): RunningOperation {
     const planned = this.planner.plan(req.query, req.operationName);
     if (!planned.ok) {
       sink.error(planned.errors);
       return DONE;
     }
     const plan = planned.plan;
-    if (plan.kind === "subscription") return this.subscribe(plan, req, sink, forwarded);
+    // A forwarded group was admitted by the worker that holds its client.
+    const refused = forwarded ? undefined : this.admission.check(plan, ctx);
+    if (refused) {
+      sink.error(refused);
+      return DONE;
+    }
+    if (plan.kind === "subscription") return this.subscribe(plan, req, sink, ctx, forwarded);
     let cancelled = false;
     this.run(plan, req).then(
       (json) => {
@@ -189,6 +221,7 @@ export class Engine implements LocalExecutor {
     plan: SubscriptionPlan,
     req: OperationRequest,
     sink: OperationSink,
+    ctx: RequestContext,
     forwarded: boolean,
   ): RunningOperation {
     const argResult = subscriptionArgs(this.schema, plan, req.variables);
@@ -199,7 +232,10 @@ export class Engine implements LocalExecutor {
     const { binding } = plan;
     let topics: string[];
     try {
-      topics = renderTopics(binding.provider, binding.topics, { args: argResult.args });
+      topics = renderTopics(binding.provider, binding.topics, {
+        args: argResult.args,
+        ...(ctx.auth ? { claims: ctx.auth.claims } : {}),
+      });
     } catch (err) {
       sink.error([
         clientError(
@@ -219,11 +255,13 @@ export class Engine implements LocalExecutor {
       return DONE;
     }
     const variables = argResult.variables;
-    const groupKey = groupKeyOf(req.operationName, req.query, stableJson(variables));
+    // Filters rendering claims make results per user: such groups are per claim values too.
+    const claimed = this.filterUsesClaims(binding) ? `\u0004${stableJson(ctx.auth?.claims ?? null)}` : "";
+    const groupKey = groupKeyOf(req.operationName, req.query, stableJson(variables) + claimed);
     const stream = binding.streamConfiguration;
     if (this.ownership && !forwarded) {
       const triggerKey = sourceKey(binding.providerId, topics, stream);
-      if (!this.ownership.isLocal(triggerKey)) return this.forward(triggerKey, groupKey, req, sink);
+      if (!this.ownership.isLocal(triggerKey)) return this.forward(triggerKey, groupKey, req, ctx, sink);
     }
     let cancelled = false;
     let unsubscribe: (() => void) | undefined;
@@ -246,6 +284,7 @@ export class Engine implements LocalExecutor {
           plan,
           argResult.args,
           variables,
+          ctx.auth?.claims,
         ),
         subscriber: sink,
       })
@@ -272,11 +311,21 @@ export class Engine implements LocalExecutor {
     return { cancel: end };
   }
 
+  private filterUsesClaims(binding: SubscribeBinding): boolean {
+    let uses = this.claimFilters.get(binding);
+    if (uses === undefined) {
+      uses = binding.filter !== undefined && JSON.stringify(binding.filter).includes("request.auth.claims");
+      this.claimFilters.set(binding, uses);
+    }
+    return uses;
+  }
+
   /** Joins the owner worker's group; counted here, where the client is. */
   private forward(
     triggerKey: string,
     groupKey: string,
     req: OperationRequest,
+    ctx: RequestContext,
     sink: OperationSink,
   ): RunningOperation {
     let ended = false;
@@ -287,7 +336,7 @@ export class Engine implements LocalExecutor {
       return true;
     };
     this.activeSubscriptions++;
-    const run = this.ownership!.subscribe(triggerKey, groupKey, req, {
+    const run = this.ownership!.subscribe(triggerKey, groupKey, req, ctx, {
       next: (json) => sink.next(json),
       error: (errors) => {
         if (end()) sink.error(errors);

@@ -72,6 +72,7 @@ export function subscriptionResolver(
   plan: SubscriptionPlan,
   args: Record<string, unknown>,
   variables: Record<string, unknown>,
+  claims?: Readonly<Record<string, unknown>>,
 ): GroupResolver {
   const { supergraph, client, logger } = deps;
   const schema = supergraph.schema;
@@ -81,7 +82,11 @@ export function subscriptionResolver(
   const returnType = getNamedType(field.type) as GraphQLCompositeType;
   // Filters render their templates once per group, here; per event only the predicate runs.
   const filter = binding.filter
-    ? compileFilter(binding.filter, { args }, fieldTypeResolver(schema, returnType.name))
+    ? compileFilter(
+        binding.filter,
+        { args, ...(claims ? { claims: claims as Record<string, unknown> } : {}) },
+        fieldTypeResolver(schema, returnType.name),
+      )
     : undefined;
   const federated = needsSubgraphs(schema, supergraph, returnType, plan);
   const fragments = fragmentsOf(plan);

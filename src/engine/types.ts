@@ -12,6 +12,29 @@ export interface OperationRequest {
   readonly extensions?: Record<string, unknown> | null;
 }
 
+/** A verified token's identity. */
+export interface AuthInfo {
+  /** The token's payload, verified. */
+  readonly claims: Readonly<Record<string, unknown>>;
+  /** `exp` in epoch milliseconds, when the token has one. */
+  readonly expiresAt?: number;
+}
+
+/** Who asks, and from where: one per connection (WebSocket) or request (HTTP, SSE). */
+export interface RequestContext {
+  /** The client's address as text, for per-IP limits and rate limits. */
+  readonly ip: string;
+  /** Verified identity; null for an anonymous client. Replaced when a WebSocket refreshes its token. */
+  auth: AuthInfo | null;
+  /** The WebSocket `connection_init` payload once received; null elsewhere. */
+  connectionParams: Readonly<Record<string, unknown>> | null;
+}
+
+/** A context for `ip` with no identity yet. */
+export function anonymous(ip = ""): RequestContext {
+  return { ip, auth: null, connectionParams: null };
+}
+
 /** Where an operation's results go. Implementations must not throw. */
 export interface OperationSink {
   /** One serialized ExecutionResult (`{"data":…}` / `{"errors":…}`). */
@@ -39,6 +62,7 @@ export interface TriggerOwnership {
     triggerKey: string,
     groupKey: string,
     req: OperationRequest,
+    ctx: RequestContext,
     sink: OperationSink,
   ): RunningOperation;
 }
@@ -46,5 +70,5 @@ export interface TriggerOwnership {
 /** What a worker link needs from the engine to serve other workers' forwarded groups. */
 export interface LocalExecutor {
   /** Runs `req` here whoever owns its trigger (forwarded requests must not bounce). */
-  executeLocal(req: OperationRequest, sink: OperationSink): RunningOperation;
+  executeLocal(req: OperationRequest, sink: OperationSink, ctx: RequestContext): RunningOperation;
 }

@@ -7,6 +7,7 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { EngineStats } from "../engine/engine.js";
 import type { Provider } from "../providers/provider.js";
+import type { SecurityStats } from "../security/security.js";
 import type { WsStats } from "../transport/websocket.js";
 
 export interface MetricsSources {
@@ -14,6 +15,7 @@ export interface MetricsSources {
   readonly engine: () => EngineStats;
   readonly providers: ReadonlyMap<string, Provider>;
   readonly ws: () => WsStats;
+  readonly security: SecurityStats;
 }
 
 /** Gauge whose value is computed at scrape time. */
@@ -162,6 +164,36 @@ export function createMetrics(src: MetricsSources): { registry: Registry; delive
     (p) => (p.health().connected ? 1 : 0),
     "min",
   );
+  const sec = src.security;
+  mirrored(
+    registry,
+    "streamgate_auth_refused_total",
+    "Tokens refused (invalid, or missing where required), by where they came from.",
+    ["source"],
+    () => Object.entries(sec.refused).map(([source, n]) => [{ source }, n] as const),
+  );
+  total(
+    registry,
+    "streamgate_tokens_expired_total",
+    "Connections and streams ended because their token expired.",
+    () => sec.tokensExpired,
+  );
+  total(
+    registry,
+    "streamgate_tokens_refreshed_total",
+    "Tokens replaced by a fresh one over a ping.",
+    () => sec.tokensRefreshed,
+  );
+  mirrored(registry, "streamgate_rate_limited_total", "Operations refused by a rate limit.", ["kind"], () =>
+    Object.entries(sec.rateLimited).map(([kind, n]) => [{ kind }, n] as const),
+  );
+  total(
+    registry,
+    "streamgate_unauthorized_total",
+    "Operations refused by @authenticated or @requiresScopes.",
+    () => sec.denied,
+  );
+
   const providerTotal = (name: string, help: string, pick: (p: Provider) => number): void =>
     mirrored(registry, name, help, ["provider", "kind"], () =>
       [...providers.values()].map((p) => [{ provider: p.id, kind: p.kind }, pick(p)] as const),

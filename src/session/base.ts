@@ -3,17 +3,18 @@
  * limits, the init timeout, sending only while open, stopping every operation when the socket goes.
  * Subclasses parse their protocol and name their frames.
  */
-import { ErrorCode } from "../errors.js";
-import type { Engine } from "../engine/engine.js";
 import type { PlanError } from "../planner/plan.js";
 import { CloseCode, closeReason } from "../protocol/graphql-transport-ws.js";
+import type { AuthInfo } from "../engine/types.js";
+import { clientError, ErrorCode, publicMessage } from "../errors.js";
 import type {
   OperationRequest,
   OperationSink,
+  RequestContext,
   RunningOperation,
-  SessionLimits,
+  SessionDeps,
+  SessionSecurity,
   SessionSocket,
-  Timers,
 } from "./socket.js";
 
 /** Placeholder while an operation is starting (its sink may finish it synchronously). */
@@ -48,29 +49,25 @@ class OperationFrameSink implements OperationSink {
   }
 }
 
-export interface ConnectionContext {
-  /** `connection_init` payload (e.g. Authorization), once received. */
-  connectionParams: Readonly<Record<string, unknown>> | null;
-}
-
 export abstract class BaseSession {
-  protected state: "awaiting_init" | "acknowledged" | "closed" = "awaiting_init";
+  protected state: "awaiting_init" | "initialising" | "acknowledged" | "closed" = "awaiting_init";
   private initTimer: unknown;
+  /** Cancels the token-expiry watch; set only while an expiring token is in use. */
+  private unwatchExpiry: (() => void) | undefined;
   protected readonly ops = new Map<string, RunningOperation>();
-  readonly context: ConnectionContext = { connectionParams: null };
   abstract readonly frames: OperationFrames;
 
   constructor(
     protected readonly socket: SessionSocket,
-    protected readonly engine: Pick<Engine, "execute">,
-    protected readonly limits: SessionLimits,
-    protected readonly timers: Timers,
+    protected readonly deps: SessionDeps,
+    /** Who this connection is; `auth` may come from the upgrade request already. */
+    readonly ctx: RequestContext,
     initTimeoutCode: number,
   ) {
-    this.initTimer = timers.setTimeout(() => {
+    this.initTimer = deps.timers.setTimeout(() => {
       if (this.state === "awaiting_init")
         this.closeWith(initTimeoutCode, "Connection initialisation timeout");
-    }, limits.connectionInitTimeoutMs);
+    }, deps.limits.connectionInitTimeoutMs);
   }
 
   /** Feeds one client frame. Never throws. */
@@ -98,14 +95,108 @@ export abstract class BaseSession {
     return undefined;
   }
 
-  /** Handles `connection_init`: false (after closing 4429) when the connection was already acked. */
-  protected init(params: Readonly<Record<string, unknown>> | null | undefined): boolean {
-    if (this.state === "acknowledged") {
+  /**
+   * Handles `connection_init`: a second one closes 4429. A token in the payload is verified first
+   * (possibly asynchronously: the JWKS may need fetching); `acked` runs once the connection is
+   * acknowledged. A refused token closes 4401, as does a missing one where tokens are required.
+   */
+  protected init(params: Readonly<Record<string, unknown>> | null | undefined, acked: () => void): void {
+    if (this.state !== "awaiting_init") {
       this.closeWith(CloseCode.TooManyInitialisationRequests, "Too many initialisation requests");
-      return false;
+      return;
     }
-    this.acknowledge(params);
-    return true;
+    const security = this.deps.security;
+    if (!security) {
+      this.acknowledge(params, acked);
+      return;
+    }
+    let result: ReturnType<SessionSecurity["fromPayload"]>;
+    try {
+      result = security.fromPayload(params, "payload");
+    } catch (err) {
+      this.refuse(CloseCode.Unauthorized, err);
+      return;
+    }
+    if (!(result instanceof Promise)) {
+      this.authenticated(params, result, acked);
+      return;
+    }
+    this.state = "initialising";
+    result.then(
+      (auth) => {
+        if (this.state === "initialising") this.authenticated(params, auth, acked);
+      },
+      (err) => {
+        if (this.state === "initialising") this.refuse(CloseCode.Unauthorized, err);
+      },
+    );
+  }
+
+  private authenticated(
+    params: Readonly<Record<string, unknown>> | null | undefined,
+    auth: AuthInfo | null,
+    acked: () => void,
+  ): void {
+    if (auth) this.ctx.auth = auth;
+    if (this.deps.security?.required && !this.ctx.auth) {
+      this.refuse(CloseCode.Unauthorized, this.deps.security.missing());
+      return;
+    }
+    this.acknowledge(params, acked);
+    this.watchExpiry();
+  }
+
+  /**
+   * A fresh token sent while connected (graphql-transport-ws `ping` payload): it replaces the
+   * current one, and the expiry moves with it. A bad one closes 4403.
+   */
+  protected refresh(payload: Readonly<Record<string, unknown>> | null | undefined): void {
+    const security = this.deps.security;
+    if (!security || this.state !== "acknowledged") return;
+    let result: ReturnType<SessionSecurity["fromPayload"]>;
+    try {
+      result = security.fromPayload(payload, "refresh");
+    } catch (err) {
+      this.refuse(CloseCode.Forbidden, err);
+      return;
+    }
+    const apply = (auth: AuthInfo | null): void => {
+      if (!auth || this.state !== "acknowledged") return;
+      const refused = security.replaces(this.ctx.auth, auth);
+      if (refused) {
+        this.refuse(CloseCode.Forbidden, refused);
+        return;
+      }
+      this.ctx.auth = auth;
+      this.watchExpiry();
+    };
+    if (result instanceof Promise)
+      result.then(apply, (err) => {
+        if (this.state === "acknowledged") this.refuse(CloseCode.Forbidden, err);
+      });
+    else apply(result);
+  }
+
+  private watchExpiry(): void {
+    this.unwatchExpiry?.();
+    this.unwatchExpiry = this.deps.security?.watchExpiry(this.ctx, () => {
+      this.unwatchExpiry = undefined;
+      this.expire();
+    });
+  }
+
+  /** The token expired: every operation ends with TOKEN_EXPIRED, then the socket closes 4403. */
+  private expire(): void {
+    if (this.state === "closed") return;
+    const errors = [clientError(ErrorCode.TOKEN_EXPIRED, "the token expired; send a fresh one before exp")];
+    for (const id of [...this.ops.keys()]) this.send(this.frames.error(id, errors));
+    this.closeWith(CloseCode.Forbidden, "Forbidden: token expired");
+  }
+
+  /** Closes with `code`, saying why the token was refused (public message only). */
+  private refuse(code: number, err: unknown): void {
+    const reason = code === CloseCode.Forbidden ? "Forbidden" : "Unauthorized";
+    this.closeWith(code, `${reason}: ${publicMessage(err, "invalid token")}`);
   }
 
   /** Operations need an acknowledged connection; before that the socket closes 4401. */
@@ -115,23 +206,25 @@ export abstract class BaseSession {
     return false;
   }
 
-  private acknowledge(params: Readonly<Record<string, unknown>> | null | undefined): void {
-    this.timers.clearTimeout(this.initTimer);
+  private acknowledge(params: Readonly<Record<string, unknown>> | null | undefined, acked: () => void): void {
+    this.deps.timers.clearTimeout(this.initTimer);
     // A cleared Node Timeout is still ~120 B per connection while referenced.
     this.initTimer = undefined;
-    this.context.connectionParams = params ?? {};
+    this.ctx.connectionParams = params ?? {};
     this.state = "acknowledged";
+    acked();
   }
 
   /** Starts an operation; false when refused by the per-connection limit (an error was sent). */
   protected start(id: string, payload: OperationRequest): boolean {
-    if (this.ops.size >= this.limits.maxSubscriptions) {
-      const message = `too many operations on this connection (limit ${this.limits.maxSubscriptions})`;
-      this.send(this.frames.error(id, [{ message, extensions: { code: ErrorCode.LIMIT_EXCEEDED } }]));
+    const max = this.deps.limits.maxSubscriptions;
+    if (this.ops.size >= max) {
+      const message = `too many operations on this connection (limit ${max})`;
+      this.send(this.frames.error(id, [clientError(ErrorCode.LIMIT_EXCEEDED, message)]));
       return false;
     }
     this.ops.set(id, STARTING);
-    const running = this.engine.execute(payload, new OperationFrameSink(this, id));
+    const running = this.deps.engine.execute(payload, new OperationFrameSink(this, id), this.ctx);
     // The sink may already have finished the operation (an error, a synchronous query).
     if (this.ops.get(id) === STARTING) this.ops.set(id, running);
     return true;
@@ -176,7 +269,9 @@ export abstract class BaseSession {
   onClosed(): void {
     if (this.state === "closed") return;
     this.state = "closed";
-    this.timers.clearTimeout(this.initTimer);
+    this.deps.timers.clearTimeout(this.initTimer);
+    this.unwatchExpiry?.();
+    this.unwatchExpiry = undefined;
     this.onStateClosed();
     for (const op of this.ops.values()) op.cancel();
     this.ops.clear();

@@ -3,7 +3,6 @@
  * `data`/`error`/`complete`, and `ka` keep-alives every heartbeat interval after the ack. It has
  * no close-code vocabulary of its own; we reuse graphql-transport-ws's codes for violations.
  */
-import type { Engine } from "../engine/engine.js";
 import { CloseCode } from "../protocol/graphql-transport-ws.js";
 import {
   complete,
@@ -15,7 +14,7 @@ import {
   parseLegacyClientMessage,
 } from "../protocol/graphql-ws-legacy.js";
 import { BaseSession, type OperationFrames } from "./base.js";
-import type { SessionLimits, SessionSocket, Timers } from "./socket.js";
+import type { RequestContext, SessionDeps, SessionSocket } from "./socket.js";
 
 const FRAMES: OperationFrames = {
   nextPrefix: dataFramePrefix,
@@ -24,23 +23,12 @@ const FRAMES: OperationFrames = {
   complete,
 };
 
-export interface LegacyTimers extends Timers {
-  setInterval(fn: () => void, ms: number): unknown;
-  clearInterval(handle: unknown): void;
-}
-
 export class LegacyWsSession extends BaseSession {
   readonly frames = FRAMES;
   private keepAliveTimer: unknown;
 
-  constructor(
-    socket: SessionSocket,
-    engine: Pick<Engine, "execute">,
-    limits: SessionLimits,
-    private readonly legacyTimers: LegacyTimers,
-    private readonly keepAliveMs: number,
-  ) {
-    super(socket, engine, limits, legacyTimers, CloseCode.ConnectionInitialisationTimeout);
+  constructor(socket: SessionSocket, deps: SessionDeps, ctx: RequestContext) {
+    super(socket, deps, ctx, CloseCode.ConnectionInitialisationTimeout);
   }
 
   onMessage(data: string | ArrayBuffer | Uint8Array): void {
@@ -48,10 +36,14 @@ export class LegacyWsSession extends BaseSession {
     if (!msg) return;
     switch (msg.type) {
       case "connection_init":
-        if (!this.init(msg.payload)) return;
-        this.send(connectionAck());
-        this.send(keepAlive());
-        this.keepAliveTimer = this.legacyTimers.setInterval(() => this.send(keepAlive()), this.keepAliveMs);
+        this.init(msg.payload, () => {
+          this.send(connectionAck());
+          this.send(keepAlive());
+          this.keepAliveTimer = this.deps.timers.setInterval(
+            () => this.send(keepAlive()),
+            this.deps.keepAliveMs,
+          );
+        });
         return;
       case "start":
         if (!this.requireAck()) return;
@@ -69,6 +61,6 @@ export class LegacyWsSession extends BaseSession {
   }
 
   protected override onStateClosed(): void {
-    if (this.keepAliveTimer !== undefined) this.legacyTimers.clearInterval(this.keepAliveTimer);
+    if (this.keepAliveTimer !== undefined) this.deps.timers.clearInterval(this.keepAliveTimer);
   }
 }

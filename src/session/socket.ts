@@ -1,3 +1,11 @@
+import type {
+  AuthInfo,
+  OperationRequest,
+  OperationSink,
+  RequestContext,
+  RunningOperation,
+} from "../engine/types.js";
+
 /** What a session needs from a socket; transport adapters (uWS, tests) implement it. */
 export interface SessionSocket {
   /** Sends one text frame. The adapter applies the per-socket backpressure policy. */
@@ -17,6 +25,8 @@ export interface SessionSocket {
 export interface Timers {
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
+  setInterval(fn: () => void, ms: number): unknown;
+  clearInterval(handle: unknown): void;
 }
 
 export const realTimers = {
@@ -32,4 +42,35 @@ export interface SessionLimits {
 }
 
 /** The part of the engine a session uses. */
-export type { OperationRequest, OperationSink, RunningOperation } from "../engine/types.js";
+export interface SessionEngine {
+  execute(req: OperationRequest, sink: OperationSink, ctx: RequestContext): RunningOperation;
+}
+
+/** What a session asks of the router's security settings (src/security/security.ts implements it). */
+export interface SessionSecurity {
+  readonly required: boolean;
+  /** The token in a connection_init (`payload`) or ping (`refresh`) payload; null when there is none. */
+  fromPayload(
+    payload: Readonly<Record<string, unknown>> | null | undefined,
+    from: "payload" | "refresh",
+  ): AuthInfo | null | Promise<AuthInfo | null>;
+  /** The error for a missing token (counted). */
+  missing(): Error;
+  /** Calls `expired` when the context's token passes its exp; the cancel, or undefined. */
+  watchExpiry(ctx: RequestContext, expired: () => void): (() => void) | undefined;
+  /** Whether a refreshed token may replace the current one (an error when not). */
+  replaces(before: AuthInfo | null, after: AuthInfo): Error | undefined;
+}
+
+/** Everything sessions share: one object per router, not per connection. */
+export interface SessionDeps {
+  readonly engine: SessionEngine;
+  readonly limits: SessionLimits;
+  readonly timers: Timers;
+  /** The legacy protocol's `ka` interval, milliseconds. */
+  readonly keepAliveMs: number;
+  /** Absent: tokens are never verified and every client is anonymous. */
+  readonly security?: SessionSecurity;
+}
+
+export type { OperationRequest, OperationSink, RunningOperation, RequestContext } from "../engine/types.js";

@@ -2,7 +2,6 @@
  * graphql-transport-ws session (the `graphql-ws` library's protocol): protocol violations become
  * its close codes, never exceptions; one socket's mistakes never reach another socket.
  */
-import type { Engine } from "../engine/engine.js";
 import {
   CloseCode,
   complete,
@@ -14,9 +13,7 @@ import {
   pong,
 } from "../protocol/graphql-transport-ws.js";
 import { BaseSession, type OperationFrames } from "./base.js";
-import type { SessionLimits, SessionSocket, Timers } from "./socket.js";
-
-export type { ConnectionContext } from "./base.js";
+import type { RequestContext, SessionDeps, SessionSocket } from "./socket.js";
 
 const FRAMES: OperationFrames = {
   nextPrefix: nextFramePrefix,
@@ -28,8 +25,8 @@ const FRAMES: OperationFrames = {
 export class TransportWsSession extends BaseSession {
   readonly frames = FRAMES;
 
-  constructor(socket: SessionSocket, engine: Pick<Engine, "execute">, limits: SessionLimits, timers: Timers) {
-    super(socket, engine, limits, timers, CloseCode.ConnectionInitialisationTimeout);
+  constructor(socket: SessionSocket, deps: SessionDeps, ctx: RequestContext) {
+    super(socket, deps, ctx, CloseCode.ConnectionInitialisationTimeout);
   }
 
   onMessage(data: string | ArrayBuffer | Uint8Array): void {
@@ -37,9 +34,11 @@ export class TransportWsSession extends BaseSession {
     if (!msg) return;
     switch (msg.type) {
       case "connection_init":
-        if (this.init(msg.payload)) this.send(connectionAck());
+        this.init(msg.payload, () => this.send(connectionAck()));
         return;
       case "ping":
+        // A ping may carry a fresh token (contract.md, "Authentication").
+        if (msg.payload) this.refresh(msg.payload);
         this.send(pong(msg.payload));
         return;
       case "pong":

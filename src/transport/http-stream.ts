@@ -3,7 +3,9 @@
  * heartbeats, one frame per result, a final frame) and differ only in framing.
  */
 import type { Engine } from "../engine/engine.js";
-import type { OperationRequest, RunningOperation } from "../engine/types.js";
+import type { OperationRequest, RequestContext, RunningOperation } from "../engine/types.js";
+import { clientError, ErrorCode } from "../errors.js";
+import type { Security } from "../security/security.js";
 import type { PlanError } from "../planner/plan.js";
 import * as multipart from "../protocol/multipart.js";
 import { sseComment, sseEvent } from "../protocol/sse.js";
@@ -61,6 +63,9 @@ export type StreamRegistry = Set<{ end(): void }>;
 export interface StreamOptions {
   readonly reply: Reply;
   readonly request: OperationRequest;
+  readonly ctx: RequestContext;
+  /** Token expiry: the stream ends with TOKEN_EXPIRED when the caller's token passes its exp. */
+  readonly security: Pick<Security, "watchExpiry">;
   readonly framing: Framing;
   readonly engine: Pick<Engine, "execute">;
   readonly heartbeatMs: number;
@@ -110,8 +115,10 @@ export function runStream(o: StreamOptions): void {
     reply.close();
   };
   /** The stream is over, however it ended: no heartbeats, no operation, nothing held. */
+  let unwatch: (() => void) | undefined;
   const release = (): void => {
     clearInterval(heartbeat);
+    unwatch?.();
     o.streams.delete(handle);
     running?.cancel();
     held = limits.budget.track(held, 0);
@@ -134,27 +141,36 @@ export function runStream(o: StreamOptions): void {
       reply.write(framing.opening);
     });
     heartbeat = setInterval(() => probe(framing.heartbeat()), o.heartbeatMs);
+    unwatch = o.security.watchExpiry(o.ctx, () => {
+      unwatch = undefined;
+      write(framing.error([clientError(ErrorCode.TOKEN_EXPIRED, "the token expired")]));
+      end();
+    });
   };
   reply.onAbort = release;
   let failedEarly: readonly PlanError[] | undefined;
-  running = o.engine.execute(o.request, {
-    next: (json) => {
-      start();
-      write(framing.result(json));
+  running = o.engine.execute(
+    o.request,
+    {
+      next: (json) => {
+        start();
+        write(framing.result(json));
+      },
+      complete: () => {
+        start();
+        end();
+      },
+      error: (errors) => {
+        if (!started) {
+          failedEarly = errors;
+          return;
+        }
+        write(framing.error(errors));
+        end();
+      },
     },
-    complete: () => {
-      start();
-      end();
-    },
-    error: (errors) => {
-      if (!started) {
-        failedEarly = errors;
-        return;
-      }
-      write(framing.error(errors));
-      end();
-    },
-  });
+    o.ctx,
+  );
   if (failedEarly) {
     o.early(failedEarly);
     return;

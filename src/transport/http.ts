@@ -6,7 +6,10 @@
  */
 import type { Config } from "../config/types.js";
 import type { Engine } from "../engine/engine.js";
-import type { OperationRequest } from "../engine/types.js";
+import { anonymous, type OperationRequest, type RequestContext } from "../engine/types.js";
+import { clientError, ErrorCode } from "../errors.js";
+import type { Security } from "../security/security.js";
+import { authenticate } from "./authenticate.js";
 import { multipartMode } from "../protocol/multipart.js";
 import { corsOrigin } from "./cors.js";
 import { type ParsedRequest, parseJsonBody, parseQueryString, readBody } from "./http-body.js";
@@ -35,6 +38,7 @@ export function mediaType(contentType: string): string {
 interface Exchange {
   readonly reply: Reply;
   readonly accept: string;
+  readonly ctx: RequestContext;
 }
 
 interface HttpDeps {
@@ -42,6 +46,15 @@ interface HttpDeps {
   readonly engine: Engine;
   readonly limits: StreamSendLimits;
   readonly streams: StreamRegistry;
+  readonly security: Security;
+}
+
+/** Options of {@link mountGraphqlHttp}. */
+export interface HttpOptions {
+  readonly config: Config;
+  readonly engine: Engine;
+  readonly limits: StreamSendLimits;
+  readonly security: Security;
 }
 
 /** What a request asks for, decided from its operation kind and Accept header. */
@@ -51,8 +64,7 @@ function route(deps: HttpDeps, ex: Exchange, parsed: ParsedRequest, method: "GET
     return;
   }
   const request = parsed.request;
-  const planned = deps.engine.planner.plan(request.query, request.operationName);
-  const kind = planned.ok ? planned.plan.kind : undefined;
+  const kind = deps.engine.operationKind(request);
   if (method === "GET" && kind === "mutation") {
     sendErrors(ex.reply, "405 Method Not Allowed", [{ message: "mutations need POST" }], [["allow", "POST"]]);
     return;
@@ -81,17 +93,21 @@ function single(deps: HttpDeps, ex: Exchange, request: OperationRequest): void {
     ex.accept.includes("application/graphql-response+json") || !ex.accept.includes("application/json");
   const type = graphqlResponse ? GRAPHQL_RESPONSE : JSON_TYPE;
   let body: string | undefined;
-  const running = deps.engine.execute(request, {
-    next: (json) => {
-      body = json;
+  const running = deps.engine.execute(
+    request,
+    {
+      next: (json) => {
+        body = json;
+      },
+      complete: () => ex.reply.send("200 OK", [["content-type", type]], body ?? "{}"),
+      error: (errors) => {
+        // graphql-response+json signals request errors with 400; plain JSON keeps 200 (spec).
+        const status = graphqlResponse ? "400 Bad Request" : "200 OK";
+        ex.reply.send(status, [["content-type", type]], JSON.stringify({ errors }));
+      },
     },
-    complete: () => ex.reply.send("200 OK", [["content-type", type]], body ?? "{}"),
-    error: (errors) => {
-      // graphql-response+json signals request errors with 400; plain JSON keeps 200 (spec).
-      const status = graphqlResponse ? "400 Bad Request" : "200 OK";
-      ex.reply.send(status, [["content-type", type]], JSON.stringify({ errors }));
-    },
-  });
+    ex.ctx,
+  );
   ex.reply.onAbort = () => running.cancel();
 }
 
@@ -99,6 +115,8 @@ function stream(deps: HttpDeps, ex: Exchange, request: OperationRequest, framing
   runStream({
     reply: ex.reply,
     request,
+    ctx: ex.ctx,
+    security: deps.security,
     framing,
     engine: deps.engine,
     heartbeatMs: deps.config.heartbeat_interval,
@@ -110,18 +128,30 @@ function stream(deps: HttpDeps, ex: Exchange, request: OperationRequest, framing
 }
 
 /** Mounts the GraphQL HTTP routes; returns the open streams (shutdown ends them). */
-export function mountGraphqlHttp(
-  app: TemplatedApp,
-  config: Config,
-  engine: Engine,
-  limits: StreamSendLimits,
-): StreamRegistry {
-  const deps: HttpDeps = { config, engine, limits, streams: new Set() };
+export function mountGraphqlHttp(app: TemplatedApp, o: HttpOptions): StreamRegistry {
+  const { config, security } = o;
+  const deps: HttpDeps = { ...o, streams: new Set() };
   const exchange = (res: HttpResponse, req: HttpRequest): Exchange => {
     const allowed = corsOrigin(config.cors.allow_origins, req.getHeader("origin"));
     const common: Header[] = allowed ? [["access-control-allow-origin", allowed]] : [];
-    return { reply: new Reply(res, common), accept: req.getHeader("accept") };
+    const reply = new Reply(res, common);
+    return { reply, accept: req.getHeader("accept"), ctx: anonymous(reply.remoteAddress()) };
   };
+  /** Verifies the request's token; `next` runs only for an admitted caller, others get 401. */
+  const admit = (ex: Exchange, req: HttpRequest, next: () => void): void =>
+    authenticate(security, req.getHeader(security.headerName), ex.ctx, (refused) => {
+      if (refused === undefined && (ex.ctx.auth || !security.required)) {
+        next();
+        return;
+      }
+      const message = refused ?? security.missing().message;
+      sendErrors(
+        ex.reply,
+        "401 Unauthorized",
+        [clientError(ErrorCode.UNAUTHENTICATED, message)],
+        [["www-authenticate", "Bearer"]],
+      );
+    });
 
   app.post(config.graphql_path, (res, req) => {
     const ex = exchange(res, req);
@@ -135,18 +165,27 @@ export function mountGraphqlHttp(
       ]);
       return;
     }
-    readBody(ex.reply, config.limits.max_message_size, (body) => {
-      if (body === null) {
+    // The body streams in while the token is verified; the request runs once both are done.
+    let body: Buffer | undefined;
+    let admitted = false;
+    readBody(ex.reply, config.limits.max_message_size, (b) => {
+      if (b === null) {
         sendErrors(ex.reply, "413 Payload Too Large", [{ message: "request body too large" }]);
         return;
       }
-      route(deps, ex, parseJsonBody(body), "POST");
+      body = b;
+      if (admitted) route(deps, ex, parseJsonBody(body), "POST");
+    });
+    admit(ex, req, () => {
+      admitted = true;
+      if (body !== undefined) route(deps, ex, parseJsonBody(body), "POST");
     });
   });
 
   app.get(config.graphql_path, (res, req) => {
     const ex = exchange(res, req);
-    route(deps, ex, parseQueryString(req.getQuery() ?? ""), "GET");
+    const query = req.getQuery() ?? "";
+    admit(ex, req, () => route(deps, ex, parseQueryString(query), "GET"));
   });
 
   app.options(config.graphql_path, (res, req) => {

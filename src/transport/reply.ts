@@ -101,6 +101,20 @@ export class Reply {
     if (this.state === OPEN) this.state = ENDED;
   }
 
+  /**
+   * The client's address as text; an IPv4 client on a dual-stack socket reads as plain IPv4
+   * (not ::ffff:1.2.3.4), so per-IP limits count it once. Read before the first await: uWS
+   * forbids touching the response after the handler returned unless it is still open.
+   */
+  remoteAddress(): string {
+    if (this.state !== OPEN) return "";
+    let text = "";
+    this.guard(() => {
+      text = Buffer.from(this.res.getRemoteAddressAsText()).toString();
+    });
+    return text.startsWith("::ffff:") && text.includes(".") ? text.slice(7) : text;
+  }
+
   /** Raw access for uWS calls that take the response itself (upgrade, onData). */
   get raw(): HttpResponse {
     return this.res;

@@ -4,11 +4,13 @@
  * buffer per socket); nothing waits on a shared drain.
  */
 import type { Config } from "../config/types.js";
-import type { Engine } from "../engine/engine.js";
+import { anonymous, type RequestContext } from "../engine/types.js";
 import type { Logger } from "../observability/logger.js";
 import { CloseCode } from "../protocol/graphql-transport-ws.js";
 import { offersSubprotocols, selectSubprotocol } from "../protocol/subprotocol.js";
-import { realTimers, type SessionSocket } from "../session/socket.js";
+import { realTimers, type SessionDeps, type SessionEngine, type SessionSocket } from "../session/socket.js";
+import type { Security } from "../security/security.js";
+import { authenticate } from "./authenticate.js";
 import type { BaseSession } from "../session/base.js";
 import { LegacyWsSession } from "../session/legacy-ws.js";
 import { TransportWsSession } from "../session/transport-ws.js";
@@ -23,6 +25,10 @@ interface SocketData {
   socket: UwsSocket | undefined;
   closed: boolean;
   legacy: boolean;
+  /** Who connected (address, identity from the upgrade header); handed to the session on open. */
+  ctx: RequestContext;
+  /** Why the upgrade's token was refused: the socket closes 4401 at once with this reason. */
+  refused: string | undefined;
 }
 
 export interface WsStats {
@@ -182,12 +188,15 @@ export interface WebSocketHandle {
   readonly sessions: Set<BaseSession>;
 }
 
-export function mountWebSocket(
-  app: TemplatedApp,
-  config: Config,
-  engine: Engine,
-  logger: Logger,
-): WebSocketHandle {
+export interface WebSocketOptions {
+  readonly config: Config;
+  readonly engine: SessionEngine;
+  readonly logger: Logger;
+  readonly security: Security;
+}
+
+export function mountWebSocket(app: TemplatedApp, o: WebSocketOptions): WebSocketHandle {
+  const { config, logger, security } = o;
   const budget = new SendBudget(config.limits.max_backpressure, config.limits.max_total_backpressure);
   const stats: WsStats = {
     connections: 0,
@@ -200,9 +209,15 @@ export function mountWebSocket(
   const queue = new FlushQueue();
   const policy = new SlowClientPolicy(config.limits.slow_client_policy, stats);
   const sessions = new Set<BaseSession>();
-  const limits = {
-    connectionInitTimeoutMs: config.limits.connection_init_timeout,
-    maxSubscriptions: config.limits.max_subscriptions_per_connection,
+  const deps: SessionDeps = {
+    engine: o.engine,
+    limits: {
+      connectionInitTimeoutMs: config.limits.connection_init_timeout,
+      maxSubscriptions: config.limits.max_subscriptions_per_connection,
+    },
+    timers: realTimers,
+    keepAliveMs: config.heartbeat_interval,
+    ...(security.enabled ? { security } : {}),
   };
   app.ws<SocketData>(config.graphql_path, {
     // uWS drops the TCP connection (1006) on a frame above maxPayloadLength, so the client never
@@ -228,26 +243,40 @@ export function mountWebSocket(
       }
       const key = req.getHeader("sec-websocket-key");
       const extensions = req.getHeader("sec-websocket-extensions");
-      reply.cork(() => {
-        reply.handedOver();
-        res.upgrade<SocketData>(
-          { session: undefined, socket: undefined, closed: false, legacy: protocol === "graphql-ws" },
-          key,
-          offersSubprotocols(header) ? protocol : "",
-          extensions,
-          context,
-        );
-      });
+      const ctx = anonymous(reply.remoteAddress());
+      const upgrade = (refused: string | undefined): void => {
+        reply.cork(() => {
+          reply.handedOver();
+          res.upgrade<SocketData>(
+            {
+              session: undefined,
+              socket: undefined,
+              closed: false,
+              legacy: protocol === "graphql-ws",
+              ctx,
+              refused,
+            },
+            key,
+            offersSubprotocols(header) ? protocol : "",
+            extensions,
+            context,
+          );
+        });
+      };
+      // A refused token still upgrades: the client learns why from close 4401, which graphql-ws
+      // clients report, rather than from a failed handshake they cannot read.
+      authenticate(security, req.getHeader(security.headerName), ctx, upgrade);
     },
     open: (ws) => {
       const data = ws.getUserData();
       const socket = new UwsSocket(ws, data, queue, budget, policy);
       data.socket = socket;
       data.session = data.legacy
-        ? new LegacyWsSession(socket, engine, limits, realTimers, config.heartbeat_interval)
-        : new TransportWsSession(socket, engine, limits, realTimers);
+        ? new LegacyWsSession(socket, deps, data.ctx)
+        : new TransportWsSession(socket, deps, data.ctx);
       sessions.add(data.session);
       stats.connections++;
+      if (data.refused !== undefined) data.session.closeWith(CloseCode.Unauthorized, data.refused);
     },
     message: (ws, message) => {
       if (message.byteLength > config.limits.max_message_size) {

@@ -15,6 +15,7 @@ import type {
   LocalExecutor,
   OperationRequest,
   OperationSink,
+  RequestContext,
   RunningOperation,
   TriggerOwnership,
 } from "../engine/types.js";
@@ -36,6 +37,8 @@ interface ForwardedGroup {
   readonly key: string;
   readonly triggerKey: string;
   readonly req: OperationRequest;
+  /** The first subscriber's caller: the group's key holds everything of it that shapes results. */
+  readonly ctx: RequestContext;
   readonly sinks: Set<OperationSink>;
   /** The current route: a request id at a remote owner, or a local run after a move. */
   owner: number;
@@ -97,12 +100,13 @@ export class ClusterLink implements TriggerOwnership {
     triggerKey: string,
     groupKey: string,
     req: OperationRequest,
+    ctx: RequestContext,
     sink: OperationSink,
   ): RunningOperation {
     const key = clusterGroupKey(triggerKey, groupKey);
     let group = this.groups.get(key);
     if (!group) {
-      group = { key, triggerKey, req, sinks: new Set(), owner: -1, id: 0, local: undefined };
+      group = { key, triggerKey, req, ctx, sinks: new Set(), owner: -1, id: 0, local: undefined };
       this.groups.set(key, group);
       this.route(group);
     }
@@ -183,7 +187,7 @@ export class ClusterLink implements TriggerOwnership {
     g.owner = owner;
     if (owner === this.self && this.executor) {
       // The owner died and the ring now points here: run the group locally.
-      g.local = this.executor.executeLocal(g.req, this.groupSink(g));
+      g.local = this.executor.executeLocal(g.req, this.groupSink(g), g.ctx);
       return;
     }
     g.id = this.nextId++;
@@ -193,7 +197,13 @@ export class ClusterLink implements TriggerOwnership {
       this.fail(g, [clientError(ErrorCode.WORKER_FAILED, `worker ${owner} is not reachable`)]);
       return;
     }
-    port.postMessage({ t: "sub", id: g.id, req: g.req } satisfies PeerMessage);
+    port.postMessage({
+      t: "sub",
+      id: g.id,
+      req: g.req,
+      ip: g.ctx.ip,
+      auth: g.ctx.auth,
+    } satisfies PeerMessage);
   }
 
   private groupSink(g: ForwardedGroup): OperationSink {
@@ -236,21 +246,26 @@ export class ClusterLink implements TriggerOwnership {
         if (!port) return;
         const id = m.id;
         const key = `${from}:${id}`;
-        const run = this.executor.executeLocal(m.req, {
-          next: (json) => {
-            // The owner's group counted this hand-off as a delivery; the requester counts its clients.
-            this.stats.deliveries--;
-            port.postMessage({ t: "next", id, json } satisfies PeerMessage);
+        const ctx: RequestContext = { ip: m.ip, auth: m.auth, connectionParams: null };
+        const run = this.executor.executeLocal(
+          m.req,
+          {
+            next: (json) => {
+              // The owner's group counted this hand-off as a delivery; the requester counts its clients.
+              this.stats.deliveries--;
+              port.postMessage({ t: "next", id, json } satisfies PeerMessage);
+            },
+            error: (errors) => {
+              this.served.delete(key);
+              port.postMessage({ t: "error", id, errors } satisfies PeerMessage);
+            },
+            complete: () => {
+              this.served.delete(key);
+              port.postMessage({ t: "complete", id } satisfies PeerMessage);
+            },
           },
-          error: (errors) => {
-            this.served.delete(key);
-            port.postMessage({ t: "error", id, errors } satisfies PeerMessage);
-          },
-          complete: () => {
-            this.served.delete(key);
-            port.postMessage({ t: "complete", id } satisfies PeerMessage);
-          },
-        });
+          ctx,
+        );
         this.served.set(key, run);
         return;
       }

@@ -4,7 +4,7 @@
  * serialized JSON string the owner produced once per resolution group.
  */
 import type { MessagePort } from "node:worker_threads";
-import type { OperationRequest } from "../engine/types.js";
+import type { AuthInfo, OperationRequest } from "../engine/types.js";
 import type { PlanError } from "../planner/plan.js";
 
 /** Primary → worker. */
@@ -26,7 +26,14 @@ export type ToPrimary =
 
 /** Worker ↔ worker. `id` is the requesting worker's id for one forwarded resolution group. */
 export type PeerMessage =
-  | { readonly t: "sub"; readonly id: number; readonly req: OperationRequest }
+  | {
+      readonly t: "sub";
+      readonly id: number;
+      readonly req: OperationRequest;
+      /** The caller, for claim templates and filters (structured-cloned). */
+      readonly ip: string;
+      readonly auth: AuthInfo | null;
+    }
   | { readonly t: "unsub"; readonly id: number }
   | { readonly t: "next"; readonly id: number; readonly json: string }
   | { readonly t: "error"; readonly id: number; readonly errors: readonly PlanError[] }

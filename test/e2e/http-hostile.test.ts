@@ -5,7 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type NatsServer, startNats } from "../helpers/brokers/nats.js";
-import { type RunningRouter, startRouterProcess, tempFiles } from "../helpers/router.js";
+import {
+  natsRouterConfig,
+  readMetric,
+  type RunningRouter,
+  startRouterProcess,
+  tempFiles,
+} from "../helpers/router.js";
 
 const EVENTS_SDL = `
 type Query { employeeFromEvent(id: ID!): Employee! @edfs__natsRequest(subject: "getEmployee.{{ args.id }}") }
@@ -26,17 +32,7 @@ beforeAll(async () => {
   nats = await startNats();
   const dir = await tempFiles({
     "events.graphql": EVENTS_SDL,
-    "config.yaml": `listen_addr: 127.0.0.1:0
-shutdown_grace_period: 2s
-subgraphs:
-  - name: events
-    schema_file: ./events.graphql
-events:
-  providers:
-    nats:
-      - id: default
-        url: ${nats.url}
-`,
+    "config.yaml": natsRouterConfig(nats.url),
   });
   router = await startRouterProcess(["--config", `${dir}/config.yaml`]);
 });
@@ -46,13 +42,6 @@ afterAll(async () => {
   await nats?.stop();
   expect(code).toBe(0);
 });
-
-/** One metric's value from /metrics (0 when absent). */
-async function metric(name: string): Promise<number> {
-  const text = await (await fetch(`${router.http}/metrics`)).text();
-  const line = text.split("\n").find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
-  return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : 0;
-}
 
 async function alive(): Promise<void> {
   const res = await fetch(`${router.http}/health/live`);
@@ -90,8 +79,8 @@ describe("subscriptions over plain HTTP (no streaming Accept)", () => {
     );
     expect(new Set(answers)).toEqual(new Set([406]));
     await alive();
-    expect(await metric("streamgate_subscriptions")).toBe(0);
-    expect(await metric("streamgate_triggers")).toBe(0);
+    expect(await readMetric(router.http, "streamgate_subscriptions")).toBe(0);
+    expect(await readMetric(router.http, "streamgate_triggers")).toBe(0);
   });
 });
 

@@ -139,3 +139,28 @@ export function startRouterProcess(
     });
   });
 }
+
+/**
+ * A config file for one event-driven subgraph (`events.graphql`) on one NATS provider, plus any
+ * `extra` YAML sections (authentication, limits…): what most end-to-end tests start from.
+ */
+export function natsRouterConfig(natsUrl: string, extra = ""): string {
+  return `listen_addr: 127.0.0.1:0
+shutdown_grace_period: 2s
+subgraphs:
+  - name: events
+    schema_file: ./events.graphql
+events:
+  providers:
+    nats:
+      - id: default
+        url: ${natsUrl}
+${extra}`;
+}
+
+/** One series' value from a router's /metrics (0 when absent); `labels` as written, e.g. `{kind="x"}`. */
+export async function readMetric(http: string, name: string, labels = ""): Promise<number> {
+  const text = await (await fetch(`${http}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${name}${labels} `));
+  return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : 0;
+}

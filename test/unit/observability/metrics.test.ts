@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { EngineStats } from "../../../src/engine/engine.js";
+import { defaultConfig } from "../../../src/config/loader.js";
 import { createMetrics } from "../../../src/observability/metrics.js";
+import { Security } from "../../../src/security/security.js";
 import type { WsStats } from "../../../src/transport/websocket.js";
 
 function engineStats(over: Partial<EngineStats> = {}): EngineStats {
@@ -23,7 +25,12 @@ const ws: WsStats = { connections: 3, dropped: 0, slowClosed: 0, bufferedBytes: 
 
 describe("metrics", () => {
   it("registers every _total series as a counter, and every counter ends in _total", async () => {
-    const { registry } = createMetrics({ engine: () => engineStats(), providers: new Map(), ws: () => ws });
+    const { registry } = createMetrics({
+      engine: () => engineStats(),
+      providers: new Map(),
+      ws: () => ws,
+      security: new Security(defaultConfig()).stats,
+    });
     const json = await registry.getMetricsAsJSON();
     for (const m of json) {
       if (m.name.endsWith("_total")) expect([m.name, String(m.type)]).toEqual([m.name, "counter"]);
@@ -33,7 +40,12 @@ describe("metrics", () => {
 
   it("mirrors the engine's snapshot: counters grow by what the source grew, gauges read it", async () => {
     let stats = engineStats({ deliveries: 5, subscriptions: 2 });
-    const { registry } = createMetrics({ engine: () => stats, providers: new Map(), ws: () => ws });
+    const { registry } = createMetrics({
+      engine: () => stats,
+      providers: new Map(),
+      ws: () => ws,
+      security: new Security(defaultConfig()).stats,
+    });
     const read = async (name: string) =>
       (await registry.getSingleMetric(name)!.get()).values.map((v) => [v.labels, v.value]);
     expect(await read("streamgate_deliveries_total")).toEqual([[{}, 5]]);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { OperationRequest, OperationSink, RunningOperation } from "../../../src/engine/types.js";
-import { LegacyWsSession, type LegacyTimers } from "../../../src/session/legacy-ws.js";
-import type { SessionSocket } from "../../../src/session/socket.js";
+import { anonymous } from "../../../src/engine/types.js";
+import { LegacyWsSession } from "../../../src/session/legacy-ws.js";
+import type { SessionSocket, Timers } from "../../../src/session/socket.js";
 
 class FakeSocket implements SessionSocket {
   sent: unknown[] = [];
@@ -17,7 +18,7 @@ class FakeSocket implements SessionSocket {
   }
 }
 
-class FakeTimers implements LegacyTimers {
+class FakeTimers implements Timers {
   timeouts = new Map<number, () => void>();
   intervals = new Map<number, () => void>();
   private n = 1;
@@ -56,10 +57,8 @@ function setup() {
   const timers = new FakeTimers();
   const session = new LegacyWsSession(
     socket,
-    engine,
-    { connectionInitTimeoutMs: 1000, maxSubscriptions: 2 },
-    timers,
-    5000,
+    { engine, limits: { connectionInitTimeoutMs: 1000, maxSubscriptions: 2 }, timers, keepAliveMs: 5000 },
+    anonymous(),
   );
   const send = (m: unknown) => session.onMessage(typeof m === "string" ? m : JSON.stringify(m));
   return { socket, engine, timers, session, send };

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import type { OperationRequest, OperationSink, RunningOperation } from "../../../src/engine/types.js";
+import {
+  anonymous,
+  type OperationRequest,
+  type OperationSink,
+  type RunningOperation,
+} from "../../../src/engine/types.js";
 import type { SessionSocket, Timers } from "../../../src/session/socket.js";
 import { TransportWsSession } from "../../../src/session/transport-ws.js";
 
@@ -32,6 +37,10 @@ class FakeTimers implements Timers {
     this.pending.set(id, fn);
     return id;
   }
+  setInterval(): unknown {
+    throw new Error("graphql-transport-ws sessions set no interval");
+  }
+  clearInterval(): void {}
   clearTimeout(h: unknown): void {
     this.pending.delete(h as number);
   }
@@ -69,7 +78,11 @@ function setup() {
   const socket = new FakeSocket();
   const engine = new FakeEngine();
   const timers = new FakeTimers();
-  const session = new TransportWsSession(socket, engine, LIMITS, timers);
+  const session = new TransportWsSession(
+    socket,
+    { engine, limits: LIMITS, timers, keepAliveMs: 5000 },
+    anonymous(),
+  );
   const send = (msg: unknown) => session.onMessage(typeof msg === "string" ? msg : JSON.stringify(msg));
   const init = () => send({ type: "connection_init", payload: { Authorization: "x" } });
   const subscribe = (id: string) => send({ id, type: "subscribe", payload: { query: "subscription { a }" } });
@@ -81,7 +94,7 @@ describe("graphql-transport-ws session", () => {
     const t = setup();
     t.init();
     expect(t.socket.sent).toEqual([{ type: "connection_ack" }]);
-    expect(t.session.context.connectionParams).toEqual({ Authorization: "x" });
+    expect(t.session.ctx.connectionParams).toEqual({ Authorization: "x" });
     expect(t.timers.pending.size).toBe(0);
   });
 
@@ -225,5 +238,98 @@ describe("graphql-transport-ws session", () => {
     expect(t.socket.sent.at(-1)).toEqual({ id: "1", type: "complete" });
     expect(t.socket.closedWith?.code).toBe(1001);
     expect(t.engine.ops[0]!.cancelled).toBe(true);
+  });
+});
+
+describe("graphql-transport-ws session: tokens", () => {
+  /** A SessionSecurity whose verification the test settles by hand. */
+  function securedSetup(required = false) {
+    const socket = new FakeSocket();
+    const engine = new FakeEngine();
+    const timers = new FakeTimers();
+    const pending: {
+      resolve: (a: { claims: Record<string, unknown> }) => void;
+      reject: (e: Error) => void;
+    }[] = [];
+    let expire: (() => void) | undefined;
+    const security = {
+      required,
+      fromPayload: (p: Readonly<Record<string, unknown>> | null | undefined) =>
+        p?.Authorization
+          ? new Promise<{ claims: Record<string, unknown> }>((resolve, reject) =>
+              pending.push({ resolve, reject }),
+            )
+          : null,
+      missing: () => new Error("authentication required"),
+      watchExpiry: (_ctx: unknown, fn: () => void) => {
+        expire = fn;
+        return () => {
+          expire = undefined;
+        };
+      },
+      replaces: () => undefined,
+    };
+    const session = new TransportWsSession(
+      socket,
+      { engine, limits: LIMITS, timers, keepAliveMs: 5000, security },
+      anonymous(),
+    );
+    const send = (msg: unknown) => session.onMessage(JSON.stringify(msg));
+    return { socket, engine, session, send, pending, expire: () => expire?.() };
+  }
+
+  it("acks only once the payload token verified, with its claims on the connection", async () => {
+    const t = securedSetup();
+    t.send({ type: "connection_init", payload: { Authorization: "Bearer x" } });
+    expect(t.socket.sent).toEqual([]);
+    t.pending[0]!.resolve({ claims: { sub: "a" } });
+    await Promise.resolve();
+    expect(t.socket.sent).toEqual([{ type: "connection_ack" }]);
+    expect(t.session.ctx.auth?.claims.sub).toBe("a");
+  });
+
+  it("closes 4401 for a subscribe sent while the token is being verified, and 4429 for a second init", () => {
+    const a = securedSetup();
+    a.send({ type: "connection_init", payload: { Authorization: "Bearer x" } });
+    a.send({ id: "1", type: "subscribe", payload: { query: "subscription { a }" } });
+    expect(a.socket.closedWith?.code).toBe(4401);
+    expect(a.engine.ops).toHaveLength(0);
+    const b = securedSetup();
+    b.send({ type: "connection_init", payload: { Authorization: "Bearer x" } });
+    b.send({ type: "connection_init", payload: {} });
+    expect(b.socket.closedWith?.code).toBe(4429);
+  });
+
+  it("closes 4401 with the refusal's reason, and when a token is required but none came", async () => {
+    const a = securedSetup();
+    a.send({ type: "connection_init", payload: { Authorization: "Bearer x" } });
+    a.pending[0]!.reject(new Error("internal detail"));
+    await Promise.resolve();
+    await Promise.resolve();
+    // Only public messages reach the client: a plain Error's text is replaced.
+    expect(a.socket.closedWith).toEqual({ code: 4401, reason: "Unauthorized: invalid token" });
+    const b = securedSetup(true);
+    b.send({ type: "connection_init", payload: {} });
+    expect(b.socket.closedWith?.code).toBe(4401);
+  });
+
+  it("ends every operation with TOKEN_EXPIRED and closes 4403 when the token expires", async () => {
+    const t = securedSetup();
+    t.send({ type: "connection_init", payload: { Authorization: "Bearer x" } });
+    t.pending[0]!.resolve({ claims: { sub: "a" } });
+    await Promise.resolve();
+    t.send({ id: "1", type: "subscribe", payload: { query: "subscription { a }" } });
+    t.send({ id: "2", type: "subscribe", payload: { query: "subscription { b }" } });
+    t.expire();
+    const errors = t.socket.sent.filter((f) => (f as { type: string }).type === "error") as {
+      id: string;
+      payload: { extensions: { code: string } }[];
+    }[];
+    expect(errors.map((e) => [e.id, e.payload[0]!.extensions.code])).toEqual([
+      ["1", "SG_ERR_TOKEN_EXPIRED"],
+      ["2", "SG_ERR_TOKEN_EXPIRED"],
+    ]);
+    expect(t.socket.closedWith?.code).toBe(4403);
+    expect(t.engine.ops.every((o) => o.cancelled)).toBe(true);
   });
 });

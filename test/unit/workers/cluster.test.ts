@@ -4,7 +4,7 @@
  */
 import { MessageChannel } from "node:worker_threads";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { OperationRequest, OperationSink } from "../../../src/engine/types.js";
+import { anonymous, type OperationRequest, type OperationSink } from "../../../src/engine/types.js";
 import { createLogger } from "../../../src/observability/logger.js";
 import { ClusterLink } from "../../../src/workers/cluster.js";
 import { ownerOf } from "../../../src/workers/ring.js";
@@ -78,6 +78,7 @@ const sink = () => {
 };
 
 const REQ: OperationRequest = { query: "subscription { x }" };
+const CTX = anonymous("10.0.0.1");
 
 describe("ClusterLink", () => {
   it("forwards one subscription per group to the owner and fans its results out", async () => {
@@ -86,7 +87,7 @@ describe("ClusterLink", () => {
     expect(links[0]!.isLocal(key)).toBe(false);
     expect(links[1]!.isLocal(key)).toBe(true);
     const sinks = [sink(), sink(), sink()];
-    const runs = sinks.map((s) => links[0]!.subscribe(key, "g", REQ, s));
+    const runs = sinks.map((s) => links[0]!.subscribe(key, "g", REQ, CTX, s));
     await vi.waitFor(() => expect(engines[1]!.runs).toHaveLength(1));
     expect(engines[1]!.runs[0]!.req).toEqual(REQ);
     engines[1]!.runs[0]!.sink.next('{"data":1}');
@@ -108,7 +109,7 @@ describe("ClusterLink", () => {
     const { links, engines } = cluster(3);
     const key = keyOwnedBy(1, [0, 1, 2], 1, 2);
     const s = sink();
-    links[0]!.subscribe(key, "g", REQ, s);
+    links[0]!.subscribe(key, "g", REQ, CTX, s);
     await vi.waitFor(() => expect(engines[1]!.runs).toHaveLength(1));
     links[0]!.removePeer(1);
     links[2]!.removePeer(1);
@@ -122,7 +123,7 @@ describe("ClusterLink", () => {
     const { links, engines } = cluster(3);
     const key = keyOwnedBy(1, [0, 1, 2], 1, 0);
     const s = sink();
-    links[0]!.subscribe(key, "g", REQ, s);
+    links[0]!.subscribe(key, "g", REQ, CTX, s);
     await vi.waitFor(() => expect(engines[1]!.runs).toHaveLength(1));
     links[0]!.removePeer(1);
     expect(engines[0]!.runs).toHaveLength(1);
@@ -133,7 +134,7 @@ describe("ClusterLink", () => {
   it("stops what it served for a worker that died", async () => {
     const { links, engines } = cluster(2);
     const key = keyOwnedBy(1, [0, 1]);
-    links[0]!.subscribe(key, "g", REQ, sink());
+    links[0]!.subscribe(key, "g", REQ, CTX, sink());
     await vi.waitFor(() => expect(engines[1]!.runs).toHaveLength(1));
     links[1]!.removePeer(0);
     expect(engines[1]!.runs[0]!.cancelled).toBe(true);
@@ -144,15 +145,15 @@ describe("ClusterLink", () => {
     const key = keyOwnedBy(1, [0, 1]);
     const a = sink();
     const b = sink();
-    links[0]!.subscribe(key, "g", REQ, a);
-    links[0]!.subscribe(key, "g", REQ, b);
+    links[0]!.subscribe(key, "g", REQ, CTX, a);
+    links[0]!.subscribe(key, "g", REQ, CTX, b);
     await vi.waitFor(() => expect(engines[1]!.runs).toHaveLength(1));
     engines[1]!.runs[0]!.sink.error([{ message: "broker down" }]);
     await vi.waitFor(() =>
       expect([a.errors, b.errors]).toEqual([[[{ message: "broker down" }]], [[{ message: "broker down" }]]]),
     );
     // A new subscriber starts a fresh forwarded subscription.
-    links[0]!.subscribe(key, "g", REQ, sink());
+    links[0]!.subscribe(key, "g", REQ, CTX, sink());
     await vi.waitFor(() => expect(engines[1]!.runs).toHaveLength(2));
   });
 
@@ -160,7 +161,7 @@ describe("ClusterLink", () => {
     const { links, engines } = cluster(2, false);
     links[0]!.attach(engines[0]!, new Map(), { deliveries: 0 });
     const key = keyOwnedBy(1, [0, 1]);
-    links[0]!.subscribe(key, "g", REQ, sink());
+    links[0]!.subscribe(key, "g", REQ, CTX, sink());
     await new Promise((r) => setTimeout(r, 20));
     expect(engines[1]!.runs).toHaveLength(0);
     links[1]!.attach(engines[1]!, new Map(), { deliveries: 0 });
