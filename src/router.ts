@@ -17,6 +17,7 @@ import { loadSupergraph, type Supergraph } from "./schema/supergraph.js";
 import { mountGraphqlHttp } from "./transport/http.js";
 import { type TemplatedApp, type us_listen_socket, uws } from "./transport/uws.js";
 import { mountWebSocket, type WebSocketHandle } from "./transport/websocket.js";
+import { Delivery } from "./delivery/service.js";
 import { Security } from "./security/security.js";
 import { mountOperationalRoutes } from "./transport/routes.js";
 import type { ClusterLink } from "./workers/cluster.js";
@@ -114,6 +115,7 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
   const { logger, cluster } = options;
   // First: a config it refuses (require_authentication without jwt) fails before anything starts.
   const security = new Security(config);
+  const delivery = new Delivery(config, logger);
   const supergraph = await loadRouterSupergraph(config);
   for (const d of supergraph.dropped) logger.warn({ problem: d }, "field dropped: unknown provider");
   const providers = await createProviders(config.events, config.instance_id ?? hostname());
@@ -135,6 +137,7 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
       maxDocumentSize: config.limits.max_message_size,
       observeLatency: (seconds) => metrics.deliveryLatency.observe(seconds),
       security,
+      delivery,
       ...(cluster ? { ownership: cluster } : {}),
     },
     logger,
@@ -202,6 +205,7 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
     stopping ??= (async () => {
       stopHeapTrim();
       security.stop();
+      websocket.close();
       stopListening();
       for (const s of [...websocket.sessions]) s.goAway();
       for (const s of [...httpStreams]) s.end();

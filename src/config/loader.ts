@@ -10,6 +10,7 @@ import { Ajv, type AnySchemaObject, type ValidateFunction } from "ajv";
 import { LineCounter, parseDocument } from "yaml";
 import { ErrorCode, StreamgateAggregateError, errorMessage } from "../errors.js";
 import { parseDuration } from "./duration.js";
+import { crossFieldProblems } from "./rules.js";
 import { type ConfigPath, interpolateEnv } from "./interpolate.js";
 import { type Problem, ajvProblems, formatPath, pointerToPath } from "./problems.js";
 import type { Config } from "./types.js";
@@ -107,7 +108,12 @@ function build(doc: unknown, source: string | undefined, baseDir: string, env: E
   const unset = interpolation.problems.map((p) => formatPath(p.path));
   // A value left as "${NAME}" because NAME is unset would also fail its format: say it once.
   const schemaProblems = ajvProblems(errors, data).filter((p) => !unset.some((u) => isWithin(p.path, u)));
-  const problems: Problem[] = [...interpolation.problems, ...schemaProblems, ...duplicates(data)];
+  const problems: Problem[] = [
+    ...interpolation.problems,
+    ...schemaProblems,
+    ...duplicates(data),
+    ...crossFieldProblems(data),
+  ];
   const durationProblems: Problem[] = [];
   convertDurations(CONFIG_SCHEMA, data, [], durationProblems);
   // A malformed duration is already a schema problem; only out-of-range ones are new.

@@ -11,7 +11,7 @@ export interface Problem {
 }
 
 /** Top-level sections the spec defines but this version does not implement yet. */
-const NOT_SUPPORTED_YET = new Set(["delivery", "telemetry"]);
+const NOT_SUPPORTED_YET = new Set(["telemetry"]);
 /** Values never echoed back in an error message, since messages end up in logs. */
 const SECRET_KEYS = new Set(["password", "token", "secret"]);
 /** Errors inside these definitions are summarised by one sentence instead of ajv's keyword text. */

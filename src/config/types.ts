@@ -15,8 +15,24 @@ export interface SubgraphConfig {
   readonly schema?: string;
 }
 
+/** Per provider: at-most-once (default) or at-least-once with cursors (docs/delivery.md). */
+export type DeliveryMode = "at_most_once" | "at_least_once";
+
+export interface DeliveryConfig {
+  readonly cursor_secret?: string;
+  /** milliseconds */
+  readonly resume_timeout: number;
+  readonly session_buffer?: {
+    readonly provider_id: string;
+    readonly max_events: number;
+    /** milliseconds */
+    readonly ttl: number;
+  };
+}
+
 export interface NatsProviderConfig {
   readonly id: string;
+  readonly delivery?: DeliveryMode;
   /** nats://host:port, or "memory://" for the embedded in-process broker. */
   readonly url: string;
   readonly authentication?: {
@@ -27,6 +43,7 @@ export interface NatsProviderConfig {
 
 export interface KafkaProviderConfig {
   readonly id: string;
+  readonly delivery?: DeliveryMode;
   readonly brokers: readonly string[];
   readonly authentication?: {
     readonly sasl_plain?: { readonly username: string; readonly password: string };
@@ -43,6 +60,7 @@ export interface KafkaProviderConfig {
 
 export interface RedisProviderConfig {
   readonly id: string;
+  readonly delivery?: DeliveryMode;
   readonly urls: readonly string[];
   readonly cluster_enabled: boolean;
 }
@@ -140,6 +158,7 @@ export interface Config {
   readonly authorization: AuthorizationConfig;
   readonly websocket: WebSocketConfig;
   readonly rate_limit: RateLimitConfig;
+  readonly delivery: DeliveryConfig;
   /** NATS request/reply timeout for @edfs__natsRequest, milliseconds. */
   readonly request_timeout: number;
   /** Names this instance's JetStream durables; undefined = the host name. */

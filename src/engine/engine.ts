@@ -21,6 +21,8 @@ import { attachResolvers } from "./resolvers.js";
 import { fragmentsOf, subscriptionResolver } from "./subscription.js";
 import type { SubscribeBinding } from "../schema/model.js";
 import type { Security } from "../security/security.js";
+import type { Delivery, DeliveryTarget, SubscriptionDelivery } from "../delivery/service.js";
+import type { TriggerMembership } from "../fanout/triggers.js";
 import { Admission } from "./admission.js";
 import type {
   LocalExecutor,
@@ -42,6 +44,8 @@ export interface EngineOptions {
   readonly observeLatency?: LatencyObserver;
   /** Rate limits and their counters; absent: no rate limits. */
   readonly security?: Pick<Security, "limiters" | "stats">;
+  /** At-least-once delivery (cursors, resume); absent: every provider is at-most-once. */
+  readonly delivery?: Delivery;
 }
 
 const DONE: RunningOperation = { cancel() {} };
@@ -70,6 +74,8 @@ export class Engine implements LocalExecutor {
   private activeSubscriptions = 0;
   private readonly ownership: TriggerOwnership | undefined;
   private readonly admission: Admission;
+  private readonly delivery: Delivery | undefined;
+  private resumeSeq = 0;
   /** Bindings whose filter renders claims: their groups are per claim values. */
   private readonly claimFilters = new WeakMap<SubscribeBinding, boolean>();
 
@@ -81,6 +87,7 @@ export class Engine implements LocalExecutor {
   ) {
     this.schema = supergraph.schema;
     this.ownership = options.ownership;
+    this.delivery = options.delivery;
     this.subgraphs = new SubgraphClient(supergraph.federation.subgraphs, options.subgraphTimeoutMs);
     attachResolvers(this.schema, {
       supergraph,
@@ -259,19 +266,61 @@ export class Engine implements LocalExecutor {
     const claimed = this.filterUsesClaims(binding) ? `\u0004${stableJson(ctx.auth?.claims ?? null)}` : "";
     const groupKey = groupKeyOf(req.operationName, req.query, stableJson(variables) + claimed);
     const stream = binding.streamConfiguration;
-    if (this.ownership && !forwarded) {
-      const triggerKey = sourceKey(binding.providerId, topics, stream);
-      if (!this.ownership.isLocal(triggerKey)) return this.forward(triggerKey, groupKey, req, ctx, sink);
+    const triggerKey = sourceKey(binding.providerId, topics, stream);
+    const target: DeliveryTarget = {
+      providerId: binding.providerId,
+      provider: this.providers.get(binding.providerId)!,
+      triggerKey,
+      topics,
+      stream,
+    };
+    // A client's cursor resumes here (for a forwarded group, the requesting worker replays for its
+    // client); a forwarded group carries one only when it moved to this worker (a rebalance).
+    let delivery: SubscriptionDelivery | undefined;
+    try {
+      delivery = this.delivery?.forSubscription(target, req.extensions?.cursor);
+    } catch (err) {
+      sink.error([
+        clientError(publicCode(err, ErrorCode.CURSOR_INVALID), publicMessage(err, "invalid cursor")),
+      ]);
+      return DONE;
+    }
+    const remote = this.ownership !== undefined && !forwarded && !this.ownership.isLocal(triggerKey);
+    // The worker that owns the trigger replays (its positions are the live ones); the worker that
+    // holds the client tells it what it gets.
+    const deliverySink = delivery
+      ? this.delivery!.sink(sink, delivery, { report: !forwarded, replays: !remote })
+      : undefined;
+    const resolver = subscriptionResolver(
+      { supergraph: this.supergraph, client: this.subgraphs, logger: this.logger },
+      plan,
+      argResult.args,
+      variables,
+      ctx.auth?.claims,
+    );
+    const abort = new AbortController();
+    const startReplay = (): void => {
+      if (delivery?.resumeAfter && deliverySink?.replaying)
+        void this.delivery!.replay(target, delivery.resumeAfter, resolver, deliverySink, abort.signal);
+    };
+    if (remote) {
+      // A resuming client gets a group of its own at the owner, which replays into it; others
+      // share the group, without their cursor.
+      const resuming = delivery?.resumeAfter !== undefined && delivery.cursors !== undefined;
+      const { extensions: _cursor, ...shared } = req;
+      const key = resuming ? `${groupKey}\u0005${++this.resumeSeq}` : groupKey;
+      return this.forward(triggerKey, key, resuming ? req : shared, ctx, deliverySink ?? sink);
     }
     let cancelled = false;
-    let unsubscribe: (() => void) | undefined;
+    let membership: TriggerMembership | undefined;
     const counted = forwarded ? 0 : 1;
     this.activeSubscriptions += counted;
     const end = (): void => {
       if (cancelled) return;
       cancelled = true;
+      abort.abort();
       this.activeSubscriptions -= counted;
-      unsubscribe?.();
+      membership?.unsubscribe();
     };
     this.triggers
       .subscribe({
@@ -279,19 +328,18 @@ export class Engine implements LocalExecutor {
         topics,
         groupKey,
         ...(stream ? { stream } : {}),
-        resolver: subscriptionResolver(
-          { supergraph: this.supergraph, client: this.subgraphs, logger: this.logger },
-          plan,
-          argResult.args,
-          variables,
-          ctx.auth?.claims,
-        ),
-        subscriber: sink,
+        resolver,
+        subscriber: deliverySink ?? sink,
+        ...(delivery?.cursors ? { cursors: delivery.cursors } : {}),
       })
       .then(
-        (unsub) => {
-          if (cancelled) unsub();
-          else unsubscribe = unsub;
+        (m) => {
+          if (cancelled) {
+            m.unsubscribe();
+            return;
+          }
+          membership = m;
+          startReplay();
         },
         (err) => {
           if (cancelled) return;
@@ -301,14 +349,18 @@ export class Engine implements LocalExecutor {
             "broker subscribe failed",
           );
           sink.error([
-            {
-              message: `could not subscribe: ${publicMessage(err, "the broker refused the subscription")}`,
-              extensions: { code: ErrorCode.PROVIDER_UNAVAILABLE },
-            },
+            clientError(
+              ErrorCode.PROVIDER_UNAVAILABLE,
+              `could not subscribe: ${publicMessage(err, "the broker refused the subscription")}`,
+            ),
           ]);
         },
       );
-    return { cancel: end };
+    if (!delivery?.cursors) return { cancel: end };
+    return {
+      cancel: end,
+      cursor: () => (deliverySink?.replaying ? undefined : membership?.cursors?.latest),
+    };
   }
 
   private filterUsesClaims(binding: SubscribeBinding): boolean {

@@ -4,6 +4,7 @@
  * from the engine so transports, sessions and the worker link depend on these types only.
  */
 import type { PlanError } from "../planner/plan.js";
+import type { EventPosition } from "../providers/provider.js";
 
 export interface OperationRequest {
   readonly query: string;
@@ -35,10 +36,17 @@ export function anonymous(ip = ""): RequestContext {
   return { ip, auth: null, connectionParams: null };
 }
 
+/** What travels with an event of an at-least-once trigger (its payload already holds the cursor). */
+export interface EventMeta {
+  /** The cursor after this event (also in the payload's `extensions.cursor`; SSE puts it in `id:`). */
+  readonly cursor: string;
+  readonly position: EventPosition;
+}
+
 /** Where an operation's results go. Implementations must not throw. */
 export interface OperationSink {
-  /** One serialized ExecutionResult (`{"data":…}` / `{"errors":…}`). */
-  next(payloadJson: string): void;
+  /** One serialized ExecutionResult (`{"data":…}` / `{"errors":…}`), with its delivery metadata if any. */
+  next(payloadJson: string, meta?: EventMeta): void;
   /** The operation could not start, or ended with an error; it is over. */
   error(errors: readonly PlanError[]): void;
   /** The operation finished normally (queries, mutations). */
@@ -48,6 +56,12 @@ export interface OperationSink {
 export interface RunningOperation {
   /** Stops the operation; no further sink calls are made. Idempotent. */
   cancel(): void;
+  /**
+   * At-least-once subscriptions: the newest cursor the client may hold now (its trigger's, past
+   * events a filter skipped), sent to idle clients so a reconnect does not replay what they never
+   * needed; undefined while a resume is still replaying.
+   */
+  cursor?(): string | undefined;
 }
 
 /**

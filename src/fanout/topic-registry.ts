@@ -49,8 +49,15 @@ export class TopicRegistry {
       const provider = this.providers(providerId);
       if (!provider) throw new StreamgateError(ErrorCode.PROVIDER_UNKNOWN, `no provider "${providerId}"`);
       const listeners = new Set<EventsHandler>();
-      const deliver = (events: readonly BrokerEvent[]): void => {
-        for (const l of listeners) l(events);
+      // Listeners that say when they wrote (at-least-once triggers) make the provider wait for all.
+      const deliver = (events: readonly BrokerEvent[]): Promise<void> | undefined => {
+        const pending: Promise<void>[] = [];
+        for (const l of listeners) {
+          const p = l(events);
+          if (p) pending.push(p);
+        }
+        if (pending.length === 0) return undefined;
+        return pending.length === 1 ? pending[0] : Promise.all(pending).then(() => undefined);
       };
       const created: Entry = {
         listeners,

@@ -4,6 +4,8 @@
  * variables. Per event: decode once per trigger, shape and serialize once per group, then hand
  * the same bytes to every subscriber of the group.
  */
+import { withCursor } from "../delivery/sink.js";
+import type { EventMeta } from "../engine/types.js";
 import type { BrokerEvent, StreamOptions } from "../providers/provider.js";
 import type { Decoded } from "../planner/event.js";
 import { decodeEvent } from "../planner/event.js";
@@ -19,6 +21,8 @@ export interface EventScope {
   readonly memo: Map<string, unknown>;
   /** performance.now() when the trigger received the event. */
   readonly receivedAt: number;
+  /** At-least-once triggers: the event's cursor and position. */
+  readonly meta?: EventMeta;
 }
 
 /** Observes how long an event took from trigger to sockets, once per group. */
@@ -30,6 +34,19 @@ export type GroupResolver = (
   raw: BrokerEvent,
   scope: EventScope,
 ) => string | null | Promise<string | null>;
+
+/**
+ * An at-least-once trigger's cursors (src/delivery): the position of each event, and the cursor
+ * after it, computed once per event for every group and subscriber.
+ */
+export interface TriggerCursors {
+  /** Advances past `event`; its meta, or undefined when it carries no position. */
+  advance(event: BrokerEvent): EventMeta | undefined;
+  /** Every subscriber has the events up to `cursor` written: it may be offered to idle clients. */
+  settle(cursor: string): void;
+  /** The newest settled cursor (undefined before the first event). */
+  readonly latest: string | undefined;
+}
 
 export interface FanoutStats {
   eventsReceived: number;
@@ -51,20 +68,19 @@ class Group {
     private readonly observe: LatencyObserver | undefined,
   ) {}
 
-  dispatch(decoded: Decoded, raw: BrokerEvent, scope: EventScope): void {
-    if (this.tail) {
-      this.track(this.tail.then(() => this.run(decoded, raw, scope)));
-      return;
-    }
+  /** Resolves and sends one event; returns a promise when that finishes later (asynchronous resolution). */
+  dispatch(decoded: Decoded, raw: BrokerEvent, scope: EventScope): Promise<void> | undefined {
+    if (this.tail) return this.track(this.tail.then(() => this.run(decoded, raw, scope)));
     const pending = this.run(decoded, raw, scope);
-    if (pending) this.track(pending);
+    return pending ? this.track(pending) : undefined;
   }
 
-  private track(p: Promise<void>): void {
+  private track(p: Promise<void>): Promise<void> {
     const tail: Promise<void> = p.finally(() => {
       if (this.tail === tail) this.tail = undefined;
     });
     this.tail = tail;
+    return tail;
   }
 
   private run(decoded: Decoded, raw: BrokerEvent, scope: EventScope): Promise<void> | undefined {
@@ -83,10 +99,16 @@ class Group {
   private send(json: string | null, scope: EventScope): void {
     this.stats.resolutions++;
     if (json === null) return;
-    this.stats.deliveries += deliverAll(this.subscribers, json, this.onError);
+    const meta = scope.meta;
+    // The cursor goes into the shared payload once per group, not once per subscriber.
+    const payload = meta ? withCursor(json, meta.cursor) : json;
+    this.stats.deliveries += deliverAll(this.subscribers, payload, meta, this.onError);
     this.observe?.((performance.now() - scope.receivedAt) / 1000);
   }
 }
+
+/** Resolves after this loop turn's socket flush (frames are queued per socket and written on setImmediate). */
+const afterFlush = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 class Trigger {
   readonly groups = new Map<string, Group>();
@@ -97,16 +119,35 @@ class Trigger {
   constructor(
     readonly key: string,
     private readonly stats: FanoutStats,
+    /** Set for an at-least-once trigger. */
+    readonly cursors: TriggerCursors | undefined,
   ) {}
 
-  onEvents = (events: readonly BrokerEvent[]): void => {
+  /**
+   * At-most-once: fire and forget. At-least-once: returns when every group has written the events
+   * to its subscribers' sockets (after the flush), which is when the provider may acknowledge.
+   */
+  onEvents = (events: readonly BrokerEvent[]): Promise<void> | undefined => {
+    const cursors = this.cursors;
+    const pending: Promise<void>[] = [];
+    let last: EventMeta | undefined;
     for (const ev of events) {
       this.stats.eventsReceived++;
       const decoded = decodeEvent(ev.data);
       if (!decoded.ok) this.stats.eventsInvalid++;
-      const scope: EventScope = { memo: new Map(), receivedAt: performance.now() };
-      for (const g of this.groups.values()) g.dispatch(decoded, ev, scope);
+      const meta = cursors?.advance(ev);
+      if (meta) last = meta;
+      const scope: EventScope = meta
+        ? { memo: new Map(), receivedAt: performance.now(), meta }
+        : { memo: new Map(), receivedAt: performance.now() };
+      for (const g of this.groups.values()) {
+        const p = g.dispatch(decoded, ev, scope);
+        if (p && cursors) pending.push(p);
+      }
     }
+    if (!cursors) return undefined;
+    const done = pending.length > 0 ? Promise.all(pending).then(afterFlush) : afterFlush();
+    return last ? done.then(() => cursors.settle(last.cursor)) : done;
   };
 }
 
@@ -123,6 +164,16 @@ export interface SubscribeRequest {
   /** Used only when this request creates the group. */
   readonly resolver: GroupResolver;
   readonly subscriber: Subscriber;
+  /** At-least-once: makes the trigger's cursors, used only when this request creates the trigger. */
+  readonly cursors?: () => TriggerCursors;
+}
+
+/** What a subscriber holds on its trigger. */
+export interface TriggerMembership {
+  /** Leaves the group (and the trigger, the last one out). */
+  readonly unsubscribe: () => void;
+  /** The trigger's cursors, for an at-least-once trigger. */
+  readonly cursors: TriggerCursors | undefined;
 }
 
 export class TriggerRegistry {
@@ -156,15 +207,15 @@ export class TriggerRegistry {
   }
 
   /**
-   * Adds a subscriber; resolves with its unsubscribe once the broker subscriptions exist. Rejects
+   * Adds a subscriber; resolves with its membership once the broker subscriptions exist. Rejects
    * (with the subscriber already removed) when a broker subscription could not be made.
    */
-  async subscribe(req: SubscribeRequest): Promise<() => void> {
+  async subscribe(req: SubscribeRequest): Promise<TriggerMembership> {
     const triggerKey = sourceKey(req.providerId, req.topics, req.stream);
     let trigger = this.triggers.get(triggerKey);
     let created = false;
     if (!trigger) {
-      trigger = new Trigger(triggerKey, this.stats);
+      trigger = new Trigger(triggerKey, this.stats, req.cursors?.());
       this.triggers.set(triggerKey, trigger);
       created = true;
     }
@@ -183,7 +234,7 @@ export class TriggerRegistry {
       this.remove(t, g, req.subscriber);
       throw err;
     }
-    return () => this.remove(t, g, req.subscriber);
+    return { unsubscribe: () => this.remove(t, g, req.subscriber), cursors: t.cursors };
   }
 
   private async open(

@@ -27,6 +27,14 @@ export function sseEvent(event: SseEventName, dataJson?: string, id?: string): s
   return `${frame}\n`;
 }
 
+/**
+ * A block with only an `id:` line: EventSource records it as the last event id without
+ * dispatching anything (there is no data). Idle at-least-once streams get the newest cursor so.
+ */
+export function sseIdOnly(id: string): string {
+  return `id: ${id.replace(/[\r\n\0]/g, "")}\n\n`;
+}
+
 /** A comment line (keep-alive); clients ignore it. Multi-line text becomes several comments. */
 export function sseComment(text: string): string {
   let frame = "";

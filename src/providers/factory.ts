@@ -48,22 +48,31 @@ export async function createProviders(
       n.id,
       Nats && n.url !== MEMORY_URL
         ? new Nats(n, { instanceId })
-        : new MemoryProvider({ id: n.id, kind: "nats" }),
+        : new MemoryProvider({ id: n.id, kind: "nats", ...retained(n) }),
     );
   }
   for (const k of kafka) {
     add(
       "kafka",
       k.id,
-      Kafka && !isMemory(k.brokers) ? new Kafka(k) : new MemoryProvider({ id: k.id, kind: "kafka" }),
+      Kafka && !isMemory(k.brokers)
+        ? new Kafka(k)
+        : new MemoryProvider({ id: k.id, kind: "kafka", ...retained(k) }),
     );
   }
   for (const r of redis) {
     add(
       "redis",
       r.id,
-      Redis && !isMemory(r.urls) ? new Redis(r) : new MemoryProvider({ id: r.id, kind: "redis" }),
+      Redis && !isMemory(r.urls)
+        ? new Redis(r)
+        : new MemoryProvider({ id: r.id, kind: "redis", ...retained(r) }),
     );
   }
   return out;
+}
+
+/** An at-least-once provider on the embedded broker keeps a log to replay from. */
+function retained(p: { readonly delivery?: string }): { retain?: number } {
+  return p.delivery === "at_least_once" ? { retain: 10_000 } : {};
 }

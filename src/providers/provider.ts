@@ -16,7 +16,18 @@ export interface BrokerEvent {
   readonly position?: string;
 }
 
-export type EventsHandler = (events: readonly BrokerEvent[]) => void;
+/**
+ * Receives events in broker order. A handler that returns a promise is saying when the events are
+ * written to every subscriber's socket or buffer: a provider that acknowledges (JetStream) waits
+ * for it, and takes a rejection as "not delivered" (nak).
+ */
+export type EventsHandler = (events: readonly BrokerEvent[]) => void | Promise<void>;
+
+/** Where one event sits: a partition key (JetStream stream, `topic:partition`, a buffer log) and its offset there. */
+export interface EventPosition {
+  readonly key: string;
+  readonly offset: number;
+}
 
 /** Closes one broker subscription. Idempotent. */
 export type Unsubscribe = () => Promise<void>;
@@ -37,6 +48,19 @@ export interface ProviderCounters {
   published: number;
   errors: number;
   reconnects: number;
+}
+
+export interface ReplayRequest {
+  readonly topics: readonly string[];
+  readonly stream?: StreamOptions;
+  /** Last position the client has, per partition key (what comes after it is replayed). */
+  readonly after: Readonly<Record<string, number>>;
+  /** Replayed events in order; a returned promise paces the replay. */
+  readonly onEvents: (events: readonly BrokerEvent[]) => void | Promise<void>;
+  /** Called before any event when events after `after` are already gone (retention). */
+  readonly onGap: () => void;
+  /** Aborts the replay (the client left); the promise then resolves as it stands. */
+  readonly signal: AbortSignal;
 }
 
 /** JetStream: consume through a durable consumer on an existing stream (`streamConfiguration`). */
@@ -76,6 +100,27 @@ export interface Provider {
   /** NATS request/reply; other providers reject with PROVIDER_NOT_BUILT. */
   request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
   health(): ProviderHealth;
+  /**
+   * Whether events of this subscription can be replayed from a position (at-least-once): JetStream
+   * with a stream, Kafka, a session-buffered provider. Absent: never.
+   */
+  canReplay?(stream: StreamOptions | undefined): boolean;
+  /** An event's position, parsed (undefined when it has none). */
+  positionOf?(event: BrokerEvent, stream: StreamOptions | undefined): EventPosition | undefined;
+  /**
+   * Where each partition of `topics` stands now: the positions a subscription made now starts
+   * after (Kafka: high watermark - 1 per partition). Lets a new trigger's first cursor cover every
+   * partition. Absent: positions are learned from events.
+   */
+  heads?(
+    topics: readonly string[],
+    stream: StreamOptions | undefined,
+  ): Promise<Readonly<Record<string, number>>>;
+  /**
+   * Replays, in order per partition, what came after `after` up to the newest event at the time
+   * of the call, then resolves. Partition keys missing from `after` start at their oldest event.
+   */
+  replay?(req: ReplayRequest): Promise<void>;
   /**
    * Messages behind the broker head over all of this provider's consumers (JetStream, Kafka).
    * Absent for pub/sub brokers. Called at metrics scrape time, never on the hot path.

@@ -5,7 +5,7 @@
  */
 import type { PlanError } from "../planner/plan.js";
 import { CloseCode, closeReason } from "../protocol/graphql-transport-ws.js";
-import type { AuthInfo } from "../engine/types.js";
+import type { AuthInfo, EventMeta } from "../engine/types.js";
 import { clientError, ErrorCode, publicMessage } from "../errors.js";
 import type {
   OperationRequest,
@@ -32,13 +32,16 @@ export interface OperationFrames {
 /** One client operation's sink; small, allocated per subscription. */
 class OperationFrameSink implements OperationSink {
   private readonly prefix: string;
+  /** The newest cursor sent to the client (at-least-once operations only). */
+  lastCursor: string | undefined;
   constructor(
     private readonly session: BaseSession,
     private readonly id: string,
   ) {
     this.prefix = session.frames.nextPrefix(id);
   }
-  next(payloadJson: string): void {
+  next(payloadJson: string, meta?: EventMeta): void {
+    if (meta) this.lastCursor = meta.cursor;
     this.session.sendSpliced(this.prefix, payloadJson, this.session.frames.nextSuffix);
   }
   error(errors: readonly PlanError[]): void {
@@ -55,6 +58,8 @@ export abstract class BaseSession {
   /** Cancels the token-expiry watch; set only while an expiring token is in use. */
   private unwatchExpiry: (() => void) | undefined;
   protected readonly ops = new Map<string, RunningOperation>();
+  /** At-least-once operations, whose newest cursor idle clients are sent (created on first use). */
+  private cursorOps: Map<string, OperationFrameSink> | undefined;
   abstract readonly frames: OperationFrames;
 
   constructor(
@@ -224,9 +229,16 @@ export abstract class BaseSession {
       return false;
     }
     this.ops.set(id, STARTING);
-    const running = this.deps.engine.execute(payload, new OperationFrameSink(this, id), this.ctx);
+    const sink = new OperationFrameSink(this, id);
+    const running = this.deps.engine.execute(payload, sink, this.ctx);
     // The sink may already have finished the operation (an error, a synchronous query).
-    if (this.ops.get(id) === STARTING) this.ops.set(id, running);
+    if (this.ops.get(id) === STARTING) {
+      this.ops.set(id, running);
+      if (running.cursor) {
+        this.cursorOps ??= new Map();
+        this.cursorOps.set(id, sink);
+      }
+    }
     return true;
   }
 
@@ -235,13 +247,36 @@ export abstract class BaseSession {
     const op = this.ops.get(id);
     if (!op) return;
     this.ops.delete(id);
+    this.cursorOps?.delete(id);
     op.cancel();
   }
 
   /** Removes a finished operation; false when it was already gone (client completed it). */
   finish(id: string): boolean {
+    this.cursorOps?.delete(id);
     return this.ops.delete(id);
   }
+
+  /**
+   * The newest cursor of each idle at-least-once operation whose client does not have it yet
+   * (its trigger moved past events a filter skipped), marked as sent. Empty for most sessions.
+   */
+  protected staleCursors(): Record<string, string> | undefined {
+    if (!this.cursorOps || this.state !== "acknowledged") return undefined;
+    const out: Record<string, string> = {};
+    let any = false;
+    for (const [id, sink] of this.cursorOps) {
+      const cursor = this.ops.get(id)?.cursor?.();
+      if (cursor === undefined || cursor === sink.lastCursor) continue;
+      sink.lastCursor = cursor;
+      out[id] = cursor;
+      any = true;
+    }
+    return any ? out : undefined;
+  }
+
+  /** Heartbeat hook: hand idle clients their newest cursors, where the protocol can say it. */
+  cursorBeat(): void {}
 
   send(frame: string): void {
     if (this.state !== "closed") this.socket.send(frame);
@@ -275,6 +310,7 @@ export abstract class BaseSession {
     this.onStateClosed();
     for (const op of this.ops.values()) op.cancel();
     this.ops.clear();
+    this.cursorOps = undefined;
   }
 
   /** Hook for subclasses' own timers. */

@@ -10,6 +10,7 @@ import {
   NEXT_FRAME_SUFFIX,
   nextFramePrefix,
   parseClientMessage,
+  ping,
   pong,
 } from "../protocol/graphql-transport-ws.js";
 import { BaseSession, type OperationFrames } from "./base.js";
@@ -27,6 +28,12 @@ export class TransportWsSession extends BaseSession {
 
   constructor(socket: SessionSocket, deps: SessionDeps, ctx: RequestContext) {
     super(socket, deps, ctx, CloseCode.ConnectionInitialisationTimeout);
+  }
+
+  /** Idle at-least-once operations get their newest cursor in a server ping (docs/delivery.md). */
+  override cursorBeat(): void {
+    const cursors = this.staleCursors();
+    if (cursors) this.send(ping({ cursors }));
   }
 
   onMessage(data: string | ArrayBuffer | Uint8Array): void {

@@ -8,7 +8,7 @@ import { clientError, ErrorCode } from "../errors.js";
 import type { Security } from "../security/security.js";
 import type { PlanError } from "../planner/plan.js";
 import * as multipart from "../protocol/multipart.js";
-import { sseComment, sseEvent } from "../protocol/sse.js";
+import { sseComment, sseEvent, sseIdOnly, sseRetry } from "../protocol/sse.js";
 import type { Reply } from "./reply.js";
 import type { SendBudget, SlowClientPolicy } from "./send-budget.js";
 
@@ -29,18 +29,25 @@ export interface Framing {
   readonly contentType: string;
   /** Written with the head so proxies and clients see the stream start at once. */
   readonly opening: string;
-  result(json: string): string;
+  /** One result; `cursor` (at-least-once) where the framing can carry it (SSE `id:`). */
+  result(json: string, cursor?: string): string;
   heartbeat(): string;
+  /** A keep-alive that also hands an idle client its newest cursor, when the framing has a place for it. */
+  cursorBeat?(cursor: string): string;
   /** An error after the stream started (the operation is over). */
   error(errors: readonly PlanError[]): string;
   end(): string;
 }
 
+/** How long EventSource waits before it reconnects (and resumes with Last-Event-ID). */
+const SSE_RETRY_MS = 1000;
+
 export const SSE_FRAMING: Framing = {
   contentType: "text/event-stream; charset=utf-8",
-  opening: sseComment(""),
-  result: (json) => sseEvent("next", json),
+  opening: sseRetry(SSE_RETRY_MS),
+  result: (json, cursor) => sseEvent("next", json, cursor),
   heartbeat: () => sseComment(""),
+  cursorBeat: (cursor) => sseIdOnly(cursor),
   error: (errors) => sseEvent("next", JSON.stringify({ errors })),
   end: () => sseEvent("complete"),
 };
@@ -116,6 +123,8 @@ export function runStream(o: StreamOptions): void {
   };
   /** The stream is over, however it ended: no heartbeats, no operation, nothing held. */
   let unwatch: (() => void) | undefined;
+  /** The newest cursor this client has been sent (at-least-once). */
+  let lastCursor: string | undefined;
   const release = (): void => {
     clearInterval(heartbeat);
     unwatch?.();
@@ -140,7 +149,14 @@ export function runStream(o: StreamOptions): void {
       reply.header("cache-control", "no-cache").header("x-accel-buffering", "no");
       reply.write(framing.opening);
     });
-    heartbeat = setInterval(() => probe(framing.heartbeat()), o.heartbeatMs);
+    heartbeat = setInterval(() => {
+      // An idle at-least-once stream learns its newest cursor, so a reconnect replays nothing it never needed.
+      const cursor = running?.cursor?.();
+      if (cursor !== undefined && cursor !== lastCursor && framing.cursorBeat) {
+        lastCursor = cursor;
+        probe(framing.cursorBeat(cursor));
+      } else probe(framing.heartbeat());
+    }, o.heartbeatMs);
     unwatch = o.security.watchExpiry(o.ctx, () => {
       unwatch = undefined;
       write(framing.error([clientError(ErrorCode.TOKEN_EXPIRED, "the token expired")]));
@@ -152,9 +168,10 @@ export function runStream(o: StreamOptions): void {
   running = o.engine.execute(
     o.request,
     {
-      next: (json) => {
+      next: (json, meta) => {
+        if (meta) lastCursor = meta.cursor;
         start();
-        write(framing.result(json));
+        write(framing.result(json, meta?.cursor));
       },
       complete: () => {
         start();

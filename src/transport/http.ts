@@ -38,6 +38,8 @@ export function mediaType(contentType: string): string {
 interface Exchange {
   readonly reply: Reply;
   readonly accept: string;
+  /** SSE reconnects send the last `id:` they saw: an at-least-once cursor to resume from. */
+  readonly lastEventId: string;
   readonly ctx: RequestContext;
 }
 
@@ -63,7 +65,7 @@ function route(deps: HttpDeps, ex: Exchange, parsed: ParsedRequest, method: "GET
     sendErrors(ex.reply, "400 Bad Request", [{ message: parsed.message }]);
     return;
   }
-  const request = parsed.request;
+  const request = withLastEventId(parsed.request, ex.lastEventId);
   const kind = deps.engine.operationKind(request);
   if (method === "GET" && kind === "mutation") {
     sendErrors(ex.reply, "405 Method Not Allowed", [{ message: "mutations need POST" }], [["allow", "POST"]]);
@@ -85,6 +87,12 @@ function route(deps: HttpDeps, ex: Exchange, parsed: ParsedRequest, method: "GET
     return;
   }
   single(deps, ex, request);
+}
+
+/** `Last-Event-ID` resumes like `extensions.cursor` (which wins when both are sent). */
+function withLastEventId(request: OperationRequest, lastEventId: string): OperationRequest {
+  if (lastEventId === "" || request.extensions?.cursor !== undefined) return request;
+  return { ...request, extensions: { ...request.extensions, cursor: lastEventId } };
 }
 
 /** Queries and mutations: one result. */
@@ -135,7 +143,12 @@ export function mountGraphqlHttp(app: TemplatedApp, o: HttpOptions): StreamRegis
     const allowed = corsOrigin(config.cors.allow_origins, req.getHeader("origin"));
     const common: Header[] = allowed ? [["access-control-allow-origin", allowed]] : [];
     const reply = new Reply(res, common);
-    return { reply, accept: req.getHeader("accept"), ctx: anonymous(reply.remoteAddress()) };
+    return {
+      reply,
+      accept: req.getHeader("accept"),
+      lastEventId: req.getHeader("last-event-id"),
+      ctx: anonymous(reply.remoteAddress()),
+    };
   };
   /** Verifies the request's token; `next` runs only for an admitted caller, others get 401. */
   const admit = (ex: Exchange, req: HttpRequest, next: () => void): void =>

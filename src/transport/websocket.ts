@@ -186,6 +186,8 @@ export interface WebSocketHandle {
   readonly budget: SendBudget;
   /** Every open session (for shutdown). */
   readonly sessions: Set<BaseSession>;
+  /** Stops the handle's own timers (shutdown). */
+  close(): void;
 }
 
 export interface WebSocketOptions {
@@ -308,5 +310,10 @@ export function mountWebSocket(app: TemplatedApp, o: WebSocketOptions): WebSocke
       }
     },
   });
-  return { stats, sessions, budget, policy };
+  // One timer for every socket: idle at-least-once clients get their newest cursors.
+  const beat = setInterval(() => {
+    for (const s of sessions) s.cursorBeat();
+  }, config.heartbeat_interval);
+  beat.unref();
+  return { stats, sessions, budget, policy, close: () => clearInterval(beat) };
 }

@@ -14,6 +14,7 @@ import type { MessagePort } from "node:worker_threads";
 import type {
   LocalExecutor,
   OperationRequest,
+  EventMeta,
   OperationSink,
   RequestContext,
   RunningOperation,
@@ -40,6 +41,8 @@ interface ForwardedGroup {
   /** The first subscriber's caller: the group's key holds everything of it that shapes results. */
   readonly ctx: RequestContext;
   readonly sinks: Set<OperationSink>;
+  /** The newest cursor the group received: where a new owner resumes it after a move. */
+  lastCursor: string | undefined;
   /** The current route: a request id at a remote owner, or a local run after a move. */
   owner: number;
   id: number;
@@ -106,7 +109,17 @@ export class ClusterLink implements TriggerOwnership {
     const key = clusterGroupKey(triggerKey, groupKey);
     let group = this.groups.get(key);
     if (!group) {
-      group = { key, triggerKey, req, ctx, sinks: new Set(), owner: -1, id: 0, local: undefined };
+      group = {
+        key,
+        triggerKey,
+        req,
+        ctx,
+        sinks: new Set(),
+        lastCursor: undefined,
+        owner: -1,
+        id: 0,
+        local: undefined,
+      };
       this.groups.set(key, group);
       this.route(group);
     }
@@ -184,10 +197,14 @@ export class ClusterLink implements TriggerOwnership {
 
   private route(g: ForwardedGroup): void {
     const owner = ownerOf(g.triggerKey, this.live);
+    // After a move, the new owner resumes the group where the old one left it (at-least-once).
+    const req = g.lastCursor
+      ? { ...g.req, extensions: { ...g.req.extensions, cursor: g.lastCursor } }
+      : g.req;
     g.owner = owner;
     if (owner === this.self && this.executor) {
       // The owner died and the ring now points here: run the group locally.
-      g.local = this.executor.executeLocal(g.req, this.groupSink(g), g.ctx);
+      g.local = this.executor.executeLocal(req, this.groupSink(g), g.ctx);
       return;
     }
     g.id = this.nextId++;
@@ -200,7 +217,7 @@ export class ClusterLink implements TriggerOwnership {
     port.postMessage({
       t: "sub",
       id: g.id,
-      req: g.req,
+      req,
       ip: g.ctx.ip,
       auth: g.ctx.auth,
     } satisfies PeerMessage);
@@ -208,14 +225,15 @@ export class ClusterLink implements TriggerOwnership {
 
   private groupSink(g: ForwardedGroup): OperationSink {
     return {
-      next: (json) => this.fanOut(g, json),
+      next: (json, meta) => this.fanOut(g, json, meta),
       error: (errors) => this.fail(g, errors),
       complete: () => this.finish(g),
     };
   }
 
-  private fanOut(g: ForwardedGroup, json: string): void {
-    this.stats.deliveries += deliverAll(g.sinks, json, (err) =>
+  private fanOut(g: ForwardedGroup, json: string, meta: EventMeta | undefined): void {
+    if (meta) g.lastCursor = meta.cursor;
+    this.stats.deliveries += deliverAll(g.sinks, json, meta, (err) =>
       this.logger.error({ err: errorMessage(err) }, "fan-out error"),
     );
   }
@@ -250,10 +268,10 @@ export class ClusterLink implements TriggerOwnership {
         const run = this.executor.executeLocal(
           m.req,
           {
-            next: (json) => {
+            next: (json, meta) => {
               // The owner's group counted this hand-off as a delivery; the requester counts its clients.
               this.stats.deliveries--;
-              port.postMessage({ t: "next", id, json } satisfies PeerMessage);
+              port.postMessage({ t: "next", id, json, ...(meta ? { meta } : {}) } satisfies PeerMessage);
             },
             error: (errors) => {
               this.served.delete(key);
@@ -281,7 +299,7 @@ export class ClusterLink implements TriggerOwnership {
       }
       case "next": {
         const g = this.byId.get(m.id);
-        if (g && g.owner === from) this.fanOut(g, m.json);
+        if (g && g.owner === from) this.fanOut(g, m.json, m.meta);
         return;
       }
       case "error": {

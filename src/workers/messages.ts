@@ -4,7 +4,7 @@
  * serialized JSON string the owner produced once per resolution group.
  */
 import type { MessagePort } from "node:worker_threads";
-import type { AuthInfo, OperationRequest } from "../engine/types.js";
+import type { AuthInfo, EventMeta, OperationRequest } from "../engine/types.js";
 import type { PlanError } from "../planner/plan.js";
 
 /** Primary → worker. */
@@ -35,7 +35,7 @@ export type PeerMessage =
       readonly auth: AuthInfo | null;
     }
   | { readonly t: "unsub"; readonly id: number }
-  | { readonly t: "next"; readonly id: number; readonly json: string }
+  | { readonly t: "next"; readonly id: number; readonly json: string; readonly meta?: EventMeta }
   | { readonly t: "error"; readonly id: number; readonly errors: readonly PlanError[] }
   | { readonly t: "complete"; readonly id: number }
   | {

@@ -7,12 +7,14 @@
 import { ErrorCode, StreamgateError, toError } from "../../errors.js";
 import {
   type BrokerEvent,
+  type EventPosition,
   type EventsHandler,
   newCounters,
   type Provider,
   type ProviderCounters,
   type ProviderHealth,
   type ProviderKind,
+  type ReplayRequest,
   type SubscribeOptions,
   type Unsubscribe,
 } from "../provider.js";
@@ -27,7 +29,15 @@ export interface MemoryProviderOptions {
   readonly kind: ProviderKind;
   /** Defaults by kind: nats → "nats", redis → "glob", kafka → "exact". */
   readonly matching?: MemoryMatching;
+  /**
+   * Keep the newest `retain` events with a sequence number, so subscriptions can be replayed from
+   * a position (an at-least-once provider on the embedded broker). 0: no log, no replay.
+   */
+  readonly retain?: number;
 }
+
+/** The one partition key of the embedded broker's log. */
+const LOG_KEY = "memory";
 
 /** Answers a request; the returned bytes are the reply. */
 export type MemoryResponder = (data: Uint8Array) => Uint8Array | Promise<Uint8Array>;
@@ -57,6 +67,10 @@ export class MemoryProvider implements Provider {
   private readonly responders = new Map<symbol, { matcher: TopicMatcher; handler: MemoryResponder }>();
   private running = false;
   private stopped = false;
+  private readonly retain: number;
+  /** The newest `retain` events, oldest first, each with its sequence number in `position`. */
+  private log: BrokerEvent[] = [];
+  private seq = 0;
   /**
    * With worker threads each worker has its own embedded broker; the cluster sets this so a
    * publish also reaches the other workers' brokers (they take it through deliver()).
@@ -67,6 +81,34 @@ export class MemoryProvider implements Provider {
     this.id = options.id;
     this.kind = options.kind;
     this.matching = options.matching ?? DEFAULT_MATCHING[options.kind];
+    this.retain = options.retain ?? 0;
+  }
+
+  canReplay(): boolean {
+    return this.retain > 0;
+  }
+
+  positionOf(event: BrokerEvent): EventPosition | undefined {
+    return event.position === undefined ? undefined : { key: LOG_KEY, offset: Number(event.position) };
+  }
+
+  async heads(): Promise<Readonly<Record<string, number>>> {
+    return { [LOG_KEY]: this.seq };
+  }
+
+  async replay(req: ReplayRequest): Promise<void> {
+    if (this.retain === 0)
+      throw new StreamgateError(ErrorCode.PROVIDER_NOT_BUILT, `memory provider "${this.id}" keeps no log`);
+    const after = req.after[LOG_KEY] ?? 0;
+    const head = this.seq;
+    const oldest = this.log.length > 0 ? Number(this.log[0]!.position) : head + 1;
+    if (after + 1 < oldest) req.onGap();
+    const matchers = req.topics.map((t) => this.compile(t));
+    // A snapshot up to the head at call time; later events come live.
+    const missed = this.log.filter((e) => Number(e.position) > after && matchers.some((m) => m(e.topic)));
+    for (let i = 0; i < missed.length && !req.signal.aborted; i += 100) {
+      await req.onEvents(missed.slice(i, i + 100));
+    }
   }
 
   async start(): Promise<void> {
@@ -124,7 +166,14 @@ export class MemoryProvider implements Provider {
   deliver(topic: string, data: Uint8Array): void {
     if (!this.running) return;
     // One copy shared by every subscriber: the publisher may reuse its buffer once this resolves.
-    const event: BrokerEvent = { topic, data: data.slice() };
+    const event: BrokerEvent =
+      this.retain > 0
+        ? { topic, data: data.slice(), position: String(++this.seq) }
+        : { topic, data: data.slice() };
+    if (this.retain > 0) {
+      this.log.push(event);
+      if (this.log.length > this.retain * 2) this.log = this.log.slice(-this.retain);
+    }
     for (const sub of this.subs) {
       if (!sub.matchers.some((m) => m(topic))) continue;
       sub.queue.push(event);

@@ -89,7 +89,9 @@ afterEach(async () => {
 });
 
 const sub = (topicList: string[], groupKey: string, resolver: GroupResolver, subscriber: Subscriber) =>
-  registry.subscribe({ providerId: "default", topics: topicList, groupKey, resolver, subscriber });
+  registry
+    .subscribe({ providerId: "default", topics: topicList, groupKey, resolver, subscriber })
+    .then((m) => m.unsubscribe);
 const publish = (topic: string, body: string) => memory.publish(topic, bytes(body));
 
 describe("TriggerRegistry: deduplication", () => {

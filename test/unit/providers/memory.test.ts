@@ -19,7 +19,9 @@ describe("MemoryProvider", () => {
   it("never delivers synchronously inside publish, and batches one tick in order", async () => {
     const p = await make();
     const calls: BrokerEvent[][] = [];
-    await p.subscribe(["a"], (events) => calls.push([...events]));
+    await p.subscribe(["a"], (events) => {
+      calls.push([...events]);
+    });
     const pending = [p.publish("a", bytes("1")), p.publish("a", bytes("2"))];
     expect(calls).toHaveLength(0);
     await Promise.all(pending);

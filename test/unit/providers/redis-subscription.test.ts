@@ -35,7 +35,9 @@ function local(topics: string[], counters = newCounters()) {
   const got: string[] = [];
   const sub = new RedisLocalSubscription(
     topics,
-    (events) => got.push(...events.map(text)),
+    (events) => {
+      got.push(...events.map(text));
+    },
     undefined,
     counters,
   );
