@@ -29,6 +29,12 @@ export interface ProviderHealth {
   readonly connected: boolean;
   /** Human-readable reason when not connected. */
   readonly detail?: string;
+  /** Messages behind the broker head at the last lag probe (JetStream, Kafka), when probed. */
+  readonly lag?: number;
+  /** The provider's `health.max_lag`, when configured. */
+  readonly maxLag?: number;
+  /** `lag` is above `maxLag`: /health/ready reports the provider as lagging. */
+  readonly lagging?: boolean;
   readonly counters: ProviderCounters;
 }
 

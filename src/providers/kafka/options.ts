@@ -1,5 +1,5 @@
 /**
- * How a KafkaProvider config becomes librdkafka client properties, and the retry backoff. Kept
+ * How a KafkaProvider config becomes librdkafka client properties. Kept
  * apart from the provider so the policy can be read (and unit-tested) without a broker.
  */
 import type { KafkaProviderConfig } from "../../config/types.js";
@@ -45,16 +45,6 @@ export function resolveOptions(id: string, o: KafkaProviderOptions = {}): Resolv
     clientId: o.clientId ?? `streamgate:${id}`,
     librdkafka: o.librdkafka ?? {},
   };
-}
-
-/**
- * Delay before the next attempt, growing with the time the broker has been unreachable: the first
- * second retries at `min`, then it doubles each second up to `max`, with up to 20% jitter so many
- * routers do not retry in lockstep after a broker restart. Same policy as the NATS provider.
- */
-export function backoffDelay(elapsedMs: number, minMs: number, maxMs: number): number {
-  const base = Math.min(maxMs, minMs * 2 ** Math.floor(Math.max(0, elapsedMs) / 1000));
-  return Math.round(base * (1 + Math.random() * 0.2));
 }
 
 export type RdkafkaConfig = Record<string, string | number | boolean>;

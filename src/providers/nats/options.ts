@@ -1,5 +1,5 @@
 /**
- * How a NatsProvider config becomes nats.js connection options, and the reconnect backoff. Kept
+ * How a NatsProvider config becomes nats.js connection options. Kept
  * apart from the provider so the policy can be read (and unit-tested) without a connection.
  */
 import { hostname } from "node:os";
@@ -47,22 +47,6 @@ export function resolveOptions(id: string, o: NatsProviderOptions = {}): Resolve
     name: o.name ?? `streamgate:${id}`,
     instanceId: o.instanceId ?? hostname(),
   };
-}
-
-/**
- * Delay before the next attempt, growing with the time the broker has been unreachable: the first
- * second retries at `min`, then it doubles each second up to `max`. It depends on elapsed time,
- * not on a call count, because nats.js calls its delay handler a varying number of times per dial.
- * Up to 20% jitter keeps many routers from reconnecting in lockstep after a broker restart.
- */
-export function backoffDelay(elapsedMs: number, minMs: number, maxMs: number): number {
-  const base = Math.min(maxMs, minMs * 2 ** Math.floor(Math.max(0, elapsedMs) / 1000));
-  return Math.round(base * (1 + Math.random() * 0.2));
-}
-
-/** The URL without credentials, safe for messages and logs. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/[^/@]*@/g, "//***@");
 }
 
 /**

@@ -3,9 +3,9 @@
  * backing it while there is a connection. It outlives connections, so a subscription made while
  * the broker is away is attached when one comes up.
  */
-import { ErrorCode, toError } from "../../errors.js";
 import type { Msg, MsgHdrs, NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { BrokerEvent, EventsHandler, ProviderCounters } from "../provider.js";
+import { report } from "../shared/errors.js";
 import { compileNatsSubject, type TopicMatcher } from "../subject.js";
 
 const isWildcard = (subject: string) => subject.split(".").some((t) => t === "*" || t === ">");
@@ -86,11 +86,7 @@ export class NatsLocalSubscription {
    */
   private fail(err: unknown): void {
     this.counters.errors++;
-    try {
-      this.onError?.(toError(err, ErrorCode.PROVIDER_UNAVAILABLE));
-    } catch {
-      // the error handler failed too; counted already
-    }
+    report(this.onError, err);
   }
 }
 
