@@ -3,7 +3,14 @@
  * apart from the provider so the policy can be read (and unit-tested) without a connection.
  */
 import { hostname } from "node:os";
-import type { NodeConnectionOptions } from "@nats-io/transport-node";
+import { readFileSync } from "node:fs";
+import {
+  type Authenticator,
+  credsAuthenticator,
+  type NodeConnectionOptions,
+  nkeyAuthenticator,
+  type TlsOptions,
+} from "@nats-io/transport-node";
 import type { NatsProviderConfig } from "../../config/types.js";
 
 /** Tuning for NatsProvider; every field has a default suited to the router. */
@@ -59,12 +66,10 @@ export function connectionOptions(
   reconnectDelay: () => number,
 ): NodeConnectionOptions {
   const auth = config.authentication;
+  const authenticator = authenticatorFor(auth);
+  const tls = tlsOptions(config);
   return {
-    // A comma-separated list names several servers of one cluster.
-    servers: config.url
-      .split(",")
-      .map((s) => s.trim())
-      .filter(Boolean),
+    servers: serverList(config.url),
     name: o.name,
     timeout: o.connectTimeoutMs,
     reconnect: true,
@@ -77,5 +82,46 @@ export function connectionOptions(
     ignoreAuthErrorAbort: true,
     ...(auth?.token ? { token: auth.token } : {}),
     ...(auth?.user_info ? { user: auth.user_info.username, pass: auth.user_info.password } : {}),
+    ...(authenticator ? { authenticator } : {}),
+    ...(tls ? { tls } : {}),
   };
+}
+
+/** The servers of `url`: one, or a comma-separated list naming the servers of one cluster. */
+export function serverList(url: string): string[] {
+  return url
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/**
+ * nats.js TLS options: the files are passed by path, so nats.js reads them at every connection
+ * and a renewed certificate is picked up on the next reconnect without a restart. A tls:// URL
+ * alone requires TLS with the system's CAs. Undefined: TLS only if the server requires it.
+ */
+export function tlsOptions(config: NatsProviderConfig): TlsOptions | undefined {
+  const t = config.tls;
+  const tlsUrl = serverList(config.url).some((s) => s.toLowerCase().startsWith("tls://"));
+  if (!t && !tlsUrl) return undefined;
+  return {
+    ...(t?.ca_file ? { caFile: t.ca_file } : {}),
+    ...(t?.cert_file ? { certFile: t.cert_file } : {}),
+    ...(t?.key_file ? { keyFile: t.key_file } : {}),
+    // Passed through to node:tls by nats.js; not in its TlsOptions type.
+    ...(t?.insecure_skip_verify ? ({ rejectUnauthorized: false } as TlsOptions) : {}),
+  };
+}
+
+/**
+ * Decentralized auth: a credentials file (user JWT + NKey seed), read again at every connection
+ * so a rotated file is used on the next reconnect; or an NKey seed that signs the server's nonce.
+ */
+function authenticatorFor(auth: NatsProviderConfig["authentication"]): Authenticator | undefined {
+  if (auth?.credentials_file) {
+    const file = auth.credentials_file;
+    return credsAuthenticator(() => readFileSync(file));
+  }
+  if (auth?.nkey_seed) return nkeyAuthenticator(new TextEncoder().encode(auth.nkey_seed));
+  return undefined;
 }

@@ -6,10 +6,12 @@
  * subscriptions remembered while there is no connection at all. A subscribe with `stream` goes to
  * JetStream durable consumers instead (jetstream.ts), which follow the same connection events.
  */
+import { setImmediate as nextTurn } from "node:timers/promises";
 import {
   connect,
   type NatsConnection,
   NoRespondersError,
+  PermissionViolationError,
   RequestError,
   TimeoutError,
 } from "@nats-io/transport-node";
@@ -43,6 +45,8 @@ export class NatsProvider extends BrokerProvider {
   private nc: NatsConnection | undefined;
   /** The current outage, for nats.js' reconnect delay; ended once connected. */
   private readonly outage: Outage;
+  /** Publish permission refusals the server sent, by subject, until publish() reports them. */
+  private readonly deniedPublishes = new Map<string, PermissionViolationError>();
 
   constructor(
     private readonly config: NatsProviderConfig,
@@ -91,11 +95,43 @@ export class NatsProvider extends BrokerProvider {
     }
     const sub = new NatsLocalSubscription([...new Set(topics)], onEvents, options?.onError, this.counters);
     this.subs.add(sub);
-    if (this.nc) sub.attach(this.nc);
-    return async () => {
+    const unsubscribe = async () => {
       sub.close();
       this.subs.delete(sub);
     };
+    const nc = this.nc;
+    if (!nc) return unsubscribe;
+    sub.confirming = this.connected;
+    sub.attach(nc);
+    if (!sub.confirming) return unsubscribe;
+    await this.confirmSubscription(nc, sub);
+    return unsubscribe;
+  }
+
+  /**
+   * Waits for the server to have processed the SUBs (a PING answered after them), so that a
+   * message published anywhere after subscribe() resolved reaches the subscription, and so that a
+   * subject the account may not subscribe to rejects this subscription alone with
+   * PROVIDER_PERMISSION_DENIED: the server answers such a SUB with a -ERR before that PONG.
+   */
+  private async confirmSubscription(nc: NatsConnection, sub: NatsLocalSubscription): Promise<void> {
+    try {
+      await withTimeout(nc.flush(), this.opts.publishTimeoutMs, "subscribe confirm");
+    } catch {
+      // The connection is in trouble: the subscription stays registered and nats.js re-sends it.
+    } finally {
+      sub.confirming = false;
+    }
+    const denied = sub.denied;
+    if (!denied) return;
+    sub.close();
+    this.subs.delete(sub);
+    this.counters.errors++;
+    throw this.error(
+      ErrorCode.PROVIDER_PERMISSION_DENIED,
+      `may not subscribe to "${denied.subject}": the NATS server refused it (permissions of the account or user)`,
+      denied,
+    );
   }
 
   async publish(topic: string, data: Uint8Array): Promise<void> {
@@ -115,9 +151,14 @@ export class NatsProvider extends BrokerProvider {
       // throughput: concurrent publishes pipeline their PINGs on the same socket.
       if (this.opts.confirmPublish) {
         await withTimeout(nc.flush(), this.opts.publishTimeoutMs, "publish confirm");
+        // A -ERR for this publish came before the PONG; nats.js hands it to the status stream,
+        // which has run once the microtasks queued with it have.
+        await nextTurn();
+        this.checkPublishAllowed(topic);
       }
     } catch (err) {
       this.counters.errors++;
+      if (err instanceof StreamgateError && err.code === ErrorCode.PROVIDER_PERMISSION_DENIED) throw err;
       throw this.error(ErrorCode.PUBLISH_FAILED, `could not publish to "${topic}"`, err);
     }
     this.counters.published++;
@@ -210,6 +251,11 @@ export class NatsProvider extends BrokerProvider {
           break;
         case "error":
           this.counters.errors++;
+          if (s.error instanceof PermissionViolationError && s.error.operation === "publish") {
+            // Bounded: refusals nobody asks about (confirmPublish off) must not pile up.
+            if (this.deniedPublishes.size >= 1000) this.deniedPublishes.clear();
+            this.deniedPublishes.set(s.error.subject, s.error);
+          }
           break;
         case "ldm":
           this.detail = `server ${redactUrl(s.server)} entered lame duck mode`;
@@ -228,6 +274,18 @@ export class NatsProvider extends BrokerProvider {
     if (this.stopped) return;
     this.detail = `connection closed${err ? `: ${errorMessage(err)}` : ""}; reconnecting`;
     void this.startInBackground();
+  }
+
+  /** Throws PROVIDER_PERMISSION_DENIED when the server refused a publish to `topic`. */
+  private checkPublishAllowed(topic: string): void {
+    const denied = this.deniedPublishes.get(topic);
+    if (!denied) return;
+    this.deniedPublishes.delete(topic);
+    throw this.error(
+      ErrorCode.PROVIDER_PERMISSION_DENIED,
+      `may not publish to "${topic}": the NATS server refused it (permissions of the account or user)`,
+      denied,
+    );
   }
 
   private checkSubject(subject: string, subscribing: boolean): void {
