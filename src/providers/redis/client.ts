@@ -5,6 +5,7 @@
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from "ioredis";
 import type { RedisProviderConfig } from "../../config/types.js";
 import { backoffByAttempt } from "../shared/backoff.js";
+import { readTlsFiles } from "../shared/tls.js";
 import { clusterNodes, type ResolvedRedisOptions } from "./options.js";
 
 /** What the provider needs of an ioredis `Redis` or `Cluster`; both satisfy it. */
@@ -40,10 +41,17 @@ export function createClient(
   role: ClientRole,
 ): PubSubClient {
   const retry = (attempt: number) => backoffByAttempt(attempt, o.minBackoffMs, o.maxBackoffMs);
+  // A tls block means TLS, as rediss:// does; its files complete the rediss:// defaults.
+  const tlsUrl = config.urls.some((u) => u.toLowerCase().startsWith("rediss:"));
+  const tls =
+    config.tls || tlsUrl
+      ? { tls: config.tls ? readTlsFiles(config.tls, `redis provider "${config.id}"`) : {} }
+      : {};
   const common: RedisOptions = {
     lazyConnect: true,
     connectTimeout: o.connectTimeoutMs,
     connectionName: `${o.name}:${role}`,
+    ...tls,
     autoResubscribe: true,
     ...(role === "sub"
       ? { maxRetriesPerRequest: null }
@@ -60,7 +68,7 @@ export function createClient(
       lazyConnect: true,
       enableOfflineQueue: role === "sub",
       clusterRetryStrategy: retry,
-      redisOptions: { ...redisOptions, ...auth },
+      redisOptions: { ...auth, ...redisOptions },
     };
     return new Cluster(nodes, options) as unknown as PubSubClient;
   }

@@ -99,6 +99,13 @@ export class RedisProvider extends BrokerProvider {
         await waitAtMost(this.opts.subscribeTimeoutMs, Promise.all(this.table.acks(sub)));
       } catch (err) {
         await unsubscribe();
+        if (isNoPerm(err)) {
+          throw this.error(
+            ErrorCode.PROVIDER_PERMISSION_DENIED,
+            `may not subscribe to ${JSON.stringify(topics.join(", "))}: Redis refused it (the ACL user's channel permissions)`,
+            err,
+          );
+        }
         throw this.error(ErrorCode.PROVIDER_UNAVAILABLE, "could not subscribe", err);
       }
     }
@@ -114,14 +121,29 @@ export class RedisProvider extends BrokerProvider {
       await pub.publish(topic, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
     } catch (err) {
       this.counters.errors++;
+      if (isNoPerm(err)) {
+        throw this.error(
+          ErrorCode.PROVIDER_PERMISSION_DENIED,
+          `may not publish to "${topic}": Redis refused it (the ACL user's channel permissions)`,
+          err,
+        );
+      }
       throw this.error(ErrorCode.PUBLISH_FAILED, `could not publish to "${topic}"`, err);
     }
     this.counters.published++;
   }
 
   protected async connectOnce(): Promise<void> {
-    const sub = this.watch(createClient(this.config, this.opts, "sub"), "sub");
-    const pub = this.watch(createClient(this.config, this.opts, "pub"), "pub");
+    let sub: PubSubClient;
+    let pub: PubSubClient;
+    try {
+      sub = this.watch(createClient(this.config, this.opts, "sub"), "sub");
+      pub = this.watch(createClient(this.config, this.opts, "pub"), "pub");
+    } catch (err) {
+      // The TLS files cannot be read: no client was made.
+      this.detail = errorMessage(err);
+      throw err;
+    }
     this.pending = [sub, pub];
     try {
       // ioredis' connectTimeout bounds the TCP connect; this also bounds the handshake.
@@ -240,3 +262,6 @@ export class RedisProvider extends BrokerProvider {
     };
   }
 }
+
+/** Redis' answer to a command the ACL user may not run on those channels. */
+const isNoPerm = (err: unknown): boolean => /^NOPERM\b/.test(errorMessage(err));
