@@ -303,7 +303,8 @@ export class Engine implements LocalExecutor {
           sink.error([
             {
               message: `could not subscribe: ${publicMessage(err, "the broker refused the subscription")}`,
-              extensions: { code: ErrorCode.PROVIDER_UNAVAILABLE },
+              // The provider's code says why (e.g. a subject outside the broker account's permissions).
+              extensions: { code: publicCode(err, ErrorCode.PROVIDER_UNAVAILABLE) },
             },
           ]);
         },
