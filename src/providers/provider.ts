@@ -60,6 +60,22 @@ export interface SubscribeOptions {
   readonly stream?: StreamOptions;
 }
 
+/**
+ * Where one consumer of a provider stands, for /metrics: a JetStream durable (`source` = stream,
+ * `consumer` = durable name) or a Kafka partition the provider reads (`source` = topic,
+ * `consumer` = partition number).
+ */
+export interface ConsumerLag {
+  readonly source: string;
+  readonly consumer: string;
+  /** Messages at the broker not yet delivered to this consumer; undefined when not known yet. */
+  readonly pending?: number;
+  /** JetStream: delivered and not acknowledged yet. */
+  readonly ackPending?: number;
+  /** JetStream: messages the server has delivered more than once (naks, ack timeouts). */
+  readonly redelivered?: number;
+}
+
 export interface Provider {
   readonly id: string;
   readonly kind: ProviderKind;
@@ -87,6 +103,8 @@ export interface Provider {
    * Absent for pub/sub brokers. Called at metrics scrape time, never on the hot path.
    */
   totalLag?(): Promise<number>;
+  /** Per consumer, for /metrics (JetStream, Kafka); called at scrape time only. */
+  consumerLag?(): Promise<readonly ConsumerLag[]>;
 }
 
 export function newCounters(): ProviderCounters {

@@ -26,6 +26,8 @@ export interface KafkaProviderOptions {
   readonly clientId?: string;
   /** Extra librdkafka properties for both clients, applied last (e.g. ssl.ca.location). */
   readonly librdkafka?: Readonly<Record<string, string | number | boolean>>;
+  /** With `health.max_lag`, how often (ms) the lag is looked at for readiness. Default 5000. */
+  readonly lagIntervalMs?: number;
 }
 
 /** {@link KafkaProviderOptions} with the defaults filled in. */
@@ -44,6 +46,7 @@ export function resolveOptions(id: string, o: KafkaProviderOptions = {}): Resolv
     lingerMs: o.lingerMs ?? 1,
     clientId: o.clientId ?? `streamgate:${id}`,
     librdkafka: o.librdkafka ?? {},
+    lagIntervalMs: o.lagIntervalMs ?? 5000,
   };
 }
 

@@ -13,7 +13,7 @@ import { randomBytes } from "node:crypto";
 import type { KafkaProviderConfig } from "../../config/types.js";
 import { ErrorCode, errorMessage, StreamgateError } from "../../errors.js";
 import { BrokerProvider } from "../base.js";
-import type { EventsHandler, SubscribeOptions, Unsubscribe } from "../provider.js";
+import type { ConsumerLag, EventsHandler, SubscribeOptions, Unsubscribe } from "../provider.js";
 import { backoffByElapsed, Outage } from "../shared/backoff.js";
 import * as rd from "./client.js";
 import {
@@ -56,6 +56,7 @@ export class KafkaProvider extends BrokerProvider {
     this.brokers = config.brokers.join(",");
     this.opts = resolveOptions(config.id, options);
     this.outage = new Outage(this.opts.minBackoffMs, this.opts.maxBackoffMs);
+    this.watchLag(config.health?.max_lag, this.opts.lagIntervalMs);
     this.reader = new KafkaReader(this.opts, this.counters, {
       onProbe: (ok, err) =>
         ok
@@ -132,6 +133,15 @@ export class KafkaProvider extends BrokerProvider {
   /** Sum of {@link lag} over the assigned partitions (0 without any), for the metrics gauge. */
   override async totalLag(): Promise<number> {
     return this.reader.lag().reduce((sum, l) => sum + (l.lag ?? 0), 0);
+  }
+
+  /** Per assigned partition: records between the read position and the high watermark. */
+  async consumerLag(): Promise<ConsumerLag[]> {
+    return this.reader.lag().map((l) => ({
+      source: l.topic,
+      consumer: String(l.partition),
+      ...(l.lag === undefined ? {} : { pending: l.lag }),
+    }));
   }
 
   protected async connectOnce(): Promise<void> {

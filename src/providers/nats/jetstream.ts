@@ -32,6 +32,8 @@ export interface JetStreamLag {
   readonly pending?: number;
   /** Delivered and not acked yet. */
   readonly ackPending?: number;
+  /** Messages the server delivered more than once (naks, ack timeouts). */
+  readonly redelivered?: number;
   /** Stream sequence of the last delivered message. */
   readonly delivered?: number;
   /** Stream sequence below which every message is acked. */
@@ -182,6 +184,7 @@ export class JetStreamConsumers {
             ...base,
             pending: ci.num_pending,
             ackPending: ci.num_ack_pending,
+            redelivered: ci.num_redelivered,
             delivered: ci.delivered.stream_seq,
             ackFloor: ci.ack_floor.stream_seq,
             ...(d.lastError ? { error: d.lastError } : {}),

@@ -38,6 +38,8 @@ export interface NatsProviderOptions {
    * VM or a StatefulSet pod; two routers on one host must be given distinct ids.
    */
   readonly instanceId?: string;
+  /** With `health.max_lag`, how often (ms) the JetStream lag is probed for readiness. Default 5000. */
+  readonly lagIntervalMs?: number;
 }
 
 /** {@link NatsProviderOptions} with the defaults filled in. */
@@ -53,6 +55,7 @@ export function resolveOptions(id: string, o: NatsProviderOptions = {}): Resolve
     maxBackoffMs: o.maxBackoffMs ?? 2000,
     name: o.name ?? `streamgate:${id}`,
     instanceId: o.instanceId ?? hostname(),
+    lagIntervalMs: o.lagIntervalMs ?? 5000,
   };
 }
 

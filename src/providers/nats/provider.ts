@@ -18,7 +18,7 @@ import {
 import type { NatsProviderConfig } from "../../config/types.js";
 import { ErrorCode, errorMessage, StreamgateError } from "../../errors.js";
 import { BrokerProvider } from "../base.js";
-import type { EventsHandler, SubscribeOptions, Unsubscribe } from "../provider.js";
+import type { ConsumerLag, EventsHandler, SubscribeOptions, Unsubscribe } from "../provider.js";
 import { backoffByElapsed, Outage } from "../shared/backoff.js";
 import { redactUrl } from "../shared/redact.js";
 import { withTimeout } from "../shared/timers.js";
@@ -55,6 +55,7 @@ export class NatsProvider extends BrokerProvider {
     super(config.id, "nats");
     this.url = redactUrl(config.url);
     this.opts = resolveOptions(config.id, options);
+    this.watchLag(config.health?.max_lag, this.opts.lagIntervalMs);
     const { minBackoffMs, maxBackoffMs } = this.opts;
     this.outage = new Outage(minBackoffMs, maxBackoffMs);
     this.jetstream = new JetStreamConsumers(this.id, this.opts.instanceId, this.counters, (elapsed) =>
@@ -204,6 +205,17 @@ export class NatsProvider extends BrokerProvider {
   /** Sum of `pending` over this instance's JetStream consumers (0 without any). */
   override async totalLag(): Promise<number> {
     return (await this.jetstream.lag()).reduce((sum, l) => sum + (l.pending ?? 0), 0);
+  }
+
+  /** Per JetStream durable of this instance: pending, ack-pending and redelivered counts. */
+  async consumerLag(): Promise<ConsumerLag[]> {
+    return (await this.jetstream.lag()).map((l) => ({
+      source: l.stream,
+      consumer: l.consumer,
+      ...(l.pending === undefined ? {} : { pending: l.pending }),
+      ...(l.ackPending === undefined ? {} : { ackPending: l.ackPending }),
+      ...(l.redelivered === undefined ? {} : { redelivered: l.redelivered }),
+    }));
   }
 
   protected async connectOnce(): Promise<void> {
