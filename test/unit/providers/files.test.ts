@@ -89,7 +89,7 @@ describe("checkProviderFiles", () => {
     const noSeed = join(pki.dir, "noseed.creds");
     await writeFile(noSeed, setup.creds.replace(/-----BEGIN USER NKEY SEED[\s\S]*$/, ""));
     const accountSeed = join(pki.dir, "account.creds");
-    const account = "SAAJ" + "A".repeat(54);
+    const account = `SAAJ${"A".repeat(54)}`;
     await writeFile(accountSeed, setup.creds.replace(setup.userSeed, account));
     const expired = join(pki.dir, "expired.creds");
     const [head, , sig] = setup.userJwt.split(".");
