@@ -9,6 +9,7 @@ import type { Config, LogLevel } from "./config/types.js";
 import { DEMO_EXAMPLES, demoConfig, installDemoResponder } from "./demo/embedded.js";
 import { type DemoSubgraph, startDemoSubgraph } from "./demo/entity-subgraph.js";
 import { errorMessage, StreamgateError } from "./errors.js";
+import { checkProviderFiles } from "./providers/files.js";
 import { createLogger } from "./observability/logger.js";
 import { loadRouterSupergraph, startRouter } from "./router.js";
 import { startPrimary, workerCount } from "./workers/primary.js";
@@ -78,7 +79,19 @@ async function main(): Promise<number> {
     if (listen !== undefined)
       config = configFromObject({ ...withoutSource(config), listen_addr: listen }, { env: {} });
     if (values["check-config"]) {
-      await loadRouterSupergraph(config);
+      // Files and schemas are checked together: every problem in one run.
+      const label = config.source ?? "embedded default";
+      const files = checkProviderFiles(config.events).map((p) => `${label}: ${p.path}: ${p.message}`);
+      const schema = await loadRouterSupergraph(config).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      if (files.length > 0) {
+        process.stderr.write(`${label}: provider TLS or credentials files are unusable\n`);
+        process.stderr.write(`${files.map((f) => `  - ${f}`).join("\n")}\n`);
+      }
+      if (schema !== undefined) throw schema;
+      if (files.length > 0) return 1;
       process.stdout.write(`${path ?? "embedded default"}: configuration and schemas are valid\n`);
       return 0;
     }

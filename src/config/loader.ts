@@ -201,12 +201,22 @@ function duplicates(data: unknown): Problem[] {
   return problems;
 }
 
-/** Validated file shape → Config: durations in ms, schema_file absolute, editor-only keys dropped. */
+/**
+ * Validated file shape → Config: durations in ms, file paths (schema_file, provider TLS and
+ * credentials files) absolute, editor-only keys dropped.
+ */
 function finish(data: Record<string, unknown>, baseDir: string): Record<string, unknown> {
   delete data.$schema;
-  for (const subgraph of data.subgraphs as Record<string, unknown>[]) {
-    if (typeof subgraph.schema_file === "string") {
-      subgraph.schema_file = resolve(baseDir, subgraph.schema_file);
+  const absolute = (obj: Record<string, unknown> | undefined, key: string) => {
+    if (obj && typeof obj[key] === "string") obj[key] = resolve(baseDir, obj[key] as string);
+  };
+  for (const subgraph of data.subgraphs as Record<string, unknown>[]) absolute(subgraph, "schema_file");
+  const providers = (data.events as { providers: Record<string, Record<string, unknown>[]> }).providers;
+  for (const list of Object.values(providers)) {
+    for (const p of list) {
+      const tls = p.tls as Record<string, unknown> | undefined;
+      for (const key of ["ca_file", "cert_file", "key_file"]) absolute(tls, key);
+      absolute(p.authentication as Record<string, unknown> | undefined, "credentials_file");
     }
   }
   return data;

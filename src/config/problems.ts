@@ -13,7 +13,13 @@ export interface Problem {
 /** Top-level sections the spec defines but this version does not implement yet. */
 const NOT_SUPPORTED_YET = new Set(["telemetry"]);
 /** Values never echoed back in an error message, since messages end up in logs. */
-const SECRET_KEYS = new Set(["password", "token", "secret"]);
+const SECRET_KEYS = new Set(["password", "token", "secret", "nkey_seed", "client_secret"]);
+/** What a `pattern` failure of a key means, in words (ajv would print the regular expression). */
+const PATTERN_TEXT: Readonly<Record<string, string>> = {
+  url: "must be one URL such as nats://host:4222 or tls://host:4222, several separated by commas, or memory://",
+  nkey_seed: "must be an NKey user seed: SU followed by 56 base32 characters",
+  instance_id: "must hold only letters, digits, '_', '.' and '-'",
+};
 /** Errors inside these definitions are summarised by one sentence instead of ajv's keyword text. */
 const DEFINITION_TEXT: Readonly<Record<string, string>> = {
   duration: "must be a duration such as 500ms, 10s, 1.5s, 5m or 1h, or an integer of milliseconds",
@@ -109,6 +115,16 @@ function describe(error: ErrorObject, path: (string | number)[]): Problem {
       };
     case "minimum":
       return { path, message: `must be >= ${params.limit}${got}` };
+    case "pattern": {
+      const key = path[path.length - 1];
+      const text = typeof key === "string" ? PATTERN_TEXT[key] : undefined;
+      return { path, message: `${text ?? `must match ${String(params.pattern)}`}${got}` };
+    }
+    case "dependencies":
+      return {
+        path: [...path, String(params.missingProperty)],
+        message: `is required with ${String(params.property)}`,
+      };
     default:
       return { path, message: `${error.message ?? error.keyword}${got}` };
   }

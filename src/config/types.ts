@@ -30,15 +30,36 @@ export interface DeliveryConfig {
   };
 }
 
+/** TLS files of a provider; paths are absolute (resolved against the config file's folder). */
+export interface TlsFilesConfig {
+  readonly ca_file?: string;
+  readonly cert_file?: string;
+  readonly key_file?: string;
+  readonly insecure_skip_verify?: boolean;
+}
+
+/** Readiness beyond being connected. */
+export interface ProviderHealthConfig {
+  /** /health/ready fails while the provider's consumers are more than this many messages behind. */
+  readonly max_lag?: number;
+}
+
 export interface NatsProviderConfig {
   readonly id: string;
   readonly delivery?: DeliveryMode;
-  /** nats://host:port, or "memory://" for the embedded in-process broker. */
+  /** nats://host:port or tls://host:port, comma-separated for a cluster, or "memory://". */
   readonly url: string;
+  readonly tls?: TlsFilesConfig;
+  /** At most one of these (the schema says exactly one when the object is present). */
   readonly authentication?: {
     readonly token?: string;
     readonly user_info?: { readonly username: string; readonly password: string };
+    /** An NKey user seed (SU…). */
+    readonly nkey_seed?: string;
+    /** Absolute path of a .creds file (user JWT + NKey seed). */
+    readonly credentials_file?: string;
   };
+  readonly health?: ProviderHealthConfig;
 }
 
 export interface KafkaProviderConfig {
@@ -52,8 +73,15 @@ export interface KafkaProviderConfig {
       readonly password: string;
       readonly mechanism: "SCRAM-SHA-256" | "SCRAM-SHA-512";
     };
+    readonly sasl_oauthbearer?: {
+      readonly token_endpoint_url: string;
+      readonly client_id: string;
+      readonly client_secret: string;
+      readonly scope?: string;
+    };
   };
-  readonly tls?: { readonly enabled: boolean };
+  readonly tls?: TlsFilesConfig & { readonly enabled: boolean };
+  readonly health?: ProviderHealthConfig;
   /** milliseconds */
   readonly fetch_max_wait: number;
 }
@@ -61,8 +89,10 @@ export interface KafkaProviderConfig {
 export interface RedisProviderConfig {
   readonly id: string;
   readonly delivery?: DeliveryMode;
+  /** redis:// or rediss:// URLs; an ACL user and password may be in them. */
   readonly urls: readonly string[];
   readonly cluster_enabled: boolean;
+  readonly tls?: TlsFilesConfig;
 }
 
 export interface EventsConfig {

@@ -349,8 +349,9 @@ export class Engine implements LocalExecutor {
             "broker subscribe failed",
           );
           sink.error([
+            // The provider's code says why (e.g. a subject outside the broker account's permissions).
             clientError(
-              ErrorCode.PROVIDER_UNAVAILABLE,
+              publicCode(err, ErrorCode.PROVIDER_UNAVAILABLE),
               `could not subscribe: ${publicMessage(err, "the broker refused the subscription")}`,
             ),
           ]);

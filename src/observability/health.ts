@@ -1,4 +1,7 @@
-/** Readiness: schema loaded and every provider connected; the body names those that are not. */
+/**
+ * Readiness: schema loaded, every provider connected and none lagging past its `health.max_lag`;
+ * the body names those that are down or lagging.
+ */
 import type { Provider } from "../providers/provider.js";
 
 export interface Readiness {
@@ -11,11 +14,14 @@ export function readiness(
   providers: Iterable<Provider>,
   draining: boolean,
 ): Readiness {
-  const down = [...providers]
-    .map((p) => p.health())
+  const health = [...providers].map((p) => p.health());
+  const down = health
     .filter((h) => !h.connected)
     .map((h) => ({ id: h.id, kind: h.kind, detail: h.detail ?? "not connected" }));
-  const ready = schemaLoaded && down.length === 0 && !draining;
+  const lagging = health
+    .filter((h) => h.connected && h.lagging)
+    .map((h) => ({ id: h.id, kind: h.kind, lag: h.lag, max_lag: h.maxLag }));
+  const ready = schemaLoaded && down.length === 0 && lagging.length === 0 && !draining;
   return {
     ready,
     body: JSON.stringify({
@@ -23,6 +29,7 @@ export function readiness(
       schema: schemaLoaded,
       draining,
       providers_down: down,
+      providers_lagging: lagging,
     }),
   };
 }

@@ -9,6 +9,7 @@ import type { EngineStats } from "../engine/engine.js";
 import type { Provider } from "../providers/provider.js";
 import type { SecurityStats } from "../security/security.js";
 import type { WsStats } from "../transport/websocket.js";
+import { registerBrokerLag } from "./broker-lag.js";
 
 export interface MetricsSources {
   /** The engine's snapshot; called at scrape time only. */
@@ -232,6 +233,8 @@ export function createMetrics(src: MetricsSources): { registry: Registry; delive
       );
     },
   });
+
+  registerBrokerLag(registry, providers);
 
   mirrored(
     registry,

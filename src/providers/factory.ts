@@ -5,7 +5,8 @@
  * should not pay (profiles/README.md, "Baseline memory").
  */
 import type { EventsConfig } from "../config/types.js";
-import { ErrorCode, StreamgateError } from "../errors.js";
+import { ErrorCode, StreamgateAggregateError, StreamgateError } from "../errors.js";
+import { checkProviderFiles } from "./files.js";
 import { MemoryProvider } from "./memory/provider.js";
 import type { Provider, ProviderKind } from "./provider.js";
 
@@ -22,6 +23,14 @@ export async function createProviders(
   events: EventsConfig,
   instanceId: string,
 ): Promise<Map<string, ManagedProvider>> {
+  const unusable = checkProviderFiles(events);
+  if (unusable.length > 0) {
+    throw new StreamgateAggregateError(
+      ErrorCode.PROVIDER_CREDENTIALS_INVALID,
+      "provider TLS or credentials files are unusable",
+      unusable.map((p) => `${p.path}: ${p.message}`),
+    );
+  }
   const out = new Map<string, ManagedProvider>();
   const add = (kind: ProviderKind, id: string, p: ManagedProvider): void => {
     if (out.has(id)) {

@@ -40,6 +40,12 @@ export interface ProviderHealth {
   readonly connected: boolean;
   /** Human-readable reason when not connected. */
   readonly detail?: string;
+  /** Messages behind the broker head at the last lag probe (JetStream, Kafka), when probed. */
+  readonly lag?: number;
+  /** The provider's `health.max_lag`, when configured. */
+  readonly maxLag?: number;
+  /** `lag` is above `maxLag`: /health/ready reports the provider as lagging. */
+  readonly lagging?: boolean;
   readonly counters: ProviderCounters;
 }
 
@@ -76,6 +82,22 @@ export interface SubscribeOptions {
   readonly onError?: (err: Error) => void;
   /** NATS only: use JetStream with this stream; other providers reject it. */
   readonly stream?: StreamOptions;
+}
+
+/**
+ * Where one consumer of a provider stands, for /metrics: a JetStream durable (`source` = stream,
+ * `consumer` = durable name) or a Kafka partition the provider reads (`source` = topic,
+ * `consumer` = partition number).
+ */
+export interface ConsumerLag {
+  readonly source: string;
+  readonly consumer: string;
+  /** Messages at the broker not yet delivered to this consumer; undefined when not known yet. */
+  readonly pending?: number;
+  /** JetStream: delivered and not acknowledged yet. */
+  readonly ackPending?: number;
+  /** JetStream: messages the server has delivered more than once (naks, ack timeouts). */
+  readonly redelivered?: number;
 }
 
 export interface Provider {
@@ -126,6 +148,8 @@ export interface Provider {
    * Absent for pub/sub brokers. Called at metrics scrape time, never on the hot path.
    */
   totalLag?(): Promise<number>;
+  /** Per consumer, for /metrics (JetStream, Kafka); called at scrape time only. */
+  consumerLag?(): Promise<readonly ConsumerLag[]>;
 }
 
 export function newCounters(): ProviderCounters {

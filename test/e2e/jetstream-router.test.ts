@@ -92,6 +92,13 @@ describe("router on NATS JetStream", () => {
       const info = await jsm.consumers.info("streamName", ci!.name);
       expect(info).toMatchObject({ num_pending: 0, num_ack_pending: 0 });
     });
+    // The durable's figures in /metrics, labelled with its stream and name.
+    const metrics = await (await fetch(`${router.http}/metrics`)).text();
+    for (const name of ["pending", "ack_pending", "redelivered"]) {
+      expect(metrics).toContain(
+        `streamgate_jetstream_consumer_${name}{provider="default",stream="streamName",consumer="${ci!.name}"} 0`,
+      );
+    }
     expect(sub.errors).toEqual([]);
     sub.unsubscribe();
     await client.dispose();

@@ -116,6 +116,12 @@ describe("router on Kafka", () => {
       data: { employeeUpdatedMyKafka: { __typename: "Employee", id: 2 } },
     });
     expect(sub.errors).toEqual([]);
+    // Per-partition consumer lag of the partitions the subscription reads, in /metrics.
+    const metrics = await (await fetch(`${router.http}/metrics`)).text();
+    expect(metrics).toMatch(
+      /^streamgate_kafka_consumer_lag\{provider="my-kafka",topic="employeeUpdated",partition="0"\} \d+$/m,
+    );
+    expect(metrics).toMatch(/^streamgate_provider_reconnects_total\{provider="my-kafka",kind="kafka"\} 0$/m);
     sub.unsubscribe();
     await client.dispose();
   });

@@ -30,6 +30,8 @@ export interface RunningRouter {
   readonly process: ChildProcess;
   /** Parsed JSON log lines so far. */
   readonly logs: Record<string, unknown>[];
+  /** Everything written to stdout and stderr so far, as written. */
+  output(): string;
   /** Sends a signal and resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -92,13 +94,16 @@ export function startRouterProcess(
     const logs: Record<string, unknown>[] = [];
     let buffer = "";
     let stderr = "";
+    let all = "";
     let started = false;
     const exited = new Promise<number | null>((r) => p.on("exit", (code) => r(code)));
     const timer = setTimeout(() => fail(new Error(`router did not start: ${stderr}`)), 20_000);
     p.stderr.on("data", (d) => {
       stderr += d;
+      all += d;
     });
     p.stdout.on("data", (d: Buffer) => {
+      all += d.toString();
       buffer += d.toString();
       let nl = buffer.indexOf("\n");
       while (nl >= 0) {
@@ -123,6 +128,7 @@ export function startRouterProcess(
             ws: `ws://127.0.0.1:${port}`,
             process: p,
             logs,
+            output: () => all,
             stop: (signal = "SIGTERM") => {
               if (p.exitCode === null) p.kill(signal);
               return exited;

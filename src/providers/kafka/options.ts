@@ -1,5 +1,5 @@
 /**
- * How a KafkaProvider config becomes librdkafka client properties, and the retry backoff. Kept
+ * How a KafkaProvider config becomes librdkafka client properties. Kept
  * apart from the provider so the policy can be read (and unit-tested) without a broker.
  */
 import type { KafkaProviderConfig } from "../../config/types.js";
@@ -26,6 +26,8 @@ export interface KafkaProviderOptions {
   readonly clientId?: string;
   /** Extra librdkafka properties for both clients, applied last (e.g. ssl.ca.location). */
   readonly librdkafka?: Readonly<Record<string, string | number | boolean>>;
+  /** With `health.max_lag`, how often (ms) the lag is looked at for readiness. Default 5000. */
+  readonly lagIntervalMs?: number;
 }
 
 /** {@link KafkaProviderOptions} with the defaults filled in. */
@@ -44,24 +46,16 @@ export function resolveOptions(id: string, o: KafkaProviderOptions = {}): Resolv
     lingerMs: o.lingerMs ?? 1,
     clientId: o.clientId ?? `streamgate:${id}`,
     librdkafka: o.librdkafka ?? {},
+    lagIntervalMs: o.lagIntervalMs ?? 5000,
   };
-}
-
-/**
- * Delay before the next attempt, growing with the time the broker has been unreachable: the first
- * second retries at `min`, then it doubles each second up to `max`, with up to 20% jitter so many
- * routers do not retry in lockstep after a broker restart. Same policy as the NATS provider.
- */
-export function backoffDelay(elapsedMs: number, minMs: number, maxMs: number): number {
-  const base = Math.min(maxMs, minMs * 2 ** Math.floor(Math.max(0, elapsedMs) / 1000));
-  return Math.round(base * (1 + Math.random() * 0.2));
 }
 
 export type RdkafkaConfig = Record<string, string | number | boolean>;
 
 /** `security.protocol` from the TLS switch and the presence of SASL credentials. */
 export function securityProtocol(config: KafkaProviderConfig): string {
-  const sasl = Boolean(config.authentication?.sasl_plain ?? config.authentication?.sasl_scram);
+  const a = config.authentication;
+  const sasl = Boolean(a?.sasl_plain ?? a?.sasl_scram ?? a?.sasl_oauthbearer);
   const tls = config.tls?.enabled ?? false;
   if (sasl) return tls ? "SASL_SSL" : "SASL_PLAINTEXT";
   return tls ? "SSL" : "PLAINTEXT";
@@ -87,6 +81,35 @@ export function commonConfig(config: KafkaProviderConfig, o: ResolvedKafkaOption
     out["sasl.mechanisms"] = auth.sasl_scram.mechanism;
     out["sasl.username"] = auth.sasl_scram.username;
     out["sasl.password"] = auth.sasl_scram.password;
+  } else if (auth?.sasl_oauthbearer) {
+    // librdkafka's own OIDC client: client-credentials grant, token refreshed before it expires.
+    const o = auth.sasl_oauthbearer;
+    out["sasl.mechanisms"] = "OAUTHBEARER";
+    out["sasl.oauthbearer.method"] = "oidc";
+    out["sasl.oauthbearer.token.endpoint.url"] = o.token_endpoint_url;
+    out["sasl.oauthbearer.client.id"] = o.client_id;
+    out["sasl.oauthbearer.client.secret"] = o.client_secret;
+    if (o.scope) out["sasl.oauthbearer.scope"] = o.scope;
+  }
+  Object.assign(out, tlsConfig(config));
+  return out;
+}
+
+/**
+ * librdkafka's TLS properties. Files are given by path and read by librdkafka once, when a client
+ * is made (a bad file fails that start with librdkafka's own message): a renewed certificate is
+ * used once the provider makes its clients again (a restart of the router or of the provider).
+ */
+export function tlsConfig(config: KafkaProviderConfig): RdkafkaConfig {
+  const t = config.tls;
+  if (!t?.enabled) return {};
+  const out: RdkafkaConfig = {};
+  if (t.ca_file) out["ssl.ca.location"] = t.ca_file;
+  if (t.cert_file) out["ssl.certificate.location"] = t.cert_file;
+  if (t.key_file) out["ssl.key.location"] = t.key_file;
+  if (t.insecure_skip_verify) {
+    out["enable.ssl.certificate.verification"] = false;
+    out["ssl.endpoint.identification.algorithm"] = "none";
   }
   return out;
 }

@@ -11,19 +11,12 @@
  */
 import { randomBytes } from "node:crypto";
 import type { KafkaProviderConfig } from "../../config/types.js";
-import { ErrorCode, type ErrorCodeValue, errorMessage, StreamgateError } from "../../errors.js";
-import { Connector } from "../connector.js";
-import {
-  type EventsHandler,
-  newCounters,
-  type Provider,
-  type ProviderHealth,
-  type SubscribeOptions,
-  type Unsubscribe,
-} from "../provider.js";
+import { ErrorCode, errorMessage, StreamgateError } from "../../errors.js";
+import { BrokerProvider } from "../base.js";
+import type { ConsumerLag, EventsHandler, SubscribeOptions, Unsubscribe } from "../provider.js";
+import { backoffByElapsed, Outage } from "../shared/backoff.js";
 import * as rd from "./client.js";
 import {
-  backoffDelay,
   consumerConfig,
   type KafkaProviderOptions,
   producerConfig,
@@ -41,32 +34,29 @@ export type { KafkaPartitionLag } from "./reader.js";
 const ALL_BROKERS_DOWN = /all broker connections are down/i;
 
 /** Kafka implementation of {@link Provider}; see the module comment. */
-export class KafkaProvider implements Provider {
-  readonly id: string;
-  readonly kind = "kafka" as const;
+export class KafkaProvider extends BrokerProvider {
+  declare readonly kind: "kafka";
   private readonly opts: ResolvedKafkaOptions;
   private readonly brokers: string;
   /** Unique per provider object: names its consumer group, which is never joined. */
   private readonly instance = randomBytes(6).toString("hex");
-  private readonly counters = newCounters();
   private readonly reader: KafkaReader;
-  private readonly connector: Connector;
   private publisher: Publisher | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private connected = false;
-  private detail: string | undefined = "not started";
   /** librdkafka said every broker connection dropped; the next successful probe is a reconnect. */
   private lostAll = false;
-  /** When the current outage began, for the probe's backoff; undefined while connected. */
-  private outageSince: number | undefined;
+  /** The current outage, for the probe's backoff; ended once connected. */
+  private readonly outage: Outage;
 
   constructor(
     private readonly config: KafkaProviderConfig,
     options?: KafkaProviderOptions,
   ) {
-    this.id = config.id;
+    super(config.id, "kafka");
     this.brokers = config.brokers.join(",");
     this.opts = resolveOptions(config.id, options);
+    this.outage = new Outage(this.opts.minBackoffMs, this.opts.maxBackoffMs);
+    this.watchLag(config.health?.max_lag, this.opts.lagIntervalMs);
     this.reader = new KafkaReader(this.opts, this.counters, {
       onProbe: (ok, err) =>
         ok
@@ -75,35 +65,24 @@ export class KafkaProvider implements Provider {
       onError: (err) => this.onClientError(err),
       onIdle: () => this.schedule(),
     });
-    this.connector = new Connector({
-      label: `Kafka provider "${this.id}"`,
-      connectOnce: () => this.connectOnce(),
-      isConnected: () => this.publisher !== undefined,
-      backoff: (_failed, elapsed) => backoffDelay(elapsed, this.opts.minBackoffMs, this.opts.maxBackoffMs),
-      onStop: () => clearTimeout(this.timer),
-    });
   }
 
-  /** Connects both clients; rejects fast with PROVIDER_UNAVAILABLE when no broker answers. */
-  start(): Promise<void> {
-    return this.connector.start();
+  protected hasClients(): boolean {
+    return this.publisher !== undefined;
   }
 
-  /**
-   * Keeps calling start() with backoff until connected or stopped, for a broker that was down when
-   * the router started. Subscriptions made meanwhile are established once connected. The promise
-   * never rejects: it resolves when connected, or when stop() ends the attempts (check health()).
-   */
-  startInBackground(): Promise<void> {
-    return this.connector.startInBackground();
+  protected startBackoff(_failed: number, elapsedMs: number): number {
+    return backoffByElapsed(elapsedMs, this.opts.minBackoffMs, this.opts.maxBackoffMs);
   }
 
-  async stop(): Promise<void> {
-    await this.connector.stop();
+  protected override abortConnect(): void {
+    clearTimeout(this.timer);
+  }
+
+  protected async closeClients(): Promise<void> {
     const publisher = this.publisher;
     this.publisher = undefined;
     this.connected = false;
-    this.detail = "stopped";
     const consumer = await this.reader.detach();
     await Promise.all([consumer && rd.disconnect(consumer), publisher?.close()]);
   }
@@ -113,10 +92,7 @@ export class KafkaProvider implements Provider {
     onEvents: EventsHandler,
     options?: SubscribeOptions,
   ): Promise<Unsubscribe> {
-    if (this.stopped) throw this.error(ErrorCode.PROVIDER_UNAVAILABLE, "is stopped");
-    if (options?.stream) {
-      throw this.error(ErrorCode.PROVIDER_NOT_BUILT, "cannot consume a JetStream stream (NATS only)");
-    }
+    this.checkSubscribe(options);
     if (topics.length === 0)
       throw new StreamgateError(ErrorCode.SUBJECT_INVALID, "no topics to subscribe to");
     for (const t of topics) checkTopic(t);
@@ -149,34 +125,26 @@ export class KafkaProvider implements Provider {
     this.counters.published++;
   }
 
-  async request(subject: string, _data: Uint8Array, _timeoutMs: number): Promise<Uint8Array> {
-    throw new StreamgateError(
-      ErrorCode.PROVIDER_NOT_BUILT,
-      `request/reply is NATS only (provider "${this.id}", subject "${subject}")`,
-    );
-  }
-
-  health(): ProviderHealth {
-    return {
-      id: this.id,
-      kind: this.kind,
-      connected: this.connected,
-      ...(this.connected || this.detail === undefined ? {} : { detail: this.detail }),
-      counters: { ...this.counters },
-    };
-  }
-
   /** Consumer lag per assigned partition, from librdkafka's cache (no broker round trip). */
   lag(): KafkaPartitionLag[] {
     return this.reader.lag();
   }
 
   /** Sum of {@link lag} over the assigned partitions (0 without any), for the metrics gauge. */
-  async totalLag(): Promise<number> {
+  override async totalLag(): Promise<number> {
     return this.reader.lag().reduce((sum, l) => sum + (l.lag ?? 0), 0);
   }
 
-  private async connectOnce(): Promise<void> {
+  /** Per assigned partition: records between the read position and the high watermark. */
+  async consumerLag(): Promise<ConsumerLag[]> {
+    return this.reader.lag().map((l) => ({
+      source: l.topic,
+      consumer: String(l.partition),
+      ...(l.lag === undefined ? {} : { pending: l.lag }),
+    }));
+  }
+
+  protected async connectOnce(): Promise<void> {
     let consumer: rd.Consumer | undefined;
     let publisher: Publisher | undefined;
     try {
@@ -208,36 +176,29 @@ export class KafkaProvider implements Provider {
     await this.reader.refresh();
   }
 
-  private get stopped(): boolean {
-    return this.connector.stopped;
-  }
-
   /** The next refresh: the regular interval while connected, backoff while no broker answers. */
   private schedule(): void {
     clearTimeout(this.timer);
     if (this.stopped || !this.reader.attached) return;
-    const delay =
-      this.outageSince === undefined
-        ? this.opts.refreshIntervalMs
-        : backoffDelay(Date.now() - this.outageSince, this.opts.minBackoffMs, this.opts.maxBackoffMs);
+    const delay = this.outage.ongoing ? this.outage.delay() : this.opts.refreshIntervalMs;
     this.timer = setTimeout(() => void this.reader.refresh(), delay);
     // The consume loop keeps the process alive while the provider runs; this timer must not.
     this.timer.unref();
   }
 
   private markConnected(): void {
-    if ((!this.connected && this.outageSince !== undefined) || this.lostAll) this.counters.reconnects++;
+    if ((!this.connected && this.outage.ongoing) || this.lostAll) this.counters.reconnects++;
     this.lostAll = false;
     this.connected = true;
     this.detail = undefined;
-    this.outageSince = undefined;
+    this.outage.end();
   }
 
   private markDisconnected(detail: string): void {
     this.connected = false;
     this.lostAll = false;
     this.detail = detail;
-    this.outageSince ??= Date.now();
+    this.outage.begin();
   }
 
   /**
@@ -251,10 +212,6 @@ export class KafkaProvider implements Provider {
     if (this.stopped || !this.reader.attached || !ALL_BROKERS_DOWN.test(errorMessage(err))) return;
     this.lostAll = true;
     void this.reader.refresh();
-  }
-
-  private error(code: ErrorCodeValue, what: string, cause?: unknown): StreamgateError {
-    return new StreamgateError(code, `Kafka provider "${this.id}" ${what}`, { cause });
   }
 }
 

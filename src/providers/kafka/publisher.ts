@@ -3,8 +3,8 @@
  * delivery report (acks=all, see options.ts), matched through the record's opaque id. Delivery
  * reports are served by librdkafka's background thread, so no JavaScript poll timer runs.
  */
-import { ErrorCode, StreamgateError, toError } from "../../errors.js";
 import type { LibrdKafkaError, Producer } from "@confluentinc/kafka-javascript";
+import { ErrorCode, StreamgateError, toError } from "../../errors.js";
 import * as rd from "./client.js";
 import type { RdkafkaConfig } from "./options.js";
 
@@ -28,7 +28,7 @@ export class Publisher {
       const p = id === undefined ? undefined : this.pending.get(id);
       if (!p) return;
       this.pending.delete(id!);
-      if (err) p.reject(toError(err, ErrorCode.PUBLISH_FAILED));
+      if (err) p.reject(err instanceof Error ? err : toError(err, ErrorCode.PUBLISH_FAILED));
       else p.resolve();
     });
   }

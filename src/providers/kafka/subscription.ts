@@ -10,8 +10,8 @@
  *   since every record in it was produced after the subscription was made.
  * Until a partition has a start, nothing from it is delivered to that subscription.
  */
-import { ErrorCode, toError } from "../../errors.js";
 import type { BrokerEvent, EventsHandler, ProviderCounters } from "../provider.js";
+import { report } from "../shared/errors.js";
 
 /** `topic` and `partition` as one map key. */
 export const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
@@ -96,11 +96,7 @@ export class KafkaLocalSubscription {
       this.onEvents(events);
     } catch (err) {
       this.counters.errors++;
-      try {
-        this.onError?.(toError(err, ErrorCode.PROVIDER_UNAVAILABLE));
-      } catch {
-        // the error handler failed too; counted already
-      }
+      report(this.onError, err);
     }
   }
 

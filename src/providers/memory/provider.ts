@@ -4,7 +4,7 @@
  * delivery is asynchronous and ordered, topics match like NATS subjects, Redis globs or exact Kafka
  * topic names, and payload bytes are copied on publish as a real broker would.
  */
-import { ErrorCode, StreamgateError, toError } from "../../errors.js";
+import { ErrorCode, StreamgateError } from "../../errors.js";
 import {
   type BrokerEvent,
   type EventPosition,
@@ -18,6 +18,7 @@ import {
   type SubscribeOptions,
   type Unsubscribe,
 } from "../provider.js";
+import { report } from "../shared/errors.js";
 import { compileGlob, compileNatsSubject, type TopicMatcher, validateNatsSubject } from "../subject.js";
 
 /** How subscribed topics match published ones. */
@@ -252,11 +253,7 @@ export class MemoryProvider implements Provider {
     } catch (err) {
       // A faulty subscriber must not stop delivery to others; its owner hears about it.
       this.counters.errors++;
-      try {
-        sub.onError?.(toError(err, ErrorCode.INTERNAL));
-      } catch {
-        // the error handler itself failed: nothing more to tell anyone
-      }
+      report(sub.onError, err);
     }
   }
 

@@ -12,7 +12,7 @@ import {
   jetstreamManager,
 } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { ErrorCode, errorMessage, StreamgateError, toError } from "../../errors.js";
+import { ErrorCode, errorMessage, StreamgateError } from "../../errors.js";
 import type { BrokerEvent, ProviderCounters } from "../provider.js";
 import {
   createOrUpdateDurable,
@@ -23,7 +23,8 @@ import {
   PULL_EXPIRES_MS,
 } from "./jetstream-durable.js";
 import { headersOf } from "./subscription.js";
-import { Sleeper } from "./timers.js";
+import { report as reportTo } from "../shared/errors.js";
+import { Sleeper } from "../shared/timers.js";
 
 /** One subscribe() call's interest in this consumer. */
 export interface ConsumerListener {
@@ -63,8 +64,7 @@ export class DurableConsumer {
    * Rejects with StreamMissingError or the broker's error when that attempt fails.
    */
   ensure(nc: NatsConnection): Promise<void> {
-    if (this.closed)
-      return Promise.reject(new StreamgateError(ErrorCode.PROVIDER_UNAVAILABLE, "consumer closed"));
+    if (this.closed) return Promise.reject(this.stoppedError("is closed"));
     if (this.messages && this.messagesNc === nc) return Promise.resolve();
     this.starting ??= this.start(nc).finally(() => {
       this.starting = undefined;
@@ -124,8 +124,7 @@ export class DurableConsumer {
     this.stopConsuming();
     const gen = this.gen;
     const info = await createOrUpdateDurable(nc, this.spec, this.lastSeq);
-    if (gen !== this.gen || this.closed)
-      throw new StreamgateError(ErrorCode.PROVIDER_UNAVAILABLE, "consumer stopped while starting");
+    if (gen !== this.gen || this.closed) throw this.stoppedError("stopped while starting");
     const consumer = jetstream(nc).consumers.getConsumerFromInfo(info);
     const messages = await consumer.consume({
       max_messages: PULL_BATCH,
@@ -134,7 +133,7 @@ export class DurableConsumer {
     });
     if (gen !== this.gen || this.closed) {
       await messages.close();
-      throw new StreamgateError(ErrorCode.PROVIDER_UNAVAILABLE, "consumer stopped while starting");
+      throw this.stoppedError("stopped while starting");
     }
     this.messages = messages;
     this.messagesNc = nc;
@@ -221,6 +220,14 @@ export class DurableConsumer {
     if (messages) void messages.close().catch(() => undefined);
   }
 
+  private stoppedError(what: string): StreamgateError {
+    const { stream, name } = this.spec;
+    return new StreamgateError(
+      ErrorCode.PROVIDER_UNAVAILABLE,
+      `JetStream consumer "${stream}/${name}" ${what}`,
+    );
+  }
+
   private fail(err: unknown): void {
     this.counters.errors++;
     this.lastError = errorMessage(err);
@@ -229,9 +236,5 @@ export class DurableConsumer {
 }
 
 function report(l: ConsumerListener, err: unknown): void {
-  try {
-    l.fail(toError(err, ErrorCode.PROVIDER_UNAVAILABLE));
-  } catch {
-    // the listener's error handler failed too; counted already
-  }
+  reportTo((e) => l.fail(e), err);
 }

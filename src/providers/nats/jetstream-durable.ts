@@ -1,6 +1,6 @@
 /**
  * What one router durable looks like on the server: its settings, and how it is created or
- * updated. Kept apart from the consuming code so the policy can be read on its own.
+ * updated. A missing stream rejects with STREAM_NOT_FOUND. Kept apart from the consuming code so the policy can be read on its own.
  */
 import { ErrorCode, StreamgateError } from "../../errors.js";
 import {
@@ -33,9 +33,6 @@ export interface DurableSpec {
   readonly subject: string;
   readonly inactiveThresholdSec: number;
 }
-
-/** Thrown when the stream is missing; the provider turns it into a clear StreamgateError. */
-export class StreamMissingError extends Error {}
 
 /**
  * A fresh durable starts at new messages; an existing one keeps its position (the point of a
@@ -85,7 +82,9 @@ export async function createOrUpdateDurable(
     return await jsm.consumers.add(stream, config);
   } catch (err) {
     if (isApiError(err, JetStreamApiCodes.StreamNotFound)) {
-      throw new StreamMissingError(`JetStream stream "${stream}" does not exist`, { cause: err });
+      throw new StreamgateError(ErrorCode.STREAM_NOT_FOUND, `JetStream stream "${stream}" does not exist`, {
+        cause: err,
+      });
     }
     throw err;
   }

@@ -18,8 +18,8 @@ import { ErrorCode, errorMessage, StreamgateError } from "../../errors.js";
 import type { EventsHandler, ProviderCounters, StreamOptions, Unsubscribe } from "../provider.js";
 import { compileNatsSubject } from "../subject.js";
 import { type ConsumerListener, DurableConsumer } from "./jetstream-consumer.js";
-import { type DurableSpec, StreamMissingError } from "./jetstream-durable.js";
-import { withTimeout } from "./timers.js";
+import type { DurableSpec } from "./jetstream-durable.js";
+import { withTimeout } from "../shared/timers.js";
 
 /** One durable's position, from the server's consumer info. */
 export interface JetStreamLag {
@@ -32,6 +32,8 @@ export interface JetStreamLag {
   readonly pending?: number;
   /** Delivered and not acked yet. */
   readonly ackPending?: number;
+  /** Messages the server delivered more than once (naks, ack timeouts). */
+  readonly redelivered?: number;
   /** Stream sequence of the last delivered message. */
   readonly delivered?: number;
   /** Stream sequence below which every message is acked. */
@@ -182,6 +184,7 @@ export class JetStreamConsumers {
             ...base,
             pending: ci.num_pending,
             ackPending: ci.num_ack_pending,
+            redelivered: ci.num_redelivered,
             delivered: ci.delivered.stream_seq,
             ackFloor: ci.ack_floor.stream_seq,
             ...(d.lastError ? { error: d.lastError } : {}),
@@ -243,14 +246,14 @@ export class JetStreamConsumers {
   private toError(d: DurableConsumer, err: unknown): StreamgateError {
     const { stream, name, subject } = d.spec;
     const who = `NATS provider "${this.providerId}"`;
-    if (err instanceof StreamgateError) return err;
-    if (err instanceof StreamMissingError) {
+    if (err instanceof StreamgateError && err.code === ErrorCode.STREAM_NOT_FOUND) {
       return new StreamgateError(
         ErrorCode.PROVIDER_UNAVAILABLE,
         `${who}: JetStream stream "${stream}" does not exist; cannot consume "${subject}"`,
         { cause: err },
       );
     }
+    if (err instanceof StreamgateError) return err;
     if (err instanceof Error && err.name === "JetStreamNotEnabled") {
       return new StreamgateError(
         ErrorCode.PROVIDER_UNAVAILABLE,

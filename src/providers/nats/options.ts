@@ -1,9 +1,16 @@
 /**
- * How a NatsProvider config becomes nats.js connection options, and the reconnect backoff. Kept
+ * How a NatsProvider config becomes nats.js connection options. Kept
  * apart from the provider so the policy can be read (and unit-tested) without a connection.
  */
 import { hostname } from "node:os";
-import type { NodeConnectionOptions } from "@nats-io/transport-node";
+import { readFileSync } from "node:fs";
+import {
+  type Authenticator,
+  credsAuthenticator,
+  type NodeConnectionOptions,
+  nkeyAuthenticator,
+  type TlsOptions,
+} from "@nats-io/transport-node";
 import type { NatsProviderConfig } from "../../config/types.js";
 
 /** Tuning for NatsProvider; every field has a default suited to the router. */
@@ -31,6 +38,8 @@ export interface NatsProviderOptions {
    * VM or a StatefulSet pod; two routers on one host must be given distinct ids.
    */
   readonly instanceId?: string;
+  /** With `health.max_lag`, how often (ms) the JetStream lag is probed for readiness. Default 5000. */
+  readonly lagIntervalMs?: number;
 }
 
 /** {@link NatsProviderOptions} with the defaults filled in. */
@@ -46,23 +55,8 @@ export function resolveOptions(id: string, o: NatsProviderOptions = {}): Resolve
     maxBackoffMs: o.maxBackoffMs ?? 2000,
     name: o.name ?? `streamgate:${id}`,
     instanceId: o.instanceId ?? hostname(),
+    lagIntervalMs: o.lagIntervalMs ?? 5000,
   };
-}
-
-/**
- * Delay before the next attempt, growing with the time the broker has been unreachable: the first
- * second retries at `min`, then it doubles each second up to `max`. It depends on elapsed time,
- * not on a call count, because nats.js calls its delay handler a varying number of times per dial.
- * Up to 20% jitter keeps many routers from reconnecting in lockstep after a broker restart.
- */
-export function backoffDelay(elapsedMs: number, minMs: number, maxMs: number): number {
-  const base = Math.min(maxMs, minMs * 2 ** Math.floor(Math.max(0, elapsedMs) / 1000));
-  return Math.round(base * (1 + Math.random() * 0.2));
-}
-
-/** The URL without credentials, safe for messages and logs. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/[^/@]*@/g, "//***@");
 }
 
 /**
@@ -75,12 +69,10 @@ export function connectionOptions(
   reconnectDelay: () => number,
 ): NodeConnectionOptions {
   const auth = config.authentication;
+  const authenticator = authenticatorFor(auth);
+  const tls = tlsOptions(config);
   return {
-    // A comma-separated list names several servers of one cluster.
-    servers: config.url
-      .split(",")
-      .map((s) => s.trim())
-      .filter(Boolean),
+    servers: serverList(config.url),
     name: o.name,
     timeout: o.connectTimeoutMs,
     reconnect: true,
@@ -93,5 +85,46 @@ export function connectionOptions(
     ignoreAuthErrorAbort: true,
     ...(auth?.token ? { token: auth.token } : {}),
     ...(auth?.user_info ? { user: auth.user_info.username, pass: auth.user_info.password } : {}),
+    ...(authenticator ? { authenticator } : {}),
+    ...(tls ? { tls } : {}),
   };
+}
+
+/** The servers of `url`: one, or a comma-separated list naming the servers of one cluster. */
+export function serverList(url: string): string[] {
+  return url
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/**
+ * nats.js TLS options: the files are passed by path, so nats.js reads them at every connection
+ * and a renewed certificate is picked up on the next reconnect without a restart. A tls:// URL
+ * alone requires TLS with the system's CAs. Undefined: TLS only if the server requires it.
+ */
+export function tlsOptions(config: NatsProviderConfig): TlsOptions | undefined {
+  const t = config.tls;
+  const tlsUrl = serverList(config.url).some((s) => s.toLowerCase().startsWith("tls://"));
+  if (!t && !tlsUrl) return undefined;
+  return {
+    ...(t?.ca_file ? { caFile: t.ca_file } : {}),
+    ...(t?.cert_file ? { certFile: t.cert_file } : {}),
+    ...(t?.key_file ? { keyFile: t.key_file } : {}),
+    // Passed through to node:tls by nats.js; not in its TlsOptions type.
+    ...(t?.insecure_skip_verify ? ({ rejectUnauthorized: false } as TlsOptions) : {}),
+  };
+}
+
+/**
+ * Decentralized auth: a credentials file (user JWT + NKey seed), read again at every connection
+ * so a rotated file is used on the next reconnect; or an NKey seed that signs the server's nonce.
+ */
+function authenticatorFor(auth: NatsProviderConfig["authentication"]): Authenticator | undefined {
+  if (auth?.credentials_file) {
+    const file = auth.credentials_file;
+    return credsAuthenticator(() => readFileSync(file));
+  }
+  if (auth?.nkey_seed) return nkeyAuthenticator(new TextEncoder().encode(auth.nkey_seed));
+  return undefined;
 }

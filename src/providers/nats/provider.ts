@@ -6,98 +6,77 @@
  * subscriptions remembered while there is no connection at all. A subscribe with `stream` goes to
  * JetStream durable consumers instead (jetstream.ts), which follow the same connection events.
  */
+import { setImmediate as nextTurn } from "node:timers/promises";
 import {
   connect,
   type NatsConnection,
   NoRespondersError,
+  PermissionViolationError,
   RequestError,
   TimeoutError,
 } from "@nats-io/transport-node";
 import type { NatsProviderConfig } from "../../config/types.js";
-import { ErrorCode, type ErrorCodeValue, errorMessage, StreamgateError } from "../../errors.js";
-import { Connector } from "../connector.js";
-import {
-  type EventsHandler,
-  newCounters,
-  type Provider,
-  type ProviderHealth,
-  type SubscribeOptions,
-  type Unsubscribe,
-} from "../provider.js";
+import { ErrorCode, errorMessage, StreamgateError } from "../../errors.js";
+import { BrokerProvider } from "../base.js";
+import type { ConsumerLag, EventsHandler, SubscribeOptions, Unsubscribe } from "../provider.js";
+import { backoffByElapsed, Outage } from "../shared/backoff.js";
+import { redactUrl } from "../shared/redact.js";
+import { withTimeout } from "../shared/timers.js";
 import { validateNatsSubject } from "../subject.js";
 import { JetStreamConsumers, type JetStreamLag } from "./jetstream.js";
 import {
-  backoffDelay,
   connectionOptions,
   type NatsProviderOptions,
   type ResolvedNatsOptions,
-  redactUrl,
   resolveOptions,
 } from "./options.js";
 import { NatsLocalSubscription } from "./subscription.js";
-import { withTimeout } from "./timers.js";
 
 export type { JetStreamLag } from "./jetstream.js";
 export type { NatsProviderOptions } from "./options.js";
 
 /** NATS core implementation of {@link Provider}; see the module comment. */
-export class NatsProvider implements Provider {
-  readonly id: string;
-  readonly kind = "nats" as const;
+export class NatsProvider extends BrokerProvider {
+  declare readonly kind: "nats";
   private readonly opts: ResolvedNatsOptions;
   private readonly url: string;
-  private readonly counters = newCounters();
   private readonly subs = new Set<NatsLocalSubscription>();
   private readonly jetstream: JetStreamConsumers;
-  private readonly connector: Connector;
   private nc: NatsConnection | undefined;
-  private connected = false;
-  private detail: string | undefined = "not started";
-  /** When the current outage began, for the backoff; reset once connected. */
-  private outageSince: number | undefined;
+  /** The current outage, for nats.js' reconnect delay; ended once connected. */
+  private readonly outage: Outage;
+  /** Publish permission refusals the server sent, by subject, until publish() reports them. */
+  private readonly deniedPublishes = new Map<string, PermissionViolationError>();
 
   constructor(
     private readonly config: NatsProviderConfig,
     options?: NatsProviderOptions,
   ) {
-    this.id = config.id;
+    super(config.id, "nats");
     this.url = redactUrl(config.url);
     this.opts = resolveOptions(config.id, options);
+    this.watchLag(config.health?.max_lag, this.opts.lagIntervalMs);
     const { minBackoffMs, maxBackoffMs } = this.opts;
+    this.outage = new Outage(minBackoffMs, maxBackoffMs);
     this.jetstream = new JetStreamConsumers(this.id, this.opts.instanceId, this.counters, (elapsed) =>
-      backoffDelay(elapsed, minBackoffMs, maxBackoffMs),
+      backoffByElapsed(elapsed, minBackoffMs, maxBackoffMs),
     );
-    this.connector = new Connector({
-      label: `NATS provider "${this.id}"`,
-      connectOnce: () => this.connectOnce(),
-      isConnected: () => this.nc !== undefined,
-      backoff: (_failed, elapsed) => backoffDelay(elapsed, minBackoffMs, maxBackoffMs),
-    });
   }
 
-  /** Connects once; rejects fast with PROVIDER_UNAVAILABLE when the broker cannot be reached. */
-  start(): Promise<void> {
-    return this.connector.start();
+  protected hasClients(): boolean {
+    return this.nc !== undefined;
   }
 
-  /**
-   * Keeps calling start() with backoff until connected or stopped, for a broker that was down when
-   * the router started. Subscriptions made meanwhile are established once connected. The promise
-   * never rejects: it resolves when connected, or when stop() ends the attempts (check health()).
-   */
-  startInBackground(): Promise<void> {
-    return this.connector.startInBackground();
+  protected startBackoff(_failed: number, elapsedMs: number): number {
+    return backoffByElapsed(elapsedMs, this.opts.minBackoffMs, this.opts.maxBackoffMs);
   }
 
-  async stop(): Promise<void> {
-    await this.connector.stop();
+  protected async closeClients(): Promise<void> {
     for (const sub of this.subs) sub.close();
     this.subs.clear();
     await this.jetstream.close();
     const nc = this.nc;
     this.nc = undefined;
-    this.connected = false;
-    this.detail = "stopped";
     // close(), not drain(): nobody is left to receive what a drain would still deliver.
     await nc?.close().catch(() => undefined);
   }
@@ -107,7 +86,7 @@ export class NatsProvider implements Provider {
     onEvents: EventsHandler,
     options?: SubscribeOptions,
   ): Promise<Unsubscribe> {
-    if (this.stopped) throw this.error(ErrorCode.PROVIDER_UNAVAILABLE, "is stopped");
+    this.checkSubscribe(options);
     if (topics.length === 0) {
       throw new StreamgateError(ErrorCode.SUBJECT_INVALID, "no subjects to subscribe to");
     }
@@ -117,11 +96,43 @@ export class NatsProvider implements Provider {
     }
     const sub = new NatsLocalSubscription([...new Set(topics)], onEvents, options?.onError, this.counters);
     this.subs.add(sub);
-    if (this.nc) sub.attach(this.nc);
-    return async () => {
+    const unsubscribe = async () => {
       sub.close();
       this.subs.delete(sub);
     };
+    const nc = this.nc;
+    if (!nc) return unsubscribe;
+    sub.confirming = this.connected;
+    sub.attach(nc);
+    if (!sub.confirming) return unsubscribe;
+    await this.confirmSubscription(nc, sub);
+    return unsubscribe;
+  }
+
+  /**
+   * Waits for the server to have processed the SUBs (a PING answered after them), so that a
+   * message published anywhere after subscribe() resolved reaches the subscription, and so that a
+   * subject the account may not subscribe to rejects this subscription alone with
+   * PROVIDER_PERMISSION_DENIED: the server answers such a SUB with a -ERR before that PONG.
+   */
+  private async confirmSubscription(nc: NatsConnection, sub: NatsLocalSubscription): Promise<void> {
+    try {
+      await withTimeout(nc.flush(), this.opts.publishTimeoutMs, "subscribe confirm");
+    } catch {
+      // The connection is in trouble: the subscription stays registered and nats.js re-sends it.
+    } finally {
+      sub.confirming = false;
+    }
+    const denied = sub.denied;
+    if (!denied) return;
+    sub.close();
+    this.subs.delete(sub);
+    this.counters.errors++;
+    throw this.error(
+      ErrorCode.PROVIDER_PERMISSION_DENIED,
+      `may not subscribe to "${denied.subject}": the NATS server refused it (permissions of the account or user)`,
+      denied,
+    );
   }
 
   async publish(topic: string, data: Uint8Array): Promise<void> {
@@ -141,15 +152,20 @@ export class NatsProvider implements Provider {
       // throughput: concurrent publishes pipeline their PINGs on the same socket.
       if (this.opts.confirmPublish) {
         await withTimeout(nc.flush(), this.opts.publishTimeoutMs, "publish confirm");
+        // A -ERR for this publish came before the PONG; nats.js hands it to the status stream,
+        // which has run once the microtasks queued with it have.
+        await nextTurn();
+        this.checkPublishAllowed(topic);
       }
     } catch (err) {
       this.counters.errors++;
+      if (err instanceof StreamgateError && err.code === ErrorCode.PROVIDER_PERMISSION_DENIED) throw err;
       throw this.error(ErrorCode.PUBLISH_FAILED, `could not publish to "${topic}"`, err);
     }
     this.counters.published++;
   }
 
-  async request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+  override async request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
     this.checkSubject(subject, false);
     const nc = this.nc;
     if (!nc || !this.connected) {
@@ -187,21 +203,22 @@ export class NatsProvider implements Provider {
   }
 
   /** Sum of `pending` over this instance's JetStream consumers (0 without any). */
-  async totalLag(): Promise<number> {
+  override async totalLag(): Promise<number> {
     return (await this.jetstream.lag()).reduce((sum, l) => sum + (l.pending ?? 0), 0);
   }
 
-  health(): ProviderHealth {
-    return {
-      id: this.id,
-      kind: this.kind,
-      connected: this.connected,
-      ...(this.connected || this.detail === undefined ? {} : { detail: this.detail }),
-      counters: { ...this.counters },
-    };
+  /** Per JetStream durable of this instance: pending, ack-pending and redelivered counts. */
+  async consumerLag(): Promise<ConsumerLag[]> {
+    return (await this.jetstream.lag()).map((l) => ({
+      source: l.stream,
+      consumer: l.consumer,
+      ...(l.pending === undefined ? {} : { pending: l.pending }),
+      ...(l.ackPending === undefined ? {} : { ackPending: l.ackPending }),
+      ...(l.redelivered === undefined ? {} : { redelivered: l.redelivered }),
+    }));
   }
 
-  private async connectOnce(): Promise<void> {
+  protected async connectOnce(): Promise<void> {
     let nc: NatsConnection;
     try {
       nc = await connect(connectionOptions(this.config, this.opts, () => this.reconnectDelay()));
@@ -216,20 +233,15 @@ export class NatsProvider implements Provider {
     this.nc = nc;
     this.connected = true;
     this.detail = undefined;
-    this.outageSince = undefined;
+    this.outage.end();
     void this.watchStatus(nc);
     void nc.closed().then((err) => this.onClosed(nc, err || undefined));
     for (const sub of this.subs) sub.attach(nc);
     this.jetstream.attach(nc);
   }
 
-  private get stopped(): boolean {
-    return this.connector.stopped;
-  }
-
   private reconnectDelay(): number {
-    this.outageSince ??= Date.now();
-    return backoffDelay(Date.now() - this.outageSince, this.opts.minBackoffMs, this.opts.maxBackoffMs);
+    return this.outage.delay();
   }
 
   /** The connected flag and reconnect counter follow nats.js' status events. */
@@ -245,12 +257,17 @@ export class NatsProvider implements Provider {
         case "reconnect":
           this.connected = true;
           this.detail = undefined;
-          this.outageSince = undefined;
+          this.outage.end();
           this.counters.reconnects++;
           this.jetstream.reconnected();
           break;
         case "error":
           this.counters.errors++;
+          if (s.error instanceof PermissionViolationError && s.error.operation === "publish") {
+            // Bounded: refusals nobody asks about (confirmPublish off) must not pile up.
+            if (this.deniedPublishes.size >= 1000) this.deniedPublishes.clear();
+            this.deniedPublishes.set(s.error.subject, s.error);
+          }
           break;
         case "ldm":
           this.detail = `server ${redactUrl(s.server)} entered lame duck mode`;
@@ -271,12 +288,20 @@ export class NatsProvider implements Provider {
     void this.startInBackground();
   }
 
+  /** Throws PROVIDER_PERMISSION_DENIED when the server refused a publish to `topic`. */
+  private checkPublishAllowed(topic: string): void {
+    const denied = this.deniedPublishes.get(topic);
+    if (!denied) return;
+    this.deniedPublishes.delete(topic);
+    throw this.error(
+      ErrorCode.PROVIDER_PERMISSION_DENIED,
+      `may not publish to "${topic}": the NATS server refused it (permissions of the account or user)`,
+      denied,
+    );
+  }
+
   private checkSubject(subject: string, subscribing: boolean): void {
     const problem = validateNatsSubject(subject, { allowWildcards: subscribing });
     if (problem) throw new StreamgateError(ErrorCode.SUBJECT_INVALID, problem);
-  }
-
-  private error(code: ErrorCodeValue, what: string, cause?: unknown): StreamgateError {
-    return new StreamgateError(code, `NATS provider "${this.id}" ${what}`, { cause });
   }
 }

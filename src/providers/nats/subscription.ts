@@ -3,9 +3,15 @@
  * backing it while there is a connection. It outlives connections, so a subscription made while
  * the broker is away is attached when one comes up.
  */
-import { ErrorCode, toError } from "../../errors.js";
-import type { Msg, MsgHdrs, NatsConnection, Subscription } from "@nats-io/transport-node";
+import {
+  type Msg,
+  type MsgHdrs,
+  type NatsConnection,
+  PermissionViolationError,
+  type Subscription,
+} from "@nats-io/transport-node";
 import type { BrokerEvent, EventsHandler, ProviderCounters } from "../provider.js";
+import { report } from "../shared/errors.js";
 import { compileNatsSubject, type TopicMatcher } from "../subject.js";
 
 const isWildcard = (subject: string) => subject.split(".").some((t) => t === "*" || t === ">");
@@ -14,6 +20,10 @@ const isWildcard = (subject: string) => subject.split(".").some((t) => t === "*"
 export class NatsLocalSubscription {
   private active = true;
   private natsSubs: Subscription[] = [];
+  /** The server refused one of the subjects (account or user permissions); nats.js closed it. */
+  denied: PermissionViolationError | undefined;
+  /** subscribe() is waiting for the server's answer and reports a refusal itself. */
+  confirming = false;
   /** Per subject, matchers of the earlier subjects it may overlap: each message is delivered once. */
   private readonly earlier: readonly (readonly TopicMatcher[])[];
 
@@ -66,6 +76,10 @@ export class NatsLocalSubscription {
     // nats.js may still hand over a message it had parsed before our UNSUB.
     if (!this.active) return;
     if (err) {
+      if (err instanceof PermissionViolationError) {
+        this.denied = err;
+        if (this.confirming) return;
+      }
       this.fail(err);
       return;
     }
@@ -86,11 +100,7 @@ export class NatsLocalSubscription {
    */
   private fail(err: unknown): void {
     this.counters.errors++;
-    try {
-      this.onError?.(toError(err, ErrorCode.PROVIDER_UNAVAILABLE));
-    } catch {
-      // the error handler failed too; counted already
-    }
+    report(this.onError, err);
   }
 }
 

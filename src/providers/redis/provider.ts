@@ -8,52 +8,37 @@
  * there is no connection, and a `connected` flag that waits for the restored subscriptions.
  */
 import type { RedisProviderConfig } from "../../config/types.js";
-import { ErrorCode, type ErrorCodeValue, errorMessage, StreamgateError } from "../../errors.js";
-import { Connector } from "../connector.js";
+import { ErrorCode, errorMessage, StreamgateError } from "../../errors.js";
+import { BrokerProvider } from "../base.js";
+import type { EventsHandler, SubscribeOptions, Unsubscribe } from "../provider.js";
+import { backoffByAttempt } from "../shared/backoff.js";
+import { redactUrl } from "../shared/redact.js";
+import { waitAtMost, withTimeout } from "../shared/timers.js";
+import { type ClientRole, closeClient, createClient, type PubSubClient } from "./client.js";
 import {
-  type EventsHandler,
-  newCounters,
-  type Provider,
-  type ProviderHealth,
-  type SubscribeOptions,
-  type Unsubscribe,
-} from "../provider.js";
-import {
-  backoffDelay,
-  type ClientRole,
   checkConfig,
-  closeClient,
-  createClient,
-  type PubSubClient,
   type RedisProviderOptions,
   type ResolvedRedisOptions,
-  redactUrl,
   resolveOptions,
-  within,
 } from "./options.js";
 import { RedisLocalSubscription, SubscriptionTable } from "./subscription.js";
 
 export type { RedisProviderOptions } from "./options.js";
 
 /** Redis implementation of {@link Provider}; see the module comment. */
-export class RedisProvider implements Provider {
-  readonly id: string;
-  readonly kind = "redis" as const;
+export class RedisProvider extends BrokerProvider {
+  declare readonly kind: "redis";
   private readonly opts: ResolvedRedisOptions;
   private readonly where: string;
-  private readonly counters = newCounters();
   private readonly table = new SubscriptionTable();
   private sub: PubSubClient | undefined;
   private pub: PubSubClient | undefined;
   /** Clients of a connect attempt in progress, so stop() can abort it. */
   private pending: PubSubClient[] = [];
-  private readonly connector: Connector;
   /** The subscriber is ready and the broker confirmed its (re)subscriptions. */
   private subSynced = false;
   private pubReady = false;
-  private connected = false;
   private everConnected = false;
-  private detail: string | undefined = "not started";
   private lastError: string | undefined;
 
   constructor(
@@ -61,35 +46,24 @@ export class RedisProvider implements Provider {
     options?: RedisProviderOptions,
   ) {
     checkConfig(config);
-    this.id = config.id;
+    super(config.id, "redis");
     this.where = config.urls.map(redactUrl).join(",");
     this.opts = resolveOptions(config.id, options);
-    this.connector = new Connector({
-      label: `Redis provider "${this.id}"`,
-      connectOnce: () => this.connectOnce(),
-      isConnected: () => this.sub !== undefined,
-      backoff: (failed) => backoffDelay(failed, this.opts.minBackoffMs, this.opts.maxBackoffMs),
-      onStop: () => {
-        for (const c of this.pending) c.disconnect();
-      },
-    });
   }
 
-  /** Connects both clients once; rejects fast with PROVIDER_UNAVAILABLE when the broker is down. */
-  start(): Promise<void> {
-    return this.connector.start();
+  protected hasClients(): boolean {
+    return this.sub !== undefined;
   }
 
-  /**
-   * Keeps calling start() with backoff until connected or stopped, for a broker that was down when
-   * the router started. Never rejects: resolves when connected, or when stop() ends the attempts.
-   */
-  startInBackground(): Promise<void> {
-    return this.connector.startInBackground();
+  protected startBackoff(failedAttempts: number): number {
+    return backoffByAttempt(failedAttempts, this.opts.minBackoffMs, this.opts.maxBackoffMs);
   }
 
-  async stop(): Promise<void> {
-    await this.connector.stop();
+  protected override abortConnect(): void {
+    for (const c of this.pending) c.disconnect();
+  }
+
+  protected async closeClients(): Promise<void> {
     this.table.clear();
     await Promise.all(this.detach("stopped").map(closeClient));
   }
@@ -99,10 +73,7 @@ export class RedisProvider implements Provider {
     onEvents: EventsHandler,
     options?: SubscribeOptions,
   ): Promise<Unsubscribe> {
-    if (this.stopped) throw this.error(ErrorCode.PROVIDER_UNAVAILABLE, "is stopped");
-    if (options?.stream) {
-      throw this.error(ErrorCode.PROVIDER_NOT_BUILT, "cannot consume a JetStream stream (NATS only)");
-    }
+    this.checkSubscribe(options);
     if (topics.length === 0 || topics.includes("")) {
       const what = topics.length ? "channel is empty" : "no channels to subscribe to";
       throw new StreamgateError(ErrorCode.SUBJECT_INVALID, what);
@@ -119,15 +90,22 @@ export class RedisProvider implements Provider {
       if ((gone.channels.length === 0 && gone.patterns.length === 0) || !client) return;
       const done = this.table.unsubscribeOn(client, gone).catch(this.onClientError(client));
       // While the broker is away the (P)UNSUBSCRIBE waits in ioredis' offline queue: don't wait with it.
-      if (this.subSynced) await within(this.opts.subscribeTimeoutMs, done);
+      if (this.subSynced) await waitAtMost(this.opts.subscribeTimeoutMs, done);
     };
     // Waiting while disconnected would block the caller until the broker is back; the
     // subscription is registered and goes live on reconnect.
     if (this.subSynced) {
       try {
-        await within(this.opts.subscribeTimeoutMs, Promise.all(this.table.acks(sub)));
+        await waitAtMost(this.opts.subscribeTimeoutMs, Promise.all(this.table.acks(sub)));
       } catch (err) {
         await unsubscribe();
+        if (isNoPerm(err)) {
+          throw this.error(
+            ErrorCode.PROVIDER_PERMISSION_DENIED,
+            `may not subscribe to ${JSON.stringify(topics.join(", "))}: Redis refused it (the ACL user's channel permissions)`,
+            err,
+          );
+        }
         throw this.error(ErrorCode.PROVIDER_UNAVAILABLE, "could not subscribe", err);
       }
     }
@@ -143,32 +121,37 @@ export class RedisProvider implements Provider {
       await pub.publish(topic, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
     } catch (err) {
       this.counters.errors++;
+      if (isNoPerm(err)) {
+        throw this.error(
+          ErrorCode.PROVIDER_PERMISSION_DENIED,
+          `may not publish to "${topic}": Redis refused it (the ACL user's channel permissions)`,
+          err,
+        );
+      }
       throw this.error(ErrorCode.PUBLISH_FAILED, `could not publish to "${topic}"`, err);
     }
     this.counters.published++;
   }
 
-  async request(subject: string, _data: Uint8Array, _timeoutMs: number): Promise<Uint8Array> {
-    throw this.error(ErrorCode.PROVIDER_NOT_BUILT, `cannot answer request "${subject}" (NATS only)`);
-  }
-
-  health(): ProviderHealth {
-    return {
-      id: this.id,
-      kind: this.kind,
-      connected: this.connected,
-      ...(this.connected || this.detail === undefined ? {} : { detail: this.detail }),
-      counters: { ...this.counters },
-    };
-  }
-
-  private async connectOnce(): Promise<void> {
-    const sub = this.watch(createClient(this.config, this.opts, "sub"), "sub");
-    const pub = this.watch(createClient(this.config, this.opts, "pub"), "pub");
+  protected async connectOnce(): Promise<void> {
+    let sub: PubSubClient;
+    let pub: PubSubClient;
+    try {
+      sub = this.watch(createClient(this.config, this.opts, "sub"), "sub");
+      pub = this.watch(createClient(this.config, this.opts, "pub"), "pub");
+    } catch (err) {
+      // The TLS files cannot be read: no client was made.
+      this.detail = errorMessage(err);
+      throw err;
+    }
     this.pending = [sub, pub];
     try {
       // ioredis' connectTimeout bounds the TCP connect; this also bounds the handshake.
-      await within(this.opts.connectTimeoutMs + 500, Promise.all([sub.connect(), pub.connect()]), true);
+      await withTimeout(
+        Promise.all([sub.connect(), pub.connect()]),
+        this.opts.connectTimeoutMs + 500,
+        "connect",
+      );
     } catch (err) {
       // A failed start leaves nothing behind: no socket, no reconnect timer.
       sub.disconnect();
@@ -188,14 +171,12 @@ export class RedisProvider implements Provider {
     // Subscriptions made before there was a connection; later ones are sent by subscribe().
     const names = this.table.names();
     this.table.subscribeOn(sub, names, this.onClientError(sub));
-    await within(this.opts.subscribeTimeoutMs, Promise.all(this.table.acks(names))).catch(() => undefined);
+    await waitAtMost(this.opts.subscribeTimeoutMs, Promise.all(this.table.acks(names))).catch(
+      () => undefined,
+    );
     if (this.sub !== sub || sub.status !== "ready") return; // dropped meanwhile: "ready" will sync
     this.subSynced = true;
     this.update();
-  }
-
-  private get stopped(): boolean {
-    return this.connector.stopped;
   }
 
   /** Follows a client's events; state changes only count for the current clients. */
@@ -280,8 +261,7 @@ export class RedisProvider implements Provider {
       this.lastError = errorMessage(err);
     };
   }
-
-  private error(code: ErrorCodeValue, what: string, cause?: unknown): StreamgateError {
-    return new StreamgateError(code, `Redis provider "${this.id}" ${what}`, { cause });
-  }
 }
+
+/** Redis' answer to a command the ACL user may not run on those channels. */
+const isNoPerm = (err: unknown): boolean => /^NOPERM\b/.test(errorMessage(err));

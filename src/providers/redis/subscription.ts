@@ -8,10 +8,10 @@
  * pattern once, whatever the number of local users: sent on its first user, `UNSUBSCRIBE`d /
  * `PUNSUBSCRIBE`d when its last one leaves, never while another local subscription needs it.
  */
-import { ErrorCode, toError } from "../../errors.js";
 import type { BrokerEvent, EventsHandler, ProviderCounters } from "../provider.js";
+import { report } from "../shared/errors.js";
 import { compileGlob, type TopicMatcher } from "../subject.js";
-import type { PubSubClient } from "./options.js";
+import type { PubSubClient } from "./client.js";
 
 /**
  * The one channel a Redis glob matches when it has no wildcard, or undefined for a real pattern.
@@ -90,11 +90,7 @@ export class RedisLocalSubscription implements BrokerNames {
   /** Counts `err` and tells the subscriber's onError, if any. */
   fail(err: unknown): void {
     this.counters.errors++;
-    try {
-      this.onError?.(toError(err, ErrorCode.PROVIDER_UNAVAILABLE));
-    } catch {
-      // the error handler failed too; counted already
-    }
+    report(this.onError, err);
   }
 
   private emit(channel: string, data: Uint8Array): void {

@@ -3,7 +3,7 @@
  * nats.js' own tests do. The process can be killed and started again on the same port and store
  * directory to test broker outages.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureBinary } from "./ensure.js";
@@ -16,6 +16,11 @@ export interface NatsServerOptions {
   readonly port?: number;
   /** Extra command-line arguments, e.g. `["--auth", "s3cret"]`. */
   readonly args?: readonly string[];
+  /**
+   * A nats-server configuration file's text (TLS, accounts, leaf nodes...). The command line's
+   * address, port and JetStream store still apply. `{{STORE}}` is replaced by the store folder.
+   */
+  readonly config?: string;
 }
 
 /**
@@ -29,13 +34,17 @@ export interface NatsServer extends RestartableServer {
 /** Spawns nats-server on 127.0.0.1 and resolves once it accepts connections. */
 export async function startNats(options: NatsServerOptions = {}): Promise<NatsServer> {
   const bin = await ensureBinary("nats-server", "nats-server");
-  const storeDir = options.jetstream ? await mkdtemp(join(tmpdir(), "streamgate-nats-")) : undefined;
+  const storeDir =
+    options.jetstream || options.config ? await mkdtemp(join(tmpdir(), "streamgate-nats-")) : undefined;
+  const configFile = storeDir && options.config ? join(storeDir, "nats.conf") : undefined;
+  if (configFile) await writeFile(configFile, options.config!.replaceAll("{{STORE}}", join(storeDir!, "js")));
   const server = await startRestartable({
     name: "nats-server",
     port: options.port,
     launch: (port) => {
       const args = ["-a", "127.0.0.1", "-p", String(port), ...(options.args ?? [])];
-      if (storeDir) args.push("-js", "-sd", storeDir);
+      if (configFile) args.push("-c", configFile);
+      if (options.jetstream) args.push("-js", "-sd", join(storeDir!, "js"));
       return spawnReady({ name: "nats-server", bin, args, port, readyLine: "Server is ready" });
     },
     cleanup: async () => {

@@ -26,6 +26,21 @@ export interface RedisServerOptions {
   readonly port?: number;
   /** A single server only; see {@link startRedisCluster} for a cluster. */
   readonly cluster?: false;
+  /**
+   * TLS only (no plain port): the server's certificate and key, the CA clients are checked
+   * against, and whether a client certificate is required (mutual TLS).
+   */
+  readonly tls?: {
+    readonly cert: string;
+    readonly key: string;
+    readonly ca: string;
+    readonly clientCerts: boolean;
+  };
+  /**
+   * ACL users, one rule list each (`["router", "on", ">pw", "resetchannels", "&allowed.*", "+@all"]`);
+   * the default user is switched off when any is given.
+   */
+  readonly users?: readonly (readonly string[])[];
 }
 
 /** A running redis-server. A server brought back after kill() has no data: save is off. */
@@ -55,12 +70,35 @@ const baseArgs = (port: number): string[] => [
 /** Spawns redis-server on 127.0.0.1 and resolves once it accepts connections. */
 export async function startRedis(options: RedisServerOptions = {}): Promise<RedisServer> {
   const bin = await ensureBinary("redis-server", "redis-server");
+  const extra = (port: number): string[] => {
+    const args: string[] = [];
+    const t = options.tls;
+    if (t) {
+      args.push(
+        "--port",
+        "0",
+        "--tls-port",
+        String(port),
+        "--tls-cert-file",
+        t.cert,
+        "--tls-key-file",
+        t.key,
+      );
+      args.push("--tls-ca-cert-file", t.ca, "--tls-auth-clients", t.clientCerts ? "yes" : "no");
+    }
+    if (options.users?.length) {
+      args.push("--user", "default", "off");
+      for (const rules of options.users) args.push("--user", ...rules);
+    }
+    return args;
+  };
   const server = await startRestartable({
     name: "redis-server",
     port: options.port,
-    launch: (port) => spawnRedis(bin, baseArgs(port), port),
+    // Later directives win: the TLS set-up moves the plain port to 0 (off).
+    launch: (port) => spawnRedis(bin, [...baseArgs(port), ...extra(port)], port),
   });
-  return { url: `redis://127.0.0.1:${server.port}`, ...server };
+  return { url: `${options.tls ? "rediss" : "redis"}://127.0.0.1:${server.port}`, ...server };
 }
 
 /**

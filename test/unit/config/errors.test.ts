@@ -32,7 +32,7 @@ describe("config validation problems", () => {
       events: { providers: { nats: [{ id: "a", url: "nats://h:4222", urll: "x" }] } },
     });
     expect(problems).toEqual([
-      `${LABEL}: events.providers.nats[0].urll: unknown key "urll" (allowed: id, delivery, url, authentication)`,
+      `${LABEL}: events.providers.nats[0].urll: unknown key "urll" (allowed: id, delivery, url, authentication, tls, health)`,
     ]);
   });
 
@@ -78,8 +78,8 @@ describe("config validation problems", () => {
     });
     expect(problems).toEqual([
       `${LABEL}: subgraphs[0]: must set at least one of schema_file, schema, routing_url`,
-      `${LABEL}: events.providers.nats[0].authentication: must set exactly one of token, user_info`,
-      `${LABEL}: events.providers.kafka[0].authentication: must set exactly one of sasl_plain, sasl_scram`,
+      `${LABEL}: events.providers.nats[0].authentication: must set exactly one of token, user_info, nkey_seed, credentials_file`,
+      `${LABEL}: events.providers.kafka[0].authentication: must set exactly one of sasl_plain, sasl_scram, sasl_oauthbearer`,
     ]);
   });
 
@@ -201,5 +201,51 @@ describe("config validation problems", () => {
       'subgraphs[1].name: duplicate subgraph name "a" (also at subgraphs[0].name)',
     ]);
     expect(message.split("\n")).toHaveLength(problems.length + 1);
+  });
+});
+
+describe("broker connection keys (production)", () => {
+  it("never echoes an NKey seed or an OAuth client secret, and says what a seed looks like", () => {
+    const problems = problemsOf({
+      events: {
+        providers: {
+          nats: [{ id: "n", url: "nats://h:1", authentication: { nkey_seed: "SUsecretbutmalformed" } }],
+          kafka: [
+            {
+              id: "k",
+              brokers: ["h:9092"],
+              authentication: {
+                sasl_oauthbearer: {
+                  token_endpoint_url: "https://idp/token",
+                  client_id: "c",
+                  client_secret: 7,
+                },
+              },
+            },
+          ],
+        },
+      },
+    });
+    expect(problems).toEqual([
+      `${LABEL}: events.providers.nats[0].authentication.nkey_seed: must be an NKey user seed: SU followed by 56 base32 characters`,
+      `${LABEL}: events.providers.kafka[0].authentication.sasl_oauthbearer.client_secret: must be a string`,
+    ]);
+    expect(problems.join("\n")).not.toContain("secretbutmalformed");
+  });
+
+  it("wants cert_file and key_file together, and URLs in words", () => {
+    const problems = problemsOf({
+      events: {
+        providers: {
+          nats: [{ id: "n", url: "localhost:4222", tls: { cert_file: "c.pem" } }],
+          redis: [{ id: "r", urls: ["redis://h:1"], tls: { key_file: "k.pem" } }],
+        },
+      },
+    });
+    expect(problems).toEqual([
+      `${LABEL}: events.providers.nats[0].url: must be one URL such as nats://host:4222 or tls://host:4222, several separated by commas, or memory:// (got "localhost:4222")`,
+      `${LABEL}: events.providers.nats[0].tls.key_file: is required with cert_file`,
+      `${LABEL}: events.providers.redis[0].tls.cert_file: is required with key_file`,
+    ]);
   });
 });

@@ -15,6 +15,15 @@ describe("config/streamgate.example.yaml", () => {
       fileURLToPath(new URL("../../../config/employees.graphql", import.meta.url)),
     );
     expect(config.events.providers.kafka[0]?.fetch_max_wait).toBe(100);
+    // TLS and credentials files are resolved against the config file's folder.
+    const certs = fileURLToPath(new URL("../../../config/certs/", import.meta.url));
+    expect(config.events.providers.nats[1]).toMatchObject({
+      id: "edge",
+      tls: { ca_file: `${certs}ca.pem`, cert_file: `${certs}router.pem`, key_file: `${certs}router-key.pem` },
+      authentication: { credentials_file: `${certs}router.creds` },
+    });
+    expect(config.events.providers.redis[1]?.tls?.ca_file).toBe(`${certs}ca.pem`);
+    expect(config.events.providers.nats[0]?.health).toEqual({ max_lag: 10000 });
   });
 
   it("shows every default: only subgraphs and providers differ from an empty config", async () => {

@@ -41,6 +41,52 @@ describe("Kafka provider options", () => {
     });
   });
 
+  it("maps TLS files, insecure_skip_verify and OAUTHBEARER (OIDC) to librdkafka properties", () => {
+    const tls = {
+      ...base,
+      tls: { enabled: true, ca_file: "/c/ca.pem", cert_file: "/c/r.pem", key_file: "/c/r-key.pem" },
+    };
+    expect(producerConfig(tls, resolveOptions("k"))).toMatchObject({
+      "security.protocol": "SSL",
+      "ssl.ca.location": "/c/ca.pem",
+      "ssl.certificate.location": "/c/r.pem",
+      "ssl.key.location": "/c/r-key.pem",
+    });
+    expect(producerConfig(tls, resolveOptions("k"))).not.toHaveProperty(
+      "enable.ssl.certificate.verification",
+    );
+    const insecure = { ...base, tls: { enabled: true, insecure_skip_verify: true } };
+    expect(consumerConfig(insecure, resolveOptions("k"), "x")).toMatchObject({
+      "enable.ssl.certificate.verification": false,
+      "ssl.endpoint.identification.algorithm": "none",
+    });
+    // Files without enabled: no TLS at all, as the switch says.
+    expect(
+      consumerConfig({ ...base, tls: { enabled: false, ca_file: "/c/ca.pem" } }, resolveOptions("k"), "x"),
+    ).not.toHaveProperty("ssl.ca.location");
+    const oauth = {
+      ...base,
+      tls: { enabled: true },
+      authentication: {
+        sasl_oauthbearer: {
+          token_endpoint_url: "https://idp/token",
+          client_id: "c",
+          client_secret: "s",
+          scope: "k",
+        },
+      },
+    };
+    expect(producerConfig(oauth, resolveOptions("k"))).toMatchObject({
+      "security.protocol": "SASL_SSL",
+      "sasl.mechanisms": "OAUTHBEARER",
+      "sasl.oauthbearer.method": "oidc",
+      "sasl.oauthbearer.token.endpoint.url": "https://idp/token",
+      "sasl.oauthbearer.client.id": "c",
+      "sasl.oauthbearer.client.secret": "s",
+      "sasl.oauthbearer.scope": "k",
+    });
+  });
+
   it("derives security.protocol and the SASL mechanism", () => {
     const plain = { ...base, authentication: { sasl_plain: { username: "u", password: "p" } } };
     const scram = {

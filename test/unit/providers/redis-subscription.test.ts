@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type BrokerEvent, newCounters } from "../../../src/providers/provider.js";
-import type { PubSubClient } from "../../../src/providers/redis/options.js";
+import type { PubSubClient } from "../../../src/providers/redis/client.js";
 import {
   literalChannel,
   RedisLocalSubscription,
