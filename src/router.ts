@@ -13,6 +13,8 @@ import { createMetrics } from "./observability/metrics.js";
 import type { Logger } from "./observability/logger.js";
 import { createProviders, type ManagedProvider } from "./providers/factory.js";
 import type { ProviderKind } from "./providers/provider.js";
+import { type ConnectionTable, ConnectionLimiter, createConnectionTable } from "./security/connections.js";
+import { LimitCounter } from "./security/limits.js";
 import { loadSupergraph, type Supergraph } from "./schema/supergraph.js";
 import { mountGraphqlHttp } from "./transport/http.js";
 import { type TemplatedApp, type us_listen_socket, uws } from "./transport/uws.js";
@@ -36,6 +38,8 @@ export interface RouterOptions {
   readonly onProviders?: (providers: ReadonlyMap<string, ManagedProvider>) => void;
   /** Set when this router is one worker thread of several (src/workers). */
   readonly cluster?: ClusterLink;
+  /** The process's shared connection counts and this thread's region (worker threads). */
+  readonly connections?: { readonly table: ConnectionTable; readonly region: number };
 }
 
 export interface Router {
@@ -121,12 +125,24 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
   const providers = await createProviders(config.events, config.instance_id ?? hostname());
   options.onProviders?.(providers);
   await startProviders(config, providers, logger);
+  const limitCounter = new LimitCounter();
+  const { table, region } = options.connections ?? { table: createConnectionTable(1), region: 0 };
+  const admission = {
+    counter: limitCounter,
+    limiter: new ConnectionLimiter(
+      table,
+      region,
+      config.limits.max_connections,
+      config.limits.max_connections_per_ip,
+    ),
+  };
   // The metrics read the engine's and the sockets' snapshots at scrape time only.
   const metrics = createMetrics({
     engine: () => engine.stats(),
     providers,
     ws: () => websocket.stats,
     security: security.stats,
+    limits: () => limitCounter.snapshot(),
   });
   const engine = new Engine(
     supergraph,
@@ -135,6 +151,13 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
       requestTimeoutMs: config.request_timeout,
       subgraphTimeoutMs: config.subgraph_timeout,
       maxDocumentSize: config.limits.max_message_size,
+      maxTopics: config.limits.max_topics_per_subscription,
+      operationLimits: {
+        maxDepth: config.limits.max_operation_depth,
+        maxAliases: config.limits.max_operation_aliases,
+        maxRootFields: config.limits.max_operation_root_fields,
+      },
+      limitCounter,
       observeLatency: (seconds) => metrics.deliveryLatency.observe(seconds),
       security,
       delivery,
@@ -146,11 +169,12 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
   security.start();
 
   const app: TemplatedApp = uws.App();
-  const websocket = mountWebSocket(app, { config, engine, logger, security });
+  const websocket = mountWebSocket(app, { config, engine, logger, security, admission });
   const httpStreams = mountGraphqlHttp(app, {
     config,
     engine,
     security,
+    admission,
     limits: { budget: websocket.budget, policy: websocket.policy },
   });
   let draining = false;

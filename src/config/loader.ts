@@ -9,6 +9,7 @@ import { dirname, extname, resolve } from "node:path";
 import { Ajv, type AnySchemaObject, type ValidateFunction } from "ajv";
 import { LineCounter, parseDocument } from "yaml";
 import { ErrorCode, StreamgateAggregateError, errorMessage } from "../errors.js";
+import { shapeProblem } from "./cycles.js";
 import { parseDuration } from "./duration.js";
 import { crossFieldProblems } from "./rules.js";
 import { type ConfigPath, interpolateEnv } from "./interpolate.js";
@@ -98,6 +99,8 @@ export function defaultConfig(): Config {
 
 function build(doc: unknown, source: string | undefined, baseDir: string, env: Env): Config {
   const label = source ?? INLINE_LABEL;
+  const shape = shapeProblem(doc);
+  if (shape !== undefined) throw invalid(label, [`${label}: ${shape}`]);
   // An empty file is a valid config: all defaults.
   const interpolation = interpolateEnv(doc ?? {}, env);
   const data = interpolation.value;

@@ -105,11 +105,22 @@ export interface EventsConfig {
 }
 
 export interface LimitsConfig {
+  /** Connections (WebSockets, SSE/multipart streams) per process, over every worker thread. */
+  readonly max_connections: number;
+  /** Connections per client address (IPv6 per /64). */
+  readonly max_connections_per_ip: number;
+  readonly max_subscriptions_per_connection: number;
+  /** Topics one subscription may render from its templates (list arguments expand). */
+  readonly max_topics_per_subscription: number;
   /** Largest accepted WebSocket message or HTTP body, bytes. */
   readonly max_message_size: number;
-  readonly max_subscriptions_per_connection: number;
+  readonly max_operation_depth: number;
+  readonly max_operation_aliases: number;
+  readonly max_operation_root_fields: number;
   /** milliseconds a WebSocket may wait before connection_init; then close 4408. */
   readonly connection_init_timeout: number;
+  /** milliseconds an HTTP request body may take to arrive; then 408. */
+  readonly body_read_timeout: number;
   /** Bytes buffered for one socket before the slow-client policy applies. */
   readonly max_backpressure: number;
   /** Bytes all WebSockets and HTTP streams together may buffer; past it, those holding > 64 KiB count as slow. */

@@ -7,13 +7,16 @@ import type { GraphQLSchema } from "graphql";
 import { clientError, ErrorCode, errorMessage, publicCode, publicMessage, WireCode } from "../errors.js";
 import { TopicRegistry } from "../fanout/topic-registry.js";
 import { groupKeyOf, sourceKey } from "../fanout/keys.js";
-import { type LatencyObserver, TriggerRegistry } from "../fanout/triggers.js";
+import { type GroupResolver, type LatencyObserver, TriggerRegistry } from "../fanout/triggers.js";
 import type { Logger } from "../observability/logger.js";
 import type { ResolveEnv } from "../federation/resolve.js";
+import { SKIP_REASONS, type SkipReason } from "../planner/event.js";
+import type { OperationLimits } from "../planner/operation-limits.js";
 import { type OperationPlan, Planner, type SubscriptionPlan } from "../planner/plan.js";
 import { renderTopics } from "../planner/topics.js";
 import type { Provider } from "../providers/provider.js";
 import type { Supergraph } from "../schema/supergraph.js";
+import { LimitCounter, type LimitName, limitError } from "../security/limits.js";
 import { SubgraphClient } from "../subgraphs/client.js";
 import { EntityBatch } from "../subgraphs/entity-batch.js";
 import { fetchRoot, routesToSubgraphs } from "./operation.js";
@@ -46,6 +49,12 @@ export interface EngineOptions {
   readonly security?: Pick<Security, "limiters" | "stats">;
   /** At-least-once delivery (cursors, resume); absent: every provider is at-most-once. */
   readonly delivery?: Delivery;
+  /** limits.max_topics_per_subscription (also bounds publish and request subjects). */
+  readonly maxTopics?: number;
+  /** limits.max_operation_depth / aliases / root_fields. */
+  readonly operationLimits?: OperationLimits;
+  /** Where refusals for a limit are counted (shared with the transports). */
+  readonly limitCounter?: LimitCounter;
 }
 
 const DONE: RunningOperation = { cancel() {} };
@@ -59,6 +68,8 @@ export interface EngineStats {
   readonly cachedPlans: number;
   readonly eventsReceived: number;
   readonly eventsInvalid: number;
+  /** Events a group skipped, by reason (counted once per group per event). */
+  readonly eventsSkipped: ReadonlyMap<SkipReason, number>;
   readonly resolutions: number;
   readonly deliveries: number;
   /** Requests sent to and failed at each ordinary subgraph. */
@@ -78,6 +89,12 @@ export class Engine implements LocalExecutor {
   private resumeSeq = 0;
   /** Bindings whose filter renders claims: their groups are per claim values. */
   private readonly claimFilters = new WeakMap<SubscribeBinding, boolean>();
+  private readonly skips = new Map<SkipReason, number>(SKIP_REASONS.map((r) => [r, 0]));
+  private readonly limitCounter: LimitCounter;
+  private readonly maxTopics: number;
+  private readonly countSkip = (reason: SkipReason): void => {
+    this.skips.set(reason, (this.skips.get(reason) ?? 0) + 1);
+  };
 
   constructor(
     private readonly supergraph: Supergraph,
@@ -88,15 +105,22 @@ export class Engine implements LocalExecutor {
     this.schema = supergraph.schema;
     this.ownership = options.ownership;
     this.delivery = options.delivery;
+    this.limitCounter = options.limitCounter ?? new LimitCounter();
+    this.maxTopics = options.maxTopics ?? Number.POSITIVE_INFINITY;
+    const refused = (limit: LimitName): void => this.limitCounter.refused(limit);
     this.subgraphs = new SubgraphClient(supergraph.federation.subgraphs, options.subgraphTimeoutMs);
     attachResolvers(this.schema, {
       supergraph,
       provider: (id) => providers.get(id),
       requestTimeoutMs: options.requestTimeoutMs,
       logger,
+      maxTopics: this.maxTopics,
+      refused,
     });
     this.planner = new Planner(this.schema, supergraph.bindings, {
       ...(options.maxDocumentSize ? { maxDocumentSize: options.maxDocumentSize } : {}),
+      ...(options.operationLimits ? { operationLimits: options.operationLimits } : {}),
+      onLimit: refused,
     });
     this.admission = new Admission(
       supergraph.supergraphSdl,
@@ -134,6 +158,7 @@ export class Engine implements LocalExecutor {
       cachedPlans: this.planner.cachedPlans,
       eventsReceived: fanout.eventsReceived,
       eventsInvalid: fanout.eventsInvalid,
+      eventsSkipped: this.skips,
       resolutions: fanout.resolutions,
       deliveries: fanout.deliveries,
       subgraphs: this.subgraphs.stats,
@@ -142,8 +167,8 @@ export class Engine implements LocalExecutor {
 
   /** Plans `req` (cached) and says what kind of operation it is; undefined when it does not plan. */
   operationKind(req: OperationRequest): "query" | "mutation" | "subscription" | undefined {
-    const planned = this.planner.plan(req.query, req.operationName);
-    return planned.ok ? planned.plan.kind : undefined;
+    // Not a use of the plan: a limit refusal is counted when the operation runs.
+    return this.planner.kindOf(req.query, req.operationName);
   }
 
   /** Runs or subscribes `req` for the caller `ctx`, reporting to `sink`. Never throws. */
@@ -238,17 +263,30 @@ export class Engine implements LocalExecutor {
     }
     const { binding } = plan;
     let topics: string[];
+    let resolver: GroupResolver;
     try {
-      topics = renderTopics(binding.provider, binding.topics, {
-        args: argResult.args,
-        ...(ctx.auth ? { claims: ctx.auth.claims } : {}),
-      });
+      const claims = ctx.auth ? { claims: ctx.auth.claims } : {};
+      topics = renderTopics(
+        binding.provider,
+        binding.topics,
+        { args: argResult.args, ...claims },
+        this.maxTopics,
+      );
+      // Compiles the filter, whose templates render the client's arguments (and claims) too.
+      resolver = subscriptionResolver(
+        { supergraph: this.supergraph, client: this.subgraphs, logger: this.logger, skipped: this.countSkip },
+        plan,
+        argResult.args,
+        argResult.variables,
+        ctx.auth?.claims,
+      );
     } catch (err) {
+      const code = publicCode(err, ErrorCode.OPERATION_INVALID);
+      if (code === ErrorCode.LIMIT_EXCEEDED) this.limitCounter.refused("max_topics_per_subscription");
       sink.error([
-        clientError(
-          publicCode(err, ErrorCode.OPERATION_INVALID),
-          publicMessage(err, "invalid topic arguments"),
-        ),
+        code === ErrorCode.LIMIT_EXCEEDED
+          ? limitError("max_topics_per_subscription", publicMessage(err, "too many topics"))
+          : clientError(code, publicMessage(err, "invalid topic arguments")),
       ]);
       return DONE;
     }
@@ -291,13 +329,6 @@ export class Engine implements LocalExecutor {
     const deliverySink = delivery
       ? this.delivery!.sink(sink, delivery, { report: !forwarded, replays: !remote })
       : undefined;
-    const resolver = subscriptionResolver(
-      { supergraph: this.supergraph, client: this.subgraphs, logger: this.logger },
-      plan,
-      argResult.args,
-      variables,
-      ctx.auth?.claims,
-    );
     const abort = new AbortController();
     const startReplay = (): void => {
       if (delivery?.resumeAfter && deliverySink?.replaying)

@@ -17,14 +17,37 @@ import { ErrorCode, errorMessage, StreamgateError } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
 import { checkEvent, decodeEvent } from "../planner/event.js";
 import { renderTopics } from "../planner/topics.js";
+import { possibleTypeNames } from "./subscription.js";
 import type { Provider } from "../providers/provider.js";
 import { PLACEHOLDER_QUERY_FIELD, type Supergraph } from "../schema/supergraph.js";
+import type { Template } from "../schema/template.js";
+import type { LimitName } from "../security/limits.js";
 
 export interface ResolverDeps {
   readonly supergraph: Supergraph;
   readonly provider: (id: string) => Provider | undefined;
   readonly requestTimeoutMs: number;
   readonly logger: Logger;
+  /** limits.max_topics_per_subscription, applied to publish and request subjects too. */
+  readonly maxTopics: number;
+  /** Told of a refusal for a limit. */
+  readonly refused: (limit: LimitName) => void;
+}
+
+/** Renders a publish or request binding's topics; a limit refusal is counted. */
+function render(
+  deps: ResolverDeps,
+  kind: Binding["provider"],
+  template: Template,
+  args: Record<string, unknown>,
+): string[] {
+  try {
+    return renderTopics(kind, [template], { args }, deps.maxTopics);
+  } catch (err) {
+    if (err instanceof StreamgateError && err.code === ErrorCode.LIMIT_EXCEEDED)
+      deps.refused("max_topics_per_subscription");
+    throw clientError(err);
+  }
 }
 
 const encoder = new TextEncoder();
@@ -71,17 +94,12 @@ type Binding = NonNullable<ReturnType<Supergraph["bindings"]["get"]>>;
 function publishResolver(
   kind: Binding["provider"],
   providerId: string,
-  topic: Parameters<typeof renderTopics>[1][number],
+  topic: Template,
   key: string,
   deps: ResolverDeps,
 ): GraphQLFieldResolver<unknown, unknown> {
   return async (_root, args) => {
-    let topics: string[];
-    try {
-      topics = renderTopics(kind, [topic], { args });
-    } catch (err) {
-      throw clientError(err);
-    }
+    const topics = render(deps, kind, topic, args);
     const provider = deps.provider(providerId);
     if (!provider) return { success: false };
     // The payload is every argument by name (spec/edfs.md, "Publish and request").
@@ -98,20 +116,19 @@ function publishResolver(
 
 function requestResolver(
   providerId: string,
-  subject: Parameters<typeof renderTopics>[1][number],
+  subject: Template,
   typeName: string,
   deps: ResolverDeps,
 ): GraphQLFieldResolver<unknown, ExecContext | undefined> {
   const singleType = deps.supergraph.schema.getType(typeName);
   const single =
     singleType && "getFields" in singleType && !("getTypes" in singleType) ? typeName : undefined;
+  const possible =
+    singleType && isCompositeType(singleType)
+      ? possibleTypeNames(deps.supergraph.schema, singleType)
+      : undefined;
   return async (_root, args, ctx: ExecContext | undefined, info) => {
-    let subjects: string[];
-    try {
-      subjects = renderTopics("nats", [subject], { args });
-    } catch (err) {
-      throw clientError(err);
-    }
+    const subjects = render(deps, "nats", subject, args);
     const provider = deps.provider(providerId);
     if (!provider)
       throw clientError(
@@ -130,7 +147,7 @@ function requestResolver(
     const decoded = decodeEvent(reply);
     if (!decoded.ok)
       throw clientError(new StreamgateError(ErrorCode.EVENT_INVALID, `reply: ${decoded.reason}`));
-    const checked = checkEvent(decoded.value, single, (t) => deps.supergraph.eventKeys.get(t));
+    const checked = checkEvent(decoded.value, single, (t) => deps.supergraph.eventKeys.get(t), possible);
     if (!checked.ok)
       throw clientError(new StreamgateError(ErrorCode.EVENT_INVALID, `reply: ${checked.reason}`));
     const root = { ...checked.root };

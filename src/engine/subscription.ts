@@ -17,7 +17,7 @@ import type { GroupResolver } from "../fanout/triggers.js";
 import { objectsIn, type ResolveEnv, resolveObjects } from "../federation/resolve.js";
 import { collectFields } from "../federation/selection.js";
 import type { Logger } from "../observability/logger.js";
-import { checkEvent } from "../planner/event.js";
+import { checkEvent, type SkipReason } from "../planner/event.js";
 import { compileFilter, fieldTypeResolver } from "../planner/filter.js";
 import type { SubscriptionPlan } from "../planner/plan.js";
 import type { Supergraph } from "../schema/supergraph.js";
@@ -63,6 +63,13 @@ export interface SubscriptionDeps {
   readonly supergraph: Supergraph;
   readonly client: SubgraphClient;
   readonly logger: Logger;
+  /** Counts an event this group skipped (once per group per event, like a resolution). */
+  readonly skipped: (reason: SkipReason) => void;
+}
+
+/** The concrete types a field of `type` may return: what an event's __typename may say. */
+export function possibleTypeNames(schema: GraphQLSchema, type: GraphQLCompositeType): ReadonlySet<string> {
+  return new Set(isObjectType(type) ? [type.name] : schema.getPossibleTypes(type).map((t) => t.name));
 }
 
 const BATCH = "entities";
@@ -74,12 +81,13 @@ export function subscriptionResolver(
   variables: Record<string, unknown>,
   claims?: Readonly<Record<string, unknown>>,
 ): GroupResolver {
-  const { supergraph, client, logger } = deps;
+  const { supergraph, client, logger, skipped } = deps;
   const schema = supergraph.schema;
   const keysOf = (t: string) => supergraph.eventKeys.get(t);
   const { fieldName, singleTypeName, compiled, binding } = plan;
   const field = schema.getSubscriptionType()!.getFields()[fieldName]!;
   const returnType = getNamedType(field.type) as GraphQLCompositeType;
+  const possible = possibleTypeNames(schema, returnType);
   // Filters render their templates once per group, here; per event only the predicate runs.
   const filter = binding.filter
     ? compileFilter(
@@ -94,16 +102,16 @@ export function subscriptionResolver(
   const responseKey = plan.fieldNode.alias?.value ?? fieldName;
 
   return (decoded, raw, scope) => {
-    if (!decoded.ok) {
-      logger.warn({ topic: raw.topic, reason: decoded.reason }, "invalid broker event skipped");
-      return errorJson(`invalid event on ${raw.topic}: ${decoded.reason}`, ErrorCode.EVENT_INVALID);
-    }
-    const checked = checkEvent(decoded.value, singleTypeName, keysOf);
+    const checked = decoded.ok ? checkEvent(decoded.value, singleTypeName, keysOf, possible) : decoded;
     if (!checked.ok) {
+      skipped(checked.skip);
       logger.warn({ topic: raw.topic, reason: checked.reason }, "invalid broker event skipped");
       return errorJson(`invalid event on ${raw.topic}: ${checked.reason}`, ErrorCode.EVENT_INVALID);
     }
-    if (filter && !filter(checked.root)) return null;
+    if (filter && !filter(checked.root)) {
+      skipped("filtered");
+      return null;
+    }
     if (!federated) {
       const result = compiled.query({ [fieldName]: checked.root }, {}, variables);
       return result instanceof Promise ? result.then((r) => JSON.stringify(r)) : JSON.stringify(result);

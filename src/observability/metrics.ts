@@ -8,6 +8,7 @@ import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { EngineStats } from "../engine/engine.js";
 import type { Provider } from "../providers/provider.js";
 import type { SecurityStats } from "../security/security.js";
+import type { LimitName } from "../security/limits.js";
 import type { WsStats } from "../transport/websocket.js";
 import { registerBrokerLag } from "./broker-lag.js";
 
@@ -17,6 +18,8 @@ export interface MetricsSources {
   readonly providers: ReadonlyMap<string, Provider>;
   readonly ws: () => WsStats;
   readonly security: SecurityStats;
+  /** Refusals per limit (src/security/limits.ts); called at scrape time only. */
+  readonly limits: () => ReadonlyMap<LimitName, number>;
 }
 
 /** Gauge whose value is computed at scrape time. */
@@ -108,6 +111,20 @@ export function createMetrics(src: MetricsSources): { registry: Registry; delive
     "streamgate_events_invalid_total",
     "Broker events that were not JSON objects.",
     () => engine().eventsInvalid,
+  );
+  mirrored(
+    registry,
+    "streamgate_events_skipped_total",
+    "Broker events a resolution group skipped, by reason (once per group per event): undecodable, not_object, no_typename, unknown_typename, missing_key (invalid: the subscribers get an error), filtered (the subscription filter did not match).",
+    ["reason"],
+    () => [...engine().eventsSkipped].map(([reason, n]) => [{ reason }, n] as const),
+  );
+  mirrored(
+    registry,
+    "streamgate_limit_refusals_total",
+    "Client requests refused by a limit, by the limit's config key (limits.*) or max_url_length / max_header_size (414 / 431).",
+    ["limit"],
+    () => [...src.limits()].map(([limit, n]) => [{ limit }, n] as const),
   );
   total(
     registry,

@@ -5,6 +5,12 @@
 import { ErrorCode, StreamgateError } from "../errors.js";
 import { parseTemplate, renderTemplate, type Template } from "../schema/template.js";
 
+/**
+ * Text around two list placeholders renders their product; a client's lists are bounded by the
+ * message size, their product is not, so it is capped (LIMIT_EXCEEDED past it).
+ */
+const MAX_FILTER_RENDERINGS = 10_000;
+
 /** How values at a field path compare, from the field's GraphQL type. */
 export type FilterValueKind = "string" | "number" | "boolean" | "id" | "unknown";
 
@@ -54,7 +60,7 @@ function expandTemplate(t: Template, ctx: FilterContext, out: unknown[]): void {
     if (probe.length === 0) return; // same rule as above for an omitted argument
   }
   // Text around placeholders: the rendering is a string (one per list element, cartesian).
-  for (const s of renderTemplate(t, ctx)) out.push(s);
+  for (const s of renderTemplate(t, ctx, undefined, MAX_FILTER_RENDERINGS)) out.push(s);
 }
 
 /**

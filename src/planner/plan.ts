@@ -7,7 +7,7 @@ import { ErrorCode, WireCode, type ErrorCodeValue, type WireCodeValue } from "..
 import {
   type DocumentNode,
   type FieldNode,
-  type GraphQLError,
+  GraphQLError,
   type GraphQLSchema,
   getNamedType,
   getOperationAST,
@@ -22,6 +22,8 @@ import { type CompiledQuery, compileQuery, isCompiledQuery } from "graphql-jit";
 import { LRUCache } from "lru-cache";
 import { DistinctArgumentsPerFieldRule } from "./argument-variants.js";
 import type { FieldBinding, RootFieldKey, SubscribeBinding } from "../schema/model.js";
+import { type LimitName, limitError } from "../security/limits.js";
+import { checkOperationLimits, type OperationLimits } from "./operation-limits.js";
 
 export interface PlanError {
   readonly [key: string]: unknown;
@@ -52,7 +54,10 @@ export interface OperationPlan extends BasePlan {
 
 export type Plan = SubscriptionPlan | OperationPlan;
 
-export type PlanResult = { ok: true; plan: Plan } | { ok: false; errors: readonly PlanError[] };
+export type PlanResult =
+  | { ok: true; plan: Plan }
+  /** `limit` is set when a configured limit refused the document (counted on every use). */
+  | { ok: false; errors: readonly PlanError[]; limit?: LimitName };
 
 function toPlanErrors(errors: readonly GraphQLError[]): PlanError[] {
   return errors.map((e) => ({
@@ -66,7 +71,13 @@ export interface PlannerOptions {
   readonly cacheSize?: number;
   /** Largest accepted document, in characters. */
   readonly maxDocumentSize?: number;
+  /** Depth, aliases and root fields (limits.max_operation_*); unlimited when absent. */
+  readonly operationLimits?: OperationLimits;
+  /** Told of every plan refused by a limit, cached or not. */
+  readonly onLimit?: (limit: LimitName) => void;
 }
+
+const UNLIMITED: OperationLimits = { maxDepth: Infinity, maxAliases: Infinity, maxRootFields: Infinity };
 
 const RULES = [...specifiedRules, DistinctArgumentsPerFieldRule];
 
@@ -74,6 +85,8 @@ const RULES = [...specifiedRules, DistinctArgumentsPerFieldRule];
 export class Planner {
   private readonly cache: LRUCache<string, PlanResult>;
   private readonly maxDocumentSize: number;
+  private readonly operationLimits: OperationLimits;
+  private readonly onLimit: ((limit: LimitName) => void) | undefined;
 
   constructor(
     private readonly schema: GraphQLSchema,
@@ -82,10 +95,28 @@ export class Planner {
   ) {
     this.cache = new LRUCache({ max: options.cacheSize ?? 1000 });
     this.maxDocumentSize = options.maxDocumentSize ?? 100_000;
+    this.operationLimits = options.operationLimits ?? UNLIMITED;
+    this.onLimit = options.onLimit;
   }
 
   /** Plans `query` (selecting `operationName` when given). Never throws on client input. */
   plan(query: string, operationName?: string | null): PlanResult {
+    const result = this.cached(query, operationName);
+    if (!result.ok && result.limit) this.onLimit?.(result.limit);
+    return result;
+  }
+
+  /**
+   * The operation kind of `query`, or undefined when it does not plan. Plans (and caches) like
+   * plan() but is not a use: a refusal is counted when the operation runs, not when a transport
+   * looks at it first.
+   */
+  kindOf(query: string, operationName?: string | null): Plan["kind"] | undefined {
+    const result = this.cached(query, operationName);
+    return result.ok ? result.plan.kind : undefined;
+  }
+
+  private cached(query: string, operationName: string | null | undefined): PlanResult {
     const key = operationName ? `${operationName}\u0000${query}` : query;
     let result = this.cache.get(key);
     if (!result) {
@@ -99,16 +130,32 @@ export class Planner {
     return this.cache.size;
   }
 
+  /** Never throws: whatever a library throws on a hostile document becomes an error result. */
   private build(query: string, operationName: string | undefined): PlanResult {
+    try {
+      return this.buildUnsafe(query, operationName);
+    } catch (err) {
+      // graphql-js parses and validates recursively: a document nested past the stack throws
+      // RangeError. Nothing else is expected here; either way the client gets an error, not a crash.
+      if (err instanceof RangeError)
+        return fail("the document is nested too deeply", WireCode.GRAPHQL_PARSE_FAILED);
+      return fail("the operation could not be planned", WireCode.INTERNAL_SERVER_ERROR);
+    }
+  }
+
+  private buildUnsafe(query: string, operationName: string | undefined): PlanResult {
     if (query.length > this.maxDocumentSize) {
-      return fail(`operation is larger than ${this.maxDocumentSize} characters`, ErrorCode.LIMIT_EXCEEDED);
+      return refuse("max_message_size", `operation is larger than ${this.maxDocumentSize} characters`);
     }
     let document: DocumentNode;
     try {
       document = parse(query, { maxTokens: 10_000 });
     } catch (err) {
-      return { ok: false, errors: toPlanErrors([err as GraphQLError]) };
+      if (!(err instanceof GraphQLError)) throw err;
+      return { ok: false, errors: toPlanErrors([err]) };
     }
+    const violation = checkOperationLimits(document, this.operationLimits);
+    if (violation) return refuse(violation.limit, violation.message);
     const validationErrors = validate(this.schema, document, RULES, { maxErrors: 20 });
     if (validationErrors.length > 0) return { ok: false, errors: toPlanErrors(validationErrors) };
     const operation = getOperationAST(document, operationName);
@@ -162,6 +209,10 @@ export class Planner {
       },
     };
   }
+}
+
+function refuse(limit: LimitName, message: string): PlanResult {
+  return { ok: false, errors: [limitError(limit, message)], limit };
 }
 
 function fail(message: string, code: ErrorCodeValue | WireCodeValue): PlanResult {

@@ -21,19 +21,42 @@ const VALUE_CHECKS: Readonly<Record<ProviderKind, ValueCheck>> = {
     /^[A-Za-z0-9._-]+$/.test(v) ? null : `value "${truncate(v)}" is not a valid Kafka topic name part`,
 };
 
+function tooMany(max: number): StreamgateError {
+  return new StreamgateError(
+    ErrorCode.LIMIT_EXCEEDED,
+    `the subscription would render more than ${max} topics (limits.max_topics_per_subscription)`,
+  );
+}
+
 function truncate(v: string): string {
   return v.length > 40 ? `${v.slice(0, 40)}…` : v;
 }
 
-/** Renders every template, expands lists, validates, and returns sorted unique topics. */
+/**
+ * Renders every template, expands lists, validates, and returns sorted unique topics. More than
+ * `maxTopics` renderings over all templates (counted before duplicates are removed) are refused
+ * with LIMIT_EXCEEDED while rendering (limits.max_topics_per_subscription).
+ */
 export function renderTopics(
   provider: ProviderKind,
   templates: readonly Template[],
   ctx: RenderContext,
+  maxTopics = Number.POSITIVE_INFINITY,
 ): string[] {
   const out = new Set<string>();
+  let rendered = 0;
   for (const t of templates) {
-    for (const topic of renderTemplate(t, ctx, VALUE_CHECKS[provider])) {
+    let topics: string[];
+    try {
+      topics = renderTemplate(t, ctx, VALUE_CHECKS[provider], maxTopics - rendered);
+    } catch (err) {
+      // The template knows only the budget left to it; the client is told the configured limit.
+      if (err instanceof StreamgateError && err.code === ErrorCode.LIMIT_EXCEEDED) throw tooMany(maxTopics);
+      throw err;
+    }
+    rendered += topics.length;
+    if (rendered > maxTopics) throw tooMany(maxTopics);
+    for (const topic of topics) {
       if (provider === "nats") {
         const problem = validateNatsSubject(topic, { allowWildcards: true });
         if (problem) throw new StreamgateError(ErrorCode.SUBJECT_INVALID, `subject "${topic}": ${problem}`);

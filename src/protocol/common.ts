@@ -109,11 +109,20 @@ export function parseEnvelope(
   return { ok: true, value, type };
 }
 
-/** Validates a non-empty string `id`; returns it, or the failure reason. */
+/**
+ * Longest operation id accepted, in UTF-16 units. graphql-ws clients send UUIDs (36), Apollo's
+ * legacy client small integers; the id is echoed in every frame of the operation and kept as a
+ * map key, so a client-sized id would cost per event and per connection.
+ */
+export const MAX_ID_LENGTH = 128;
+
+/** Validates a non-empty string `id` of at most {@link MAX_ID_LENGTH}; returns it, or the failure reason. */
 export function checkId(value: Record<string, unknown>, type: string): { id: string } | { reason: string } {
   const id = value.id;
   if (typeof id !== "string") return { reason: `"${type}" needs a string 'id', got ${describeType(id)}` };
   if (id.length === 0) return { reason: `"${type}" needs a non-empty 'id'` };
+  if (id.length > MAX_ID_LENGTH)
+    return { reason: `"${type}" 'id' is longer than ${MAX_ID_LENGTH} characters` };
   return { id };
 }
 

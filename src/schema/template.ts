@@ -83,9 +83,16 @@ function scalarText(v: unknown, where: string): string {
 
 /**
  * Renders a template. A placeholder whose value is a list yields one rendering per element (and
- * several list placeholders their cartesian product), so the result is always a list.
+ * several list placeholders their cartesian product), so the result is always a list. With
+ * `maxResults`, a rendering that would yield more is refused (LIMIT_EXCEEDED) before its values
+ * are checked or the product is built: a 50,000-element list costs one length comparison.
  */
-export function renderTemplate(t: Template, ctx: RenderContext, check?: ValueCheck): string[] {
+export function renderTemplate(
+  t: Template,
+  ctx: RenderContext,
+  check?: ValueCheck,
+  maxResults = Number.POSITIVE_INFINITY,
+): string[] {
   if (t.isStatic) return [t.source];
   let acc: string[] = [""];
   for (const part of t.parts) {
@@ -102,7 +109,14 @@ export function renderTemplate(t: Template, ctx: RenderContext, check?: ValueChe
     if (value === undefined || value === null) {
       throw new StreamgateError(ErrorCode.TEMPLATE_INVALID, `${where} has no value`);
     }
-    const values = (Array.isArray(value) ? value.flat(8) : [value]).map((v) => scalarText(v, where));
+    const list: unknown[] = Array.isArray(value) ? value.flat(8) : [value];
+    if (acc.length * list.length > maxResults) {
+      throw new StreamgateError(
+        ErrorCode.LIMIT_EXCEEDED,
+        `${where} renders ${acc.length * list.length} topics; the limit is ${maxResults}`,
+      );
+    }
+    const values = list.map((v) => scalarText(v, where));
     for (const v of values) {
       const problem = check?.(v);
       if (problem) throw new StreamgateError(ErrorCode.SUBJECT_INVALID, `${where}: ${problem}`);

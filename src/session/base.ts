@@ -7,6 +7,7 @@ import type { PlanError } from "../planner/plan.js";
 import { CloseCode, closeReason } from "../protocol/graphql-transport-ws.js";
 import type { AuthInfo, EventMeta } from "../engine/types.js";
 import { clientError, ErrorCode, publicMessage } from "../errors.js";
+import { limitError } from "../security/limits.js";
 import type {
   OperationRequest,
   OperationSink,
@@ -70,8 +71,9 @@ export abstract class BaseSession {
     initTimeoutCode: number,
   ) {
     this.initTimer = deps.timers.setTimeout(() => {
-      if (this.state === "awaiting_init")
-        this.closeWith(initTimeoutCode, "Connection initialisation timeout");
+      if (this.state !== "awaiting_init") return;
+      deps.limits.refused?.("connection_init_timeout");
+      this.closeWith(initTimeoutCode, "Connection initialisation timeout");
     }, deps.limits.connectionInitTimeoutMs);
   }
 
@@ -225,7 +227,8 @@ export abstract class BaseSession {
     const max = this.deps.limits.maxSubscriptions;
     if (this.ops.size >= max) {
       const message = `too many operations on this connection (limit ${max})`;
-      this.send(this.frames.error(id, [clientError(ErrorCode.LIMIT_EXCEEDED, message)]));
+      this.deps.limits.refused?.("max_subscriptions_per_connection");
+      this.send(this.frames.error(id, [limitError("max_subscriptions_per_connection", message)]));
       return false;
     }
     this.ops.set(id, STARTING);

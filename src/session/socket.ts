@@ -5,6 +5,7 @@ import type {
   RequestContext,
   RunningOperation,
 } from "../engine/types.js";
+import type { LimitName } from "../security/limits.js";
 
 /** What a session needs from a socket; transport adapters (uWS, tests) implement it. */
 export interface SessionSocket {
@@ -39,6 +40,8 @@ export const realTimers = {
 export interface SessionLimits {
   readonly connectionInitTimeoutMs: number;
   readonly maxSubscriptions: number;
+  /** Told of each refusal for a limit (the refusals metric). */
+  readonly refused?: (limit: LimitName) => void;
 }
 
 /** The part of the engine a session uses. */

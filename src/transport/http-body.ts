@@ -2,24 +2,48 @@
 import type { OperationRequest } from "../engine/types.js";
 import type { Reply } from "./reply.js";
 
+/** A read body, or why there is none: larger than the limit, or slower than the timeout. */
+export type BodyResult =
+  | { readonly ok: true; readonly body: Buffer }
+  | { readonly ok: false; readonly reason: "too_large" | "timeout" };
+
 /**
- * Collects the body up to `limit` bytes. Calls `done(null)` when it is larger. uWS reuses the
- * chunk memory after the callback returns, so every chunk is copied.
+ * Collects the body up to `limit` bytes within `timeoutMs` of the request head; `done` is called
+ * once. uWS reuses the chunk memory after the callback returns, so every chunk is copied. uWS's
+ * own HTTP timeout (~10 s, not renewed by data) would close a slow body silently; this one is
+ * shorter and answers 408 (the caller does).
  */
-export function readBody(reply: Reply, limit: number, done: (body: Buffer | null) => void): void {
+export function readBody(
+  reply: Reply,
+  limit: number,
+  timeoutMs: number,
+  done: (result: BodyResult) => void,
+): void {
   const chunks: Buffer[] = [];
   let size = 0;
-  let over = false;
+  let settled = false;
+  const settle = (result: BodyResult): void => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    if (!reply.finished) done(result);
+  };
+  const timer = setTimeout(() => settle({ ok: false, reason: "timeout" }), timeoutMs);
+  const onAbort = reply.onAbort;
+  reply.onAbort = () => {
+    clearTimeout(timer);
+    settled = true;
+    onAbort?.();
+  };
   reply.raw.onData((chunk, isLast) => {
-    if (over || reply.finished) return;
+    if (settled || reply.finished) return;
     size += chunk.byteLength;
     if (size > limit) {
-      over = true;
-      done(null);
+      settle({ ok: false, reason: "too_large" });
       return;
     }
     chunks.push(Buffer.from(new Uint8Array(chunk)));
-    if (isLast) done(Buffer.concat(chunks, size));
+    if (isLast) settle({ ok: true, body: Buffer.concat(chunks, size) });
   });
 }
 

@@ -80,6 +80,8 @@ export interface StreamOptions {
   /** Errors before anything was written: the caller answers them as a plain HTTP error. */
   readonly early: (errors: readonly PlanError[]) => void;
   readonly limits: StreamSendLimits;
+  /** Called once when the stream is over, however it ended (early errors included). */
+  readonly onEnd?: () => void;
 }
 
 /**
@@ -95,6 +97,12 @@ export function runStream(o: StreamOptions): void {
   /** Bytes written since uWS last accepted a write without backlog (0 = keeping up). */
   let held = 0;
   const handle = { end: () => end() };
+  let over = false;
+  const ended = (): void => {
+    if (over) return;
+    over = true;
+    o.onEnd?.();
+  };
   const put = (chunk: string): void => {
     let ok = false;
     reply.cork(() => {
@@ -131,6 +139,7 @@ export function runStream(o: StreamOptions): void {
     o.streams.delete(handle);
     running?.cancel();
     held = limits.budget.track(held, 0);
+    ended();
   };
   const end = (): void => {
     if (finished) return;
@@ -189,6 +198,7 @@ export function runStream(o: StreamOptions): void {
     o.ctx,
   );
   if (failedEarly) {
+    ended();
     o.early(failedEarly);
     return;
   }

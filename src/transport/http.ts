@@ -11,6 +11,8 @@ import { clientError, ErrorCode } from "../errors.js";
 import type { Security } from "../security/security.js";
 import { authenticate } from "./authenticate.js";
 import { multipartMode } from "../protocol/multipart.js";
+import { limitError } from "../security/limits.js";
+import { type Admission, admitConnection, clientKey, headWithinLimits } from "./admission.js";
 import { corsOrigin } from "./cors.js";
 import { type ParsedRequest, parseJsonBody, parseQueryString, readBody } from "./http-body.js";
 import {
@@ -41,6 +43,8 @@ interface Exchange {
   /** SSE reconnects send the last `id:` they saw: an at-least-once cursor to resume from. */
   readonly lastEventId: string;
   readonly ctx: RequestContext;
+  /** The client's address key (a stream is a connection for the connection limits). */
+  readonly client: Uint8Array;
 }
 
 interface HttpDeps {
@@ -49,6 +53,7 @@ interface HttpDeps {
   readonly limits: StreamSendLimits;
   readonly streams: StreamRegistry;
   readonly security: Security;
+  readonly admission: Admission;
 }
 
 /** Options of {@link mountGraphqlHttp}. */
@@ -57,6 +62,7 @@ export interface HttpOptions {
   readonly engine: Engine;
   readonly limits: StreamSendLimits;
   readonly security: Security;
+  readonly admission: Admission;
 }
 
 /** What a request asks for, decided from its operation kind and Accept header. */
@@ -97,8 +103,9 @@ function withLastEventId(request: OperationRequest, lastEventId: string): Operat
 
 /** Queries and mutations: one result. */
 function single(deps: HttpDeps, ex: Exchange, request: OperationRequest): void {
-  const graphqlResponse =
-    ex.accept.includes("application/graphql-response+json") || !ex.accept.includes("application/json");
+  // GraphQL over HTTP: application/graphql-response+json only when the client asked for it;
+  // a missing Accept, */* or application/json get application/json (the spec's SHOULDs, audited).
+  const graphqlResponse = ex.accept.includes("application/graphql-response+json");
   const type = graphqlResponse ? GRAPHQL_RESPONSE : JSON_TYPE;
   let body: string | undefined;
   const running = deps.engine.execute(
@@ -120,7 +127,10 @@ function single(deps: HttpDeps, ex: Exchange, request: OperationRequest): void {
 }
 
 function stream(deps: HttpDeps, ex: Exchange, request: OperationRequest, framing: Framing): void {
+  const ticket = admitConnection(ex.reply, ex.client, deps.admission);
+  if (ticket === undefined) return;
   runStream({
+    onEnd: () => deps.admission.limiter.release(ticket),
     reply: ex.reply,
     request,
     ctx: ex.ctx,
@@ -139,15 +149,19 @@ function stream(deps: HttpDeps, ex: Exchange, request: OperationRequest, framing
 export function mountGraphqlHttp(app: TemplatedApp, o: HttpOptions): StreamRegistry {
   const { config, security } = o;
   const deps: HttpDeps = { ...o, streams: new Set() };
-  const exchange = (res: HttpResponse, req: HttpRequest): Exchange => {
+  const { counter } = o.admission;
+  /** The exchange, or undefined when the request head was refused (414/431, answered). */
+  const exchange = (res: HttpResponse, req: HttpRequest): Exchange | undefined => {
     const allowed = corsOrigin(config.cors.allow_origins, req.getHeader("origin"));
     const common: Header[] = allowed ? [["access-control-allow-origin", allowed]] : [];
     const reply = new Reply(res, common);
+    if (!headWithinLimits(req, reply, counter)) return undefined;
     return {
       reply,
       accept: req.getHeader("accept"),
       lastEventId: req.getHeader("last-event-id"),
       ctx: anonymous(reply.remoteAddress()),
+      client: clientKey(res),
     };
   };
   /** Verifies the request's token; `next` runs only for an admitted caller, others get 401. */
@@ -168,6 +182,7 @@ export function mountGraphqlHttp(app: TemplatedApp, o: HttpOptions): StreamRegis
 
   app.post(config.graphql_path, (res, req) => {
     const ex = exchange(res, req);
+    if (!ex) return;
     const type = mediaType(req.getHeader("content-type"));
     if (!BODY_TYPES.has(type)) {
       // A form or text/plain POST is what a cross-site page can send without a preflight.
@@ -181,13 +196,28 @@ export function mountGraphqlHttp(app: TemplatedApp, o: HttpOptions): StreamRegis
     // The body streams in while the token is verified; the request runs once both are done.
     let body: Buffer | undefined;
     let admitted = false;
-    readBody(ex.reply, config.limits.max_message_size, (b) => {
-      if (b === null) {
-        sendErrors(ex.reply, "413 Payload Too Large", [{ message: "request body too large" }]);
+    readBody(ex.reply, config.limits.max_message_size, config.limits.body_read_timeout, (read) => {
+      if (read.ok) {
+        body = read.body;
+        if (admitted) route(deps, ex, parseJsonBody(body), "POST");
         return;
       }
-      body = b;
-      if (admitted) route(deps, ex, parseJsonBody(body), "POST");
+      // The rest of the body is never read: the connection closes after the answer.
+      if (read.reason === "too_large") {
+        counter.refused("max_message_size");
+        const error = limitError(
+          "max_message_size",
+          `request body larger than ${config.limits.max_message_size} bytes`,
+        );
+        sendErrors(ex.reply, "413 Payload Too Large", [error], [], true);
+      } else {
+        counter.refused("body_read_timeout");
+        const error = limitError(
+          "body_read_timeout",
+          `request body not received within ${config.limits.body_read_timeout} ms`,
+        );
+        sendErrors(ex.reply, "408 Request Timeout", [error], [], true);
+      }
     });
     admit(ex, req, () => {
       admitted = true;
@@ -197,6 +227,7 @@ export function mountGraphqlHttp(app: TemplatedApp, o: HttpOptions): StreamRegis
 
   app.get(config.graphql_path, (res, req) => {
     const ex = exchange(res, req);
+    if (!ex) return;
     const query = req.getQuery() ?? "";
     admit(ex, req, () => route(deps, ex, parseQueryString(query), "GET"));
   });

@@ -74,10 +74,11 @@ export class Reply {
     return ok;
   }
 
-  end(body?: string): void {
+  /** Ends the response; `closeConnection` also closes the socket once it is written. */
+  end(body?: string, closeConnection = false): void {
     if (this.state !== OPEN) return;
     this.state = ENDED;
-    this.guard(() => this.res.end(body));
+    this.guard(() => this.res.end(body, closeConnection));
   }
 
   /** Drops the connection (a stream whose client is too slow to take a final frame). */
@@ -87,12 +88,15 @@ export class Reply {
     this.guard(() => this.res.close());
   }
 
-  /** A whole response at once, corked. */
-  send(status: string, headers: readonly Header[], body: string): void {
+  /**
+   * A whole response at once, corked. `closeConnection` closes the socket after it (a request
+   * whose body was not read must not leave the rest of it to be parsed as the next request).
+   */
+  send(status: string, headers: readonly Header[], body: string, closeConnection = false): void {
     this.cork(() => {
       this.status(status);
       for (const [k, v] of headers) this.header(k, v);
-      this.end(body);
+      this.end(body, closeConnection);
     });
   }
 
@@ -140,8 +144,9 @@ export const JSON_TYPE = "application/json; charset=utf-8";
 export function sendErrors(
   reply: Reply,
   status: string,
-  errors: readonly { message: string; extensions?: Record<string, unknown> }[],
+  errors: readonly { message: string; extensions?: Readonly<Record<string, unknown>> }[],
   headers: readonly Header[] = [],
+  closeConnection = false,
 ): void {
-  reply.send(status, [["content-type", JSON_TYPE], ...headers], JSON.stringify({ errors }));
+  reply.send(status, [["content-type", JSON_TYPE], ...headers], JSON.stringify({ errors }), closeConnection);
 }

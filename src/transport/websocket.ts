@@ -15,6 +15,8 @@ import type { BaseSession } from "../session/base.js";
 import { LegacyWsSession } from "../session/legacy-ws.js";
 import { TransportWsSession } from "../session/transport-ws.js";
 import type { TemplatedApp, WebSocket } from "./uws.js";
+import type { LimitName } from "../security/limits.js";
+import { type Admission, admitConnection, clientKey, headWithinLimits } from "./admission.js";
 import { originAllowed } from "./cors.js";
 import { Reply } from "./reply.js";
 import { SendBudget, SlowClientPolicy } from "./send-budget.js";
@@ -29,6 +31,8 @@ interface SocketData {
   ctx: RequestContext;
   /** Why the upgrade's token was refused: the socket closes 4401 at once with this reason. */
   refused: string | undefined;
+  /** The connection limiter's ticket, given back on close. */
+  ticket: number;
 }
 
 export interface WsStats {
@@ -195,10 +199,12 @@ export interface WebSocketOptions {
   readonly engine: SessionEngine;
   readonly logger: Logger;
   readonly security: Security;
+  readonly admission: Admission;
 }
 
 export function mountWebSocket(app: TemplatedApp, o: WebSocketOptions): WebSocketHandle {
-  const { config, logger, security } = o;
+  const { config, logger, security, admission } = o;
+  const { counter } = admission;
   const budget = new SendBudget(config.limits.max_backpressure, config.limits.max_total_backpressure);
   const stats: WsStats = {
     connections: 0,
@@ -216,6 +222,7 @@ export function mountWebSocket(app: TemplatedApp, o: WebSocketOptions): WebSocke
     limits: {
       connectionInitTimeoutMs: config.limits.connection_init_timeout,
       maxSubscriptions: config.limits.max_subscriptions_per_connection,
+      refused: (limit: LimitName) => counter.refused(limit),
     },
     timers: realTimers,
     keepAliveMs: config.heartbeat_interval,
@@ -232,6 +239,7 @@ export function mountWebSocket(app: TemplatedApp, o: WebSocketOptions): WebSocke
     sendPingsAutomatically: true,
     upgrade: (res, req, context) => {
       const reply = new Reply(res);
+      if (!headWithinLimits(req, reply, counter)) return;
       const header = req.getHeader("sec-websocket-protocol");
       const protocol = selectSubprotocol(header);
       const origin = req.getHeader("origin");
@@ -246,7 +254,13 @@ export function mountWebSocket(app: TemplatedApp, o: WebSocketOptions): WebSocke
       const key = req.getHeader("sec-websocket-key");
       const extensions = req.getHeader("sec-websocket-extensions");
       const ctx = anonymous(reply.remoteAddress());
+      // Counted before the token is checked (which may wait for a JWKS fetch): a client that
+      // leaves meanwhile gives its slot back; an upgraded socket gives it back on close.
+      const ticket = admitConnection(reply, clientKey(res), admission);
+      if (ticket === undefined) return;
+      reply.onAbort = () => admission.limiter.release(ticket);
       const upgrade = (refused: string | undefined): void => {
+        if (reply.finished) return;
         reply.cork(() => {
           reply.handedOver();
           res.upgrade<SocketData>(
@@ -257,6 +271,7 @@ export function mountWebSocket(app: TemplatedApp, o: WebSocketOptions): WebSocke
               legacy: protocol === "graphql-ws",
               ctx,
               refused,
+              ticket,
             },
             key,
             offersSubprotocols(header) ? protocol : "",
@@ -282,6 +297,7 @@ export function mountWebSocket(app: TemplatedApp, o: WebSocketOptions): WebSocke
     },
     message: (ws, message) => {
       if (message.byteLength > config.limits.max_message_size) {
+        counter.refused("max_message_size");
         ws.getUserData().session?.closeWith(
           1009,
           `message larger than ${config.limits.max_message_size} bytes`,
@@ -299,6 +315,7 @@ export function mountWebSocket(app: TemplatedApp, o: WebSocketOptions): WebSocke
     drain: (ws) => ws.getUserData().socket?.observe(),
     close: (ws) => {
       const data = ws.getUserData();
+      admission.limiter.release(data.ticket);
       data.closed = true;
       data.socket?.released();
       data.socket = undefined;

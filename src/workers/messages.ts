@@ -6,6 +6,7 @@
 import type { MessagePort } from "node:worker_threads";
 import type { AuthInfo, EventMeta, OperationRequest } from "../engine/types.js";
 import type { PlanError } from "../planner/plan.js";
+import type { ConnectionTable } from "../security/connections.js";
 
 /** Primary → worker. */
 export type ToWorker =
@@ -51,4 +52,6 @@ export interface WorkerData {
   /** The loaded config as plain data (listen_addr already carries the shared port). */
   readonly config: unknown;
   readonly logLevel?: string;
+  /** The process's connection counts, shared by every worker (src/security/connections.ts). */
+  readonly connections: ConnectionTable;
 }

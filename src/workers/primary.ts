@@ -13,6 +13,7 @@ import { withoutSource } from "../config/loader.js";
 import type { Config } from "../config/types.js";
 import { ErrorCode, StreamgateError } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
+import { clearRegion, createConnectionTable } from "../security/connections.js";
 import type { ToPrimary, ToWorker, WorkerData } from "./messages.js";
 
 const RESTART_MIN_MS = 500;
@@ -75,6 +76,8 @@ export async function startPrimary(config: Config, logger: Logger, logLevel?: st
     backoffMs: RESTART_MIN_MS,
     restartTimer: undefined,
   }));
+  // One process-wide count of connections for limits.max_connections(_per_ip).
+  const connections = createConnectionTable(n);
   let stopping = false;
   let metricsSeq = 0;
   const gathering = new Map<number, { parts: unknown[]; left: number; done: () => void }>();
@@ -107,7 +110,12 @@ export async function startPrimary(config: Config, logger: Logger, logLevel?: st
   };
 
   const spawn = (slot: Slot): void => {
-    const data: WorkerData = { index: slot.index, config: shared, ...(logLevel ? { logLevel } : {}) };
+    const data: WorkerData = {
+      index: slot.index,
+      config: shared,
+      connections,
+      ...(logLevel ? { logLevel } : {}),
+    };
     const worker = new Worker(new URL("./worker-main.js", import.meta.url), { workerData: data });
     slot.worker = worker;
     slot.ready = false;
@@ -148,6 +156,8 @@ export async function startPrimary(config: Config, logger: Logger, logLevel?: st
     worker.on("error", (err) => logger.error({ worker: slot.index, err: err.message }, "worker error"));
     worker.on("exit", (code) => {
       if (slot.worker !== worker) return;
+      // Its sockets died with it; so do their counts (the replacement starts from zero too).
+      clearRegion(connections, slot.index);
       slot.worker = undefined;
       const wasReady = slot.ready;
       slot.ready = false;

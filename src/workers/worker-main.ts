@@ -89,7 +89,7 @@ port.on("message", (m: ToWorker) => {
   }
 });
 
-startRouter(config, { logger, cluster }).then(
+startRouter(config, { logger, cluster, connections: { table: data.connections, region: data.index } }).then(
   (r) => {
     router = r;
     if (exiting) return exitNow(0);

@@ -2,6 +2,8 @@
  * The thin layer over ioredis: the client interface the provider uses, how one client is made for
  * a role (subscriber or publisher), and how it is closed.
  */
+import { createRequire } from "node:module";
+import type { EventEmitter } from "node:events";
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from "ioredis";
 import type { RedisProviderConfig } from "../../config/types.js";
 import { backoffByAttempt } from "../shared/backoff.js";
@@ -21,6 +23,29 @@ export interface PubSubClient {
   ping(): Promise<string>;
   on(event: string, listener: (...args: never[]) => void): unknown;
   removeAllListeners(): unknown;
+}
+
+/** ioredis' own connector for a single server, as far as we use it (it is not in the package's types). */
+interface StandaloneConnectorClass {
+  new (options: unknown): { connect(errorEmitter: unknown): Promise<EventEmitter> };
+}
+const { default: StandaloneConnector } = createRequire(import.meta.url)(
+  "ioredis/built/connectors/StandaloneConnector",
+) as { default: StandaloneConnectorClass };
+
+/**
+ * ioredis listens for a socket error with `once` (redis/ioredis#961): a TLS handshake the server
+ * refuses can emit two, and the second, with no listener left, is an uncaught exception that
+ * ends the process. Every socket gets a listener for its whole life here; ioredis still handles
+ * the first error as it always does.
+ */
+class GuardedConnector extends StandaloneConnector {
+  override connect(errorEmitter: unknown): Promise<EventEmitter> {
+    return super.connect(errorEmitter).then((stream) => {
+      stream.on("error", () => undefined);
+      return stream;
+    });
+  }
 }
 
 /** Which connection a client is: subscribing ones queue commands while down, publishing ones don't. */
@@ -51,6 +76,7 @@ export function createClient(
     lazyConnect: true,
     connectTimeout: o.connectTimeoutMs,
     connectionName: `${o.name}:${role}`,
+    Connector: GuardedConnector as unknown as RedisOptions["Connector"],
     ...tls,
     autoResubscribe: true,
     ...(role === "sub"

@@ -196,7 +196,7 @@ describe("config validation problems", () => {
       'subgraphs[0].routing_url: must be an absolute URL such as scheme://host:port (got "not a url")',
       "events.providers.kafka[0].brokers: must have at least 1 item",
       'events.providers.kafka[0].fetch_max_wait: must be a duration such as 500ms, 10s, 1.5s, 5m or 1h, or an integer of milliseconds (got "soon")',
-      'limits.extra: unknown key "extra" (allowed: max_message_size, max_subscriptions_per_connection, connection_init_timeout, max_backpressure, max_total_backpressure, slow_client_policy)',
+      'limits.extra: unknown key "extra" (allowed: max_connections, max_connections_per_ip, max_subscriptions_per_connection, max_topics_per_subscription, max_message_size, max_operation_depth, max_operation_aliases, max_operation_root_fields, connection_init_timeout, body_read_timeout, max_backpressure, max_total_backpressure, slow_client_policy)',
       "limits.max_subscriptions_per_connection: must be >= 1 (got -1)",
       'subgraphs[1].name: duplicate subgraph name "a" (also at subgraphs[0].name)',
     ]);

@@ -16,7 +16,8 @@ describe("decodeEvent", () => {
     ["boolean", enc("true"), "event is not a JSON object"],
     ["null", enc("null"), "event is not a JSON object"],
   ])("%s → not ok", (_name, bytes, reason) => {
-    expect(decodeEvent(bytes)).toEqual({ ok: false, reason });
+    const skip = reason.includes("UTF-8") ? "undecodable" : "not_object";
+    expect(decodeEvent(bytes)).toEqual({ ok: false, reason, skip });
   });
 
   it.each([
@@ -63,7 +64,11 @@ describe("checkEvent", () => {
     ["__typename null", { __typename: null, id: 1 }, undefined],
     ["__typename number", { __typename: 5, id: 1 }, undefined],
   ])("without a string __typename (%s) → not ok", (_name, value, single) => {
-    expect(checkEvent(value, single, keysOf)).toEqual({ ok: false, reason: "event has no __typename" });
+    expect(checkEvent(value, single, keysOf)).toEqual({
+      ok: false,
+      reason: "event has no __typename",
+      skip: "no_typename",
+    });
   });
 
   it.each([
@@ -88,13 +93,45 @@ describe("checkEvent", () => {
       'event of type Product lacks its key fields ("id" or "sku region")',
     ],
   ])("%s → not ok naming the key", (_name, value, reason) => {
-    expect(checkEvent(value, undefined, keysOf)).toEqual({ ok: false, reason });
+    expect(checkEvent(value, undefined, keysOf)).toEqual({ ok: false, reason, skip: "missing_key" });
   });
 
   it("names the filled-in type when the key is missing", () => {
     expect(checkEvent({ name: "x" }, "Employee", keysOf)).toEqual({
       ok: false,
       reason: 'event of type Employee lacks its key fields ("id")',
+      skip: "missing_key",
+    });
+  });
+
+  describe("with the field's possible types", () => {
+    const employee = new Set(["Employee"]);
+    const either = new Set(["Employee", "Product"]);
+    it.each([
+      ["a type the schema lacks", { __typename: "NoSuchType", id: 1 }, employee],
+      ["the Query root type", { __typename: "Query", id: 1 }, employee],
+      ["another entity type", { __typename: "Product", id: 1 }, employee],
+      ["an inherited property name", { __typename: "__proto__", id: 1 }, either],
+      ["a member of no union", { __typename: "Keyless" }, either],
+    ])("refuses %s as unknown_typename", (_name, value, possible) => {
+      const r = checkEvent(value, "Employee", keysOf, possible);
+      expect(r.ok).toBe(false);
+      expect(!r.ok && r.skip).toBe("unknown_typename");
+      expect(!r.ok && r.reason).toContain(JSON.stringify(value.__typename));
+    });
+
+    it("accepts each possible type, filling in the single type", () => {
+      expect(checkEvent({ id: 1 }, "Employee", keysOf, employee)).toEqual({
+        ok: true,
+        root: { __typename: "Employee", id: 1 },
+      });
+      const product = { __typename: "Product", id: "p" };
+      expect(checkEvent(product, undefined, keysOf, either)).toEqual({ ok: true, root: product });
+    });
+
+    it("clips a huge __typename in the reason", () => {
+      const r = checkEvent({ __typename: "x".repeat(10_000) }, undefined, keysOf, either);
+      expect(!r.ok && r.reason.length).toBeLessThan(200);
     });
   });
 

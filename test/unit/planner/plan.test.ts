@@ -201,7 +201,10 @@ describe("Planner: client errors", () => {
     const q = 'subscription { employeeUpdated(id: "1") { id } }';
     expect(q.length).toBeGreaterThan(40);
     expect(errors(p.plan(q))).toEqual([
-      { message: "operation is larger than 40 characters", extensions: { code: "SG_ERR_LIMIT_EXCEEDED" } },
+      {
+        message: "operation is larger than 40 characters",
+        extensions: { code: "SG_ERR_LIMIT_EXCEEDED", limit: "max_message_size" },
+      },
     ]);
     expect(ok(p.plan("{ __typename }")).kind).toBe("query");
     // Exactly at the limit is accepted.

@@ -211,3 +211,54 @@ describe("renderTopics against a loaded schema", () => {
     ]);
   });
 });
+
+describe("renderTopics: limits.max_topics_per_subscription", () => {
+  const ids = (n: number): string[] => Array.from({ length: n }, (_, i) => `e${i}`);
+  const renderMax = (sources: readonly string[], ctx: RenderContext, max: number): string[] =>
+    renderTopics(
+      "nats",
+      sources.map((s) => parseTemplate(s)),
+      ctx,
+      max,
+    );
+  const refused = (sources: readonly string[], ctx: RenderContext, max: number): StreamgateError => {
+    try {
+      renderMax(sources, ctx, max);
+    } catch (err) {
+      expect(err).toBeInstanceOf(StreamgateError);
+      expect((err as StreamgateError).code).toBe(ErrorCode.LIMIT_EXCEEDED);
+      return err as StreamgateError;
+    }
+    throw new Error("expected a refusal");
+  };
+
+  it("accepts exactly the limit", () => {
+    expect(renderMax(["a.{{ args.ids }}"], { args: { ids: ids(100) } }, 100)).toHaveLength(100);
+  });
+
+  it("refuses a 50,000-element list at once, naming the configured limit", () => {
+    const t0 = performance.now();
+    const err = refused(["a.{{ args.ids }}"], { args: { ids: ids(50_000) } }, 100);
+    expect(performance.now() - t0).toBeLessThan(50);
+    expect(err.message).toBe(
+      "the subscription would render more than 100 topics (limits.max_topics_per_subscription)",
+    );
+  });
+
+  it("refuses a product of two lists before building it", () => {
+    // 10,000 × 10,000 = 10^8 strings if the product were built first.
+    const t0 = performance.now();
+    refused(["{{ args.a }}.{{ args.b }}"], { args: { a: ids(10_000), b: ids(10_000) } }, 100);
+    expect(performance.now() - t0).toBeLessThan(50);
+  });
+
+  it("counts over all templates of the field, static ones included", () => {
+    expect(renderMax(["x", "a.{{ args.ids }}"], { args: { ids: ids(99) } }, 100)).toHaveLength(100);
+    refused(["x", "a.{{ args.ids }}"], { args: { ids: ids(100) } }, 100);
+    refused(["x", "y", "z"], { args: {} }, 2);
+  });
+
+  it("checks the count before the values, so an invalid value in a huge list costs nothing more", () => {
+    refused(["a.{{ args.ids }}"], { args: { ids: [...ids(200), "bad.value"] } }, 100);
+  });
+});

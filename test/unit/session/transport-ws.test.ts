@@ -72,21 +72,21 @@ class FakeEngine {
   }
 }
 
-const LIMITS = { connectionInitTimeoutMs: 1000, maxSubscriptions: 3 };
-
 function setup() {
   const socket = new FakeSocket();
   const engine = new FakeEngine();
   const timers = new FakeTimers();
-  const session = new TransportWsSession(
-    socket,
-    { engine, limits: LIMITS, timers, keepAliveMs: 5000 },
-    anonymous(),
-  );
+  const refused: string[] = [];
+  const limits = {
+    connectionInitTimeoutMs: 1000,
+    maxSubscriptions: 3,
+    refused: (l: string) => refused.push(l),
+  };
+  const session = new TransportWsSession(socket, { engine, limits, timers, keepAliveMs: 5000 }, anonymous());
   const send = (msg: unknown) => session.onMessage(typeof msg === "string" ? msg : JSON.stringify(msg));
   const init = () => send({ type: "connection_init", payload: { Authorization: "x" } });
   const subscribe = (id: string) => send({ id, type: "subscribe", payload: { query: "subscription { a }" } });
-  return { socket, engine, timers, session, send, init, subscribe };
+  return { socket, engine, timers, session, send, init, subscribe, refused };
 }
 
 describe("graphql-transport-ws session", () => {
@@ -213,8 +213,50 @@ describe("graphql-transport-ws session", () => {
     t.init();
     for (const id of ["1", "2", "3", "4"]) t.subscribe(id);
     expect(t.engine.ops).toHaveLength(3);
-    expect(t.socket.sent.at(-1)).toMatchObject({ id: "4", type: "error" });
+    expect(t.socket.sent.at(-1)).toEqual({
+      id: "4",
+      type: "error",
+      payload: [
+        {
+          message: "too many operations on this connection (limit 3)",
+          extensions: { code: "SG_ERR_LIMIT_EXCEEDED", limit: "max_subscriptions_per_connection" },
+        },
+      ],
+    });
     expect(t.socket.closedWith).toBeUndefined();
+    expect(t.refused).toEqual(["max_subscriptions_per_connection"]);
+  });
+
+  it("counts an init timeout as a refusal", () => {
+    const t = setup();
+    t.timers.fireAll();
+    expect(t.socket.closedWith?.code).toBe(4408);
+    expect(t.refused).toEqual(["connection_init_timeout"]);
+  });
+
+  it("closes 4400 on an operation id longer than 128 characters; 128 is accepted", () => {
+    const t = setup();
+    t.init();
+    t.subscribe("x".repeat(128));
+    expect(t.engine.ops).toHaveLength(1);
+    t.subscribe("y".repeat(10_000));
+    expect(t.engine.ops).toHaveLength(1);
+    expect(t.socket.closedWith).toEqual({
+      code: 4400,
+      reason: `"subscribe" 'id' is longer than 128 characters`,
+    });
+  });
+
+  it("accepts a binary frame carrying a valid subscribe, as graphql-ws servers do", () => {
+    const t = setup();
+    t.init();
+    const frame = new TextEncoder().encode(
+      JSON.stringify({ id: "b", type: "subscribe", payload: { query: "subscription { a }" } }),
+    );
+    t.session.onMessage(frame.buffer);
+    expect(t.engine.ops).toHaveLength(1);
+    t.session.onMessage(new Uint8Array([0x7b, 0xff, 0x7d]));
+    expect(t.socket.closedWith).toEqual({ code: 4400, reason: "Message is not valid UTF-8" });
   });
 
   it("cancels every operation when the socket closes and then ignores input", () => {
@@ -271,7 +313,13 @@ describe("graphql-transport-ws session: tokens", () => {
     };
     const session = new TransportWsSession(
       socket,
-      { engine, limits: LIMITS, timers, keepAliveMs: 5000, security },
+      {
+        engine,
+        limits: { connectionInitTimeoutMs: 1000, maxSubscriptions: 3 },
+        timers,
+        keepAliveMs: 5000,
+        security,
+      },
       anonymous(),
     );
     const send = (msg: unknown) => session.onMessage(JSON.stringify(msg));
