@@ -18,8 +18,14 @@ export class PositionCursors implements TriggerCursors {
     private readonly fingerprint: string,
     private readonly positionOf: (event: BrokerEvent) => EventPosition | undefined,
     initial: Positions = {},
+    /** Where the partitions stand now (before the trigger subscribes); see TriggerCursors.prepare. */
+    private readonly heads?: () => Promise<Positions>,
   ) {
     this.positions = { ...initial };
+  }
+
+  async prepare(): Promise<void> {
+    if (this.heads) this.seed(await this.heads());
   }
 
   advance(event: BrokerEvent): EventMeta | undefined {

@@ -106,14 +106,9 @@ export class Delivery {
       gap: false,
       ...(resumeAfter ? { resumeAfter } : {}),
       cursors: () => {
-        const cursors = new PositionCursors(codec, target.providerId, fingerprint, positionOf);
-        // Where every partition starts, so the first cursor already covers the partitions that
-        // have no event yet (Kafka); best effort, the events teach the rest.
-        target.provider.heads?.(target.topics, target.stream).then(
-          (h) => cursors.seed(h),
-          () => undefined,
-        );
-        return cursors;
+        const { provider, topics, stream } = target;
+        const heads = provider.heads ? () => provider.heads!(topics, stream) : undefined;
+        return new PositionCursors(codec, target.providerId, fingerprint, positionOf, {}, heads);
       },
     };
   }

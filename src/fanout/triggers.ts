@@ -44,6 +44,11 @@ export interface TriggerCursors {
   advance(event: BrokerEvent): EventMeta | undefined;
   /** Every subscriber has the events up to `cursor` written: it may be offered to idle clients. */
   settle(cursor: string): void;
+  /**
+   * Run before the trigger subscribes to its broker: learns where each partition stands, so the
+   * first cursor covers partitions that have no event yet without claiming any it has not seen.
+   */
+  prepare?(): Promise<void>;
   /** The newest settled cursor (undefined before the first event). */
   readonly latest: string | undefined;
 }
@@ -243,6 +248,8 @@ export class TriggerRegistry {
     topics: readonly string[],
     stream: StreamOptions | undefined,
   ): Promise<void> {
+    // Positions first: what the broker holds before the subscription exists is all it skips.
+    await trigger.cursors?.prepare?.().catch(() => undefined);
     // Patterns of one field may match the same message (`x.*` and `x.1`): subscribed separately,
     // the trigger would see it twice, so such a set is one broker subscription, which providers
     // deliver once per message. Plain topics stay shared per topic across triggers.

@@ -13,7 +13,15 @@ import { randomBytes } from "node:crypto";
 import type { KafkaProviderConfig } from "../../config/types.js";
 import { ErrorCode, errorMessage, StreamgateError } from "../../errors.js";
 import { BrokerProvider } from "../base.js";
-import type { ConsumerLag, EventsHandler, SubscribeOptions, Unsubscribe } from "../provider.js";
+import type {
+  BrokerEvent,
+  ConsumerLag,
+  EventPosition,
+  EventsHandler,
+  ReplayRequest,
+  SubscribeOptions,
+  Unsubscribe,
+} from "../provider.js";
 import { backoffByElapsed, Outage } from "../shared/backoff.js";
 import * as rd from "./client.js";
 import {
@@ -25,6 +33,7 @@ import {
 } from "./options.js";
 import { Publisher } from "./publisher.js";
 import { type KafkaPartitionLag, KafkaReader } from "./reader.js";
+import { kafkaHeads, kafkaPosition, replayKafka } from "./replay.js";
 import { KafkaLocalSubscription } from "./subscription.js";
 
 export type { KafkaProviderOptions } from "./options.js";
@@ -123,6 +132,35 @@ export class KafkaProvider extends BrokerProvider {
       );
     }
     this.counters.published++;
+  }
+
+  canReplay(): boolean {
+    return true;
+  }
+
+  positionOf(event: BrokerEvent): EventPosition | undefined {
+    return kafkaPosition(event);
+  }
+
+  async heads(topics: readonly string[]): Promise<Record<string, number>> {
+    const consumer = this.reader.client;
+    if (!consumer || !this.connected) return {};
+    return kafkaHeads(consumer, topics, this.opts.connectTimeoutMs);
+  }
+
+  /** Replays with a consumer of its own (a unique, never joined group), closed when done. */
+  async replay(req: ReplayRequest): Promise<void> {
+    if (!this.connected) throw this.error(ErrorCode.PROVIDER_UNAVAILABLE, "not connected: cannot replay");
+    const conf = consumerConfig(
+      this.config,
+      this.opts,
+      `${this.instance}-replay-${randomBytes(4).toString("hex")}`,
+    );
+    try {
+      await replayKafka(conf, req, this.opts.connectTimeoutMs);
+    } catch (err) {
+      throw this.error(ErrorCode.PROVIDER_UNAVAILABLE, `replay of ${req.topics.join(", ")} failed`, err);
+    }
   }
 
   /** Consumer lag per assigned partition, from librdkafka's cache (no broker round trip). */

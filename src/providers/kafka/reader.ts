@@ -79,6 +79,11 @@ export class KafkaReader {
     this.applyAssignment();
   }
 
+  /** The connected consumer, for metadata queries (never for seeking). */
+  get client(): rd.Consumer | undefined {
+    return this.consumer;
+  }
+
   /** Starts consuming with a connected consumer. Its assignment starts empty. */
   attach(consumer: rd.Consumer): void {
     consumer.setDefaultConsumeTimeout(this.opts.consumeWaitMs);

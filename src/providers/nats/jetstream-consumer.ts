@@ -28,8 +28,11 @@ import { Sleeper } from "../shared/timers.js";
 
 /** One subscribe() call's interest in this consumer. */
 export interface ConsumerListener {
-  /** Takes one event; throwing makes the message redelivered (nak). */
-  deliver(event: BrokerEvent): void;
+  /**
+   * Takes one event; throwing makes the message redelivered (nak). A returned promise is when the
+   * event was written to every subscriber (at-least-once): the ack waits for it, a rejection naks.
+   */
+  deliver(event: BrokerEvent): void | Promise<void>;
   /** Broker errors and handler exceptions of this consumer. */
   fail(err: Error): void;
 }
@@ -174,23 +177,34 @@ export class DurableConsumer {
       ...(headers ? { headers } : {}),
     };
     let failure: unknown;
+    let written: Promise<void>[] | undefined;
     for (const l of this.listeners) {
       try {
-        l.deliver(event);
+        const p = l.deliver(event);
+        if (p) {
+          written ??= [];
+          written.push(p);
+        }
       } catch (err) {
         failure ??= err;
         this.counters.errors++;
         report(l, err);
       }
     }
-    this.settle(m, failure);
+    if (!written || failure !== undefined) {
+      this.settle(m, failure);
+      return;
+    }
+    // At-least-once: acknowledged only once every subscriber's socket or buffer has the event.
+    Promise.all(written).then(
+      () => this.settle(m, undefined),
+      (err: unknown) => this.settle(m, err ?? "not written"),
+    );
   }
 
   /**
-   * Acks once per message, not per listener. Today every listener dispatches synchronously (the
-   * router writes to the sockets or their buffers before deliver() returns), so "deliver()
-   * returned" is "dispatched". Ack-after-write (delivery.md) is the seam here: the event will then
-   * carry an ack callback the fan-out calls once written, and settle() will run from there.
+   * Acks once per message, not per listener: after every listener ran, or (at-least-once) after
+   * the writes they reported finished (delivery.md, "Acks"). A failure naks with a growing delay.
    */
   private settle(m: JsMsg, failure: unknown): void {
     try {

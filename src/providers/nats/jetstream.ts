@@ -89,7 +89,7 @@ export class JetStreamConsumers {
         deliver: (event) => {
           if (!active) return;
           if (earlier.some((m) => m(event.topic))) return;
-          onEvents([event]);
+          return onEvents([event]);
         },
         fail: (err) => onError?.(err),
       };

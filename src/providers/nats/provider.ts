@@ -18,11 +18,21 @@ import {
 import type { NatsProviderConfig } from "../../config/types.js";
 import { ErrorCode, errorMessage, StreamgateError } from "../../errors.js";
 import { BrokerProvider } from "../base.js";
-import type { ConsumerLag, EventsHandler, SubscribeOptions, Unsubscribe } from "../provider.js";
+import type {
+  BrokerEvent,
+  ConsumerLag,
+  EventPosition,
+  EventsHandler,
+  ReplayRequest,
+  StreamOptions,
+  SubscribeOptions,
+  Unsubscribe,
+} from "../provider.js";
 import { backoffByElapsed, Outage } from "../shared/backoff.js";
 import { redactUrl } from "../shared/redact.js";
 import { withTimeout } from "../shared/timers.js";
 import { validateNatsSubject } from "../subject.js";
+import { jetStreamHeads, jetStreamPosition, replayJetStream } from "./jetstream-replay.js";
 import { JetStreamConsumers, type JetStreamLag } from "./jetstream.js";
 import {
   connectionOptions,
@@ -133,6 +143,37 @@ export class NatsProvider extends BrokerProvider {
       `may not subscribe to "${denied.subject}": the NATS server refused it (permissions of the account or user)`,
       denied,
     );
+  }
+
+  /** JetStream subscriptions replay from stream sequences; core subjects cannot. */
+  canReplay(stream: StreamOptions | undefined): boolean {
+    return stream !== undefined;
+  }
+
+  positionOf(event: BrokerEvent, stream: StreamOptions | undefined): EventPosition | undefined {
+    return stream ? jetStreamPosition(event, stream) : undefined;
+  }
+
+  async heads(topics: readonly string[], stream: StreamOptions | undefined): Promise<Record<string, number>> {
+    const nc = this.nc;
+    if (!stream || !nc || !this.connected) return {};
+    return jetStreamHeads(nc, topics, stream);
+  }
+
+  async replay(req: ReplayRequest): Promise<void> {
+    const nc = this.nc;
+    if (!req.stream) throw this.error(ErrorCode.PROVIDER_NOT_BUILT, "core NATS subjects cannot be replayed");
+    if (!nc || !this.connected)
+      throw this.error(ErrorCode.PROVIDER_UNAVAILABLE, "not connected: cannot replay");
+    try {
+      await replayJetStream(nc, req);
+    } catch (err) {
+      throw this.error(
+        ErrorCode.PROVIDER_UNAVAILABLE,
+        `replay from stream "${req.stream.streamName}" failed`,
+        err,
+      );
+    }
   }
 
   async publish(topic: string, data: Uint8Array): Promise<void> {
