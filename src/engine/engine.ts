@@ -4,29 +4,26 @@
  * adapt their sockets to `OperationSink`.
  */
 import type { GraphQLSchema } from "graphql";
-import { clientError, ErrorCode, errorMessage, publicCode, publicMessage, WireCode } from "../errors.js";
+import { clientError, errorMessage, WireCode } from "../errors.js";
 import { TopicRegistry } from "../fanout/topic-registry.js";
-import { groupKeyOf, sourceKey } from "../fanout/keys.js";
-import { type GroupResolver, type LatencyObserver, TriggerRegistry } from "../fanout/triggers.js";
+import { type LatencyObserver, TriggerRegistry } from "../fanout/triggers.js";
 import type { Logger } from "../observability/logger.js";
 import type { ResolveEnv } from "../federation/resolve.js";
 import { SKIP_REASONS, type SkipReason } from "../planner/event.js";
 import type { OperationLimits } from "../planner/operation-limits.js";
-import { type OperationPlan, Planner, type SubscriptionPlan } from "../planner/plan.js";
-import { renderTopics } from "../planner/topics.js";
+import { type OperationPlan, Planner } from "../planner/plan.js";
 import type { Provider } from "../providers/provider.js";
 import type { Supergraph } from "../schema/supergraph.js";
-import { LimitCounter, type LimitName, limitError } from "../security/limits.js";
+import { LimitCounter, type LimitName } from "../security/limits.js";
 import { SubgraphClient } from "../subgraphs/client.js";
 import { EntityBatch } from "../subgraphs/entity-batch.js";
 import { fetchRoot, routesToSubgraphs } from "./operation.js";
 import { attachResolvers } from "./resolvers.js";
-import { fragmentsOf, subscriptionResolver } from "./subscription.js";
-import type { SubscribeBinding } from "../schema/model.js";
+import { fragmentsOf } from "./subscription.js";
 import type { Security } from "../security/security.js";
-import type { Delivery, DeliveryTarget, SubscriptionDelivery } from "../delivery/service.js";
-import type { TriggerMembership } from "../fanout/triggers.js";
+import type { Delivery } from "../delivery/service.js";
 import { Admission } from "./admission.js";
+import { Subscriptions } from "./subscriptions.js";
 import type {
   LocalExecutor,
   OperationRequest,
@@ -35,7 +32,6 @@ import type {
   RunningOperation,
   TriggerOwnership,
 } from "./types.js";
-import { stableJson, subscriptionArgs } from "./variables.js";
 
 export interface EngineOptions {
   readonly requestTimeoutMs: number;
@@ -82,13 +78,9 @@ export class Engine implements LocalExecutor {
   readonly topics: TopicRegistry;
   readonly subgraphs: SubgraphClient;
   private readonly schema: GraphQLSchema;
-  private activeSubscriptions = 0;
+  private readonly subs: Subscriptions;
   private readonly ownership: TriggerOwnership | undefined;
   private readonly admission: Admission;
-  private readonly delivery: Delivery | undefined;
-  private resumeSeq = 0;
-  /** Bindings whose filter renders claims: their groups are per claim values. */
-  private readonly claimFilters = new WeakMap<SubscribeBinding, boolean>();
   private readonly skips = new Map<SkipReason, number>(SKIP_REASONS.map((r) => [r, 0]));
   private readonly limitCounter: LimitCounter;
   private readonly maxTopics: number;
@@ -98,13 +90,12 @@ export class Engine implements LocalExecutor {
 
   constructor(
     private readonly supergraph: Supergraph,
-    private readonly providers: ReadonlyMap<string, Provider>,
+    readonly providers: ReadonlyMap<string, Provider>,
     options: EngineOptions,
     private readonly logger: Logger,
   ) {
     this.schema = supergraph.schema;
     this.ownership = options.ownership;
-    this.delivery = options.delivery;
     this.limitCounter = options.limitCounter ?? new LimitCounter();
     this.maxTopics = options.maxTopics ?? Number.POSITIVE_INFINITY;
     const refused = (limit: LimitName): void => this.limitCounter.refused(limit);
@@ -134,10 +125,23 @@ export class Engine implements LocalExecutor {
       (err) => logger.error({ err: errorMessage(err) }, "fan-out error"),
       options.observeLatency,
     );
+    this.subs = new Subscriptions({
+      supergraph,
+      schema: this.schema,
+      subgraphs: this.subgraphs,
+      providers,
+      triggers: this.triggers,
+      logger,
+      ownership: this.ownership,
+      delivery: options.delivery,
+      limitCounter: this.limitCounter,
+      maxTopics: this.maxTopics,
+      countSkip: this.countSkip,
+    });
   }
 
   get subscriptions(): number {
-    return this.activeSubscriptions;
+    return this.subs.active;
   }
 
   /**
@@ -151,7 +155,7 @@ export class Engine implements LocalExecutor {
   stats(): EngineStats {
     const fanout = this.triggers.stats;
     return {
-      subscriptions: this.activeSubscriptions,
+      subscriptions: this.subs.active,
       triggers: this.triggers.triggerCount,
       groups: this.triggers.groupCount,
       brokerSubscriptions: this.topics.size,
@@ -202,7 +206,7 @@ export class Engine implements LocalExecutor {
       sink.error(refused);
       return DONE;
     }
-    if (plan.kind === "subscription") return this.subscribe(plan, req, sink, ctx, forwarded);
+    if (plan.kind === "subscription") return this.subs.start(plan, req, sink, ctx, forwarded);
     let cancelled = false;
     this.run(plan, req).then(
       (json) => {
@@ -247,192 +251,5 @@ export class Engine implements LocalExecutor {
     const result = await plan.compiled.query(root, env ? { env } : {}, raw);
     if (!env || env.errors.length === 0) return JSON.stringify(result);
     return JSON.stringify({ ...result, errors: [...env.errors, ...(result.errors ?? [])] });
-  }
-
-  private subscribe(
-    plan: SubscriptionPlan,
-    req: OperationRequest,
-    sink: OperationSink,
-    ctx: RequestContext,
-    forwarded: boolean,
-  ): RunningOperation {
-    const argResult = subscriptionArgs(this.schema, plan, req.variables);
-    if (!argResult.ok) {
-      sink.error(argResult.errors);
-      return DONE;
-    }
-    const { binding } = plan;
-    let topics: string[];
-    let resolver: GroupResolver;
-    try {
-      const claims = ctx.auth ? { claims: ctx.auth.claims } : {};
-      topics = renderTopics(
-        binding.provider,
-        binding.topics,
-        { args: argResult.args, ...claims },
-        this.maxTopics,
-      );
-      // Compiles the filter, whose templates render the client's arguments (and claims) too.
-      resolver = subscriptionResolver(
-        { supergraph: this.supergraph, client: this.subgraphs, logger: this.logger, skipped: this.countSkip },
-        plan,
-        argResult.args,
-        argResult.variables,
-        ctx.auth?.claims,
-      );
-    } catch (err) {
-      const code = publicCode(err, ErrorCode.OPERATION_INVALID);
-      if (code === ErrorCode.LIMIT_EXCEEDED) this.limitCounter.refused("max_topics_per_subscription");
-      sink.error([
-        code === ErrorCode.LIMIT_EXCEEDED
-          ? limitError("max_topics_per_subscription", publicMessage(err, "too many topics"))
-          : clientError(code, publicMessage(err, "invalid topic arguments")),
-      ]);
-      return DONE;
-    }
-    if (!this.providers.has(binding.providerId)) {
-      sink.error([
-        {
-          message: `provider "${binding.providerId}" is not available`,
-          extensions: { code: ErrorCode.PROVIDER_UNAVAILABLE },
-        },
-      ]);
-      return DONE;
-    }
-    const variables = argResult.variables;
-    // Filters rendering claims make results per user: such groups are per claim values too.
-    const claimed = this.filterUsesClaims(binding) ? `\u0004${stableJson(ctx.auth?.claims ?? null)}` : "";
-    const groupKey = groupKeyOf(req.operationName, req.query, stableJson(variables) + claimed);
-    const stream = binding.streamConfiguration;
-    const triggerKey = sourceKey(binding.providerId, topics, stream);
-    const target: DeliveryTarget = {
-      providerId: binding.providerId,
-      provider: this.providers.get(binding.providerId)!,
-      triggerKey,
-      topics,
-      stream,
-    };
-    // A client's cursor resumes here (for a forwarded group, the requesting worker replays for its
-    // client); a forwarded group carries one only when it moved to this worker (a rebalance).
-    let delivery: SubscriptionDelivery | undefined;
-    try {
-      delivery = this.delivery?.forSubscription(target, req.extensions?.cursor);
-    } catch (err) {
-      sink.error([
-        clientError(publicCode(err, ErrorCode.CURSOR_INVALID), publicMessage(err, "invalid cursor")),
-      ]);
-      return DONE;
-    }
-    const remote = this.ownership !== undefined && !forwarded && !this.ownership.isLocal(triggerKey);
-    // The worker that owns the trigger replays (its positions are the live ones); the worker that
-    // holds the client tells it what it gets.
-    const deliverySink = delivery
-      ? this.delivery!.sink(sink, delivery, { report: !forwarded, replays: !remote })
-      : undefined;
-    const abort = new AbortController();
-    const startReplay = (): void => {
-      if (delivery?.resumeAfter && deliverySink?.replaying)
-        void this.delivery!.replay(target, delivery.resumeAfter, resolver, deliverySink, abort.signal);
-    };
-    if (remote) {
-      // A resuming client gets a group of its own at the owner, which replays into it; others
-      // share the group, without their cursor.
-      const resuming = delivery?.resumeAfter !== undefined && delivery.cursors !== undefined;
-      const { extensions: _cursor, ...shared } = req;
-      const key = resuming ? `${groupKey}\u0005${++this.resumeSeq}` : groupKey;
-      return this.forward(triggerKey, key, resuming ? req : shared, ctx, deliverySink ?? sink);
-    }
-    let cancelled = false;
-    let membership: TriggerMembership | undefined;
-    const counted = forwarded ? 0 : 1;
-    this.activeSubscriptions += counted;
-    const end = (): void => {
-      if (cancelled) return;
-      cancelled = true;
-      abort.abort();
-      this.activeSubscriptions -= counted;
-      membership?.unsubscribe();
-    };
-    this.triggers
-      .subscribe({
-        providerId: binding.providerId,
-        topics,
-        groupKey,
-        ...(stream ? { stream } : {}),
-        resolver,
-        subscriber: deliverySink ?? sink,
-        ...(delivery?.cursors ? { cursors: delivery.cursors } : {}),
-      })
-      .then(
-        (m) => {
-          if (cancelled) {
-            m.unsubscribe();
-            return;
-          }
-          membership = m;
-          startReplay();
-        },
-        (err) => {
-          if (cancelled) return;
-          end();
-          this.logger.warn(
-            { err: errorMessage(err), providerId: binding.providerId, topics },
-            "broker subscribe failed",
-          );
-          sink.error([
-            // The provider's code says why (e.g. a subject outside the broker account's permissions).
-            clientError(
-              publicCode(err, ErrorCode.PROVIDER_UNAVAILABLE),
-              `could not subscribe: ${publicMessage(err, "the broker refused the subscription")}`,
-            ),
-          ]);
-        },
-      );
-    if (!delivery?.cursors) return { cancel: end };
-    return {
-      cancel: end,
-      cursor: () => (deliverySink?.replaying ? undefined : membership?.cursors?.latest),
-    };
-  }
-
-  private filterUsesClaims(binding: SubscribeBinding): boolean {
-    let uses = this.claimFilters.get(binding);
-    if (uses === undefined) {
-      uses = binding.filter !== undefined && JSON.stringify(binding.filter).includes("request.auth.claims");
-      this.claimFilters.set(binding, uses);
-    }
-    return uses;
-  }
-
-  /** Joins the owner worker's group; counted here, where the client is. */
-  private forward(
-    triggerKey: string,
-    groupKey: string,
-    req: OperationRequest,
-    ctx: RequestContext,
-    sink: OperationSink,
-  ): RunningOperation {
-    let ended = false;
-    const end = (): boolean => {
-      if (ended) return false;
-      ended = true;
-      this.activeSubscriptions--;
-      return true;
-    };
-    this.activeSubscriptions++;
-    const run = this.ownership!.subscribe(triggerKey, groupKey, req, ctx, {
-      next: (json) => sink.next(json),
-      error: (errors) => {
-        if (end()) sink.error(errors);
-      },
-      complete: () => {
-        if (end()) sink.complete();
-      },
-    });
-    return {
-      cancel: () => {
-        if (end()) run.cancel();
-      },
-    };
   }
 }

@@ -16,6 +16,7 @@ import {
   protocolTarget,
   sessionTarget,
 } from "./targets.js";
+import { cursorTarget, tokenTarget } from "./delivery-auth-targets.js";
 
 const FULL = process.env.FUZZ === "full";
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined;
@@ -28,6 +29,8 @@ const RUNS = {
   config: FULL ? 25_000 : 500,
   configFile: FULL ? 2000 : 50,
   http: FULL ? 5000 : 200,
+  cursor: FULL ? 100_000 : 2000,
+  token: FULL ? 20_000 : 300,
 };
 const TIMEOUT = FULL ? 3_600_000 : 60_000;
 
@@ -133,6 +136,24 @@ limits:
       const live = await fetch(`${router.http}/health/live`);
       expect(live.status).toBe(200);
       expect(router.process.exitCode).toBeNull();
+    },
+    TIMEOUT,
+  );
+});
+
+describe("fuzz: resume cursors and tokens", () => {
+  it(
+    "a cursor that is not the one the router signed is refused with CURSOR_INVALID, nothing else",
+    async () => {
+      await chunked(RUNS.cursor, (n) => cursorTarget(n, SEED));
+    },
+    TIMEOUT,
+  );
+
+  it(
+    "a token that is not genuine is refused with UNAUTHENTICATED, nothing else",
+    async () => {
+      await tokenTarget(RUNS.token, SEED);
     },
     TIMEOUT,
   );

@@ -1,0 +1,247 @@
+/**
+ * Subscriptions: from a planned subscription to a place in a trigger's resolution group (topics
+ * rendered from arguments and claims, the group key, at-least-once delivery and resume), or to
+ * the owner worker's group when another worker owns the trigger.
+ */
+import type { GraphQLSchema } from "graphql";
+import type { Delivery, DeliveryTarget, SubscriptionDelivery } from "../delivery/service.js";
+import { clientError, ErrorCode, errorMessage, publicCode, publicMessage } from "../errors.js";
+import { groupKeyOf, sourceKey } from "../fanout/keys.js";
+import type { GroupResolver, TriggerMembership, TriggerRegistry } from "../fanout/triggers.js";
+import type { Logger } from "../observability/logger.js";
+import type { SkipReason } from "../planner/event.js";
+import type { SubscriptionPlan } from "../planner/plan.js";
+import { renderTopics } from "../planner/topics.js";
+import type { Provider } from "../providers/provider.js";
+import type { SubscribeBinding } from "../schema/model.js";
+import type { Supergraph } from "../schema/supergraph.js";
+import { type LimitCounter, limitError } from "../security/limits.js";
+import type { SubgraphClient } from "../subgraphs/client.js";
+import { subscriptionResolver } from "./subscription.js";
+import type {
+  OperationRequest,
+  OperationSink,
+  RequestContext,
+  RunningOperation,
+  TriggerOwnership,
+} from "./types.js";
+import { stableJson, subscriptionArgs } from "./variables.js";
+
+const DONE: RunningOperation = { cancel() {} };
+
+/** What subscriptions need of the engine. */
+export interface SubscriptionsDeps {
+  readonly supergraph: Supergraph;
+  readonly schema: GraphQLSchema;
+  readonly subgraphs: SubgraphClient;
+  readonly providers: ReadonlyMap<string, Provider>;
+  readonly triggers: TriggerRegistry;
+  readonly logger: Logger;
+  readonly ownership: TriggerOwnership | undefined;
+  readonly delivery: Delivery | undefined;
+  readonly limitCounter: LimitCounter;
+  readonly maxTopics: number;
+  readonly countSkip: (reason: SkipReason) => void;
+}
+
+export class Subscriptions {
+  /** Client subscriptions running here (forwarded groups are counted by their requesting worker). */
+  active = 0;
+  private resumeSeq = 0;
+  /** Bindings whose filter renders claims: their groups are per claim values. */
+  private readonly claimFilters = new WeakMap<SubscribeBinding, boolean>();
+
+  constructor(private readonly d: SubscriptionsDeps) {}
+
+  start(
+    plan: SubscriptionPlan,
+    req: OperationRequest,
+    sink: OperationSink,
+    ctx: RequestContext,
+    forwarded: boolean,
+  ): RunningOperation {
+    const argResult = subscriptionArgs(this.d.schema, plan, req.variables);
+    if (!argResult.ok) {
+      sink.error(argResult.errors);
+      return DONE;
+    }
+    const { binding } = plan;
+    let topics: string[];
+    let resolver: GroupResolver;
+    try {
+      const claims = ctx.auth ? { claims: ctx.auth.claims } : {};
+      topics = renderTopics(
+        binding.provider,
+        binding.topics,
+        { args: argResult.args, ...claims },
+        this.d.maxTopics,
+      );
+      // Compiles the filter, whose templates render the client's arguments (and claims) too.
+      resolver = subscriptionResolver(
+        {
+          supergraph: this.d.supergraph,
+          client: this.d.subgraphs,
+          logger: this.d.logger,
+          skipped: this.d.countSkip,
+        },
+        plan,
+        argResult.args,
+        argResult.variables,
+        ctx.auth?.claims,
+      );
+    } catch (err) {
+      const code = publicCode(err, ErrorCode.OPERATION_INVALID);
+      if (code === ErrorCode.LIMIT_EXCEEDED) this.d.limitCounter.refused("max_topics_per_subscription");
+      sink.error([
+        code === ErrorCode.LIMIT_EXCEEDED
+          ? limitError("max_topics_per_subscription", publicMessage(err, "too many topics"))
+          : clientError(code, publicMessage(err, "invalid topic arguments")),
+      ]);
+      return DONE;
+    }
+    if (!this.d.providers.has(binding.providerId)) {
+      sink.error([
+        {
+          message: `provider "${binding.providerId}" is not available`,
+          extensions: { code: ErrorCode.PROVIDER_UNAVAILABLE },
+        },
+      ]);
+      return DONE;
+    }
+    const variables = argResult.variables;
+    // Filters rendering claims make results per user: such groups are per claim values too.
+    const claimed = this.filterUsesClaims(binding) ? `\u0004${stableJson(ctx.auth?.claims ?? null)}` : "";
+    const groupKey = groupKeyOf(req.operationName, req.query, stableJson(variables) + claimed);
+    const stream = binding.streamConfiguration;
+    const triggerKey = sourceKey(binding.providerId, topics, stream);
+    const target: DeliveryTarget = {
+      providerId: binding.providerId,
+      provider: this.d.providers.get(binding.providerId)!,
+      triggerKey,
+      topics,
+      stream,
+    };
+    // A client's cursor resumes here (for a forwarded group, the requesting worker replays for its
+    // client); a forwarded group carries one only when it moved to this worker (a rebalance).
+    let delivery: SubscriptionDelivery | undefined;
+    try {
+      delivery = this.d.delivery?.forSubscription(target, req.extensions?.cursor);
+    } catch (err) {
+      sink.error([
+        clientError(publicCode(err, ErrorCode.CURSOR_INVALID), publicMessage(err, "invalid cursor")),
+      ]);
+      return DONE;
+    }
+    const remote = this.d.ownership !== undefined && !forwarded && !this.d.ownership.isLocal(triggerKey);
+    // The worker that owns the trigger replays (its positions are the live ones); the worker that
+    // holds the client tells it what it gets.
+    const deliverySink = delivery
+      ? this.d.delivery!.sink(sink, delivery, { report: !forwarded, replays: !remote })
+      : undefined;
+    const abort = new AbortController();
+    const startReplay = (): void => {
+      if (delivery?.resumeAfter && deliverySink?.replaying)
+        void this.d.delivery!.replay(target, delivery.resumeAfter, resolver, deliverySink, abort.signal);
+    };
+    if (remote) {
+      // A resuming client gets a group of its own at the owner, which replays into it; others
+      // share the group, without their cursor.
+      const resuming = delivery?.resumeAfter !== undefined && delivery.cursors !== undefined;
+      const { extensions: _cursor, ...shared } = req;
+      const key = resuming ? `${groupKey}\u0005${++this.resumeSeq}` : groupKey;
+      return this.forward(triggerKey, key, resuming ? req : shared, ctx, deliverySink ?? sink);
+    }
+    let cancelled = false;
+    let membership: TriggerMembership | undefined;
+    const counted = forwarded ? 0 : 1;
+    this.active += counted;
+    const end = (): void => {
+      if (cancelled) return;
+      cancelled = true;
+      abort.abort();
+      this.active -= counted;
+      membership?.unsubscribe();
+    };
+    this.d.triggers
+      .subscribe({
+        providerId: binding.providerId,
+        topics,
+        groupKey,
+        ...(stream ? { stream } : {}),
+        resolver,
+        subscriber: deliverySink ?? sink,
+        ...(delivery?.cursors ? { cursors: delivery.cursors } : {}),
+      })
+      .then(
+        (m) => {
+          if (cancelled) {
+            m.unsubscribe();
+            return;
+          }
+          membership = m;
+          startReplay();
+        },
+        (err) => {
+          if (cancelled) return;
+          end();
+          this.d.logger.warn(
+            { err: errorMessage(err), providerId: binding.providerId, topics },
+            "broker subscribe failed",
+          );
+          sink.error([
+            // The provider's code says why (e.g. a subject outside the broker account's permissions).
+            clientError(
+              publicCode(err, ErrorCode.PROVIDER_UNAVAILABLE),
+              `could not subscribe: ${publicMessage(err, "the broker refused the subscription")}`,
+            ),
+          ]);
+        },
+      );
+    if (!delivery?.cursors) return { cancel: end };
+    return {
+      cancel: end,
+      cursor: () => (deliverySink?.replaying ? undefined : membership?.cursors?.latest),
+    };
+  }
+
+  private filterUsesClaims(binding: SubscribeBinding): boolean {
+    let uses = this.claimFilters.get(binding);
+    if (uses === undefined) {
+      uses = binding.filter !== undefined && JSON.stringify(binding.filter).includes("request.auth.claims");
+      this.claimFilters.set(binding, uses);
+    }
+    return uses;
+  }
+
+  /** Joins the owner worker's group; counted here, where the client is. */
+  private forward(
+    triggerKey: string,
+    groupKey: string,
+    req: OperationRequest,
+    ctx: RequestContext,
+    sink: OperationSink,
+  ): RunningOperation {
+    let ended = false;
+    const end = (): boolean => {
+      if (ended) return false;
+      ended = true;
+      this.active--;
+      return true;
+    };
+    this.active++;
+    const run = this.d.ownership!.subscribe(triggerKey, groupKey, req, ctx, {
+      next: (json) => sink.next(json),
+      error: (errors) => {
+        if (end()) sink.error(errors);
+      },
+      complete: () => {
+        if (end()) sink.complete();
+      },
+    });
+    return {
+      cancel: () => {
+        if (end()) run.cancel();
+      },
+    };
+  }
+}
