@@ -1,0 +1,484 @@
+/**
+ * graphql-transport-ws over one WebSocket, with resume. The message model (parse, validate,
+ * stringify, close codes) is graphql-ws's own; the connection layer is ours because resume needs
+ * what graphql-ws's `createClient` keeps private: a different `subscribe` payload (the newest
+ * cursor) on every reconnect, the cursors of server pings, a token sent in a `ping` without
+ * reconnecting, one fresh-token retry on 4401, subscriptions that outlive a server `complete`
+ * sent on shutdown (close 1001), and mutations that are never re-sent after an unknown outcome.
+ */
+import {
+  CloseCode,
+  GRAPHQL_TRANSPORT_WS_PROTOCOL,
+  type Message,
+  type SubscribePayload,
+  MessageType,
+  parseMessage,
+  stringifyMessage,
+} from "graphql-ws/client";
+import { backoffDelay } from "./backoff.js";
+import {
+  ClientErrorCode,
+  type GraphQLErrorLike,
+  operationError,
+  retryAfterOf,
+  StreamgateClientError,
+  serverCode,
+} from "./errors.js";
+import type { Operation } from "./operation.js";
+import { queuedRequests, type Transport, type TransportHost } from "./transport.js";
+import type { ExecutionResult, WebSocketConstructor, WebSocketLike } from "./types.js";
+
+/** Close codes after which reconnecting cannot help: the client or the router is broken. */
+const FATAL = new Set<number>([
+  CloseCode.InternalServerError,
+  CloseCode.InternalClientError,
+  CloseCode.BadRequest,
+  CloseCode.BadResponse,
+  CloseCode.SubprotocolNotAcceptable,
+  CloseCode.SubscriberAlreadyExists,
+  CloseCode.TooManyInitialisationRequests,
+]);
+/** The router is going away (shutdown, restart): its `complete`s are not the end of a stream. */
+const GOING_AWAY = new Set([1001, 1012]);
+/** How long a server `complete` waits for a possible going-away close before it is final. */
+const COMPLETE_GRACE_MS = 250;
+const OPEN = 1;
+/** Our own close code for a socket we dropped (graphql-ws uses 4499 "Terminated" the same way). */
+const TERMINATED = 4499;
+
+/** `ws(s)://` of an `http(s)://` URL and back. */
+export function httpUrlOf(url: string): string {
+  return url.replace(/^ws(s?):/i, "http$1:");
+}
+
+export class WebSocketTransport implements Transport {
+  readonly kind = "websocket" as const;
+  private readonly ops = new Map<string, Operation>();
+  /** Operations sent on the current socket and not over. */
+  private readonly active = new Set<string>();
+  private socket: WebSocketLike | undefined;
+  private acked = false;
+  private closed = false;
+  private failures = 0;
+  private everOpened = false;
+  private everAcked = false;
+  private authRetried = false;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private pingTimer: ReturnType<typeof setInterval> | undefined;
+  private pongTimer: ReturnType<typeof setTimeout> | undefined;
+  private lazyTimer: ReturnType<typeof setTimeout> | undefined;
+  private lastReceived = 0;
+  private connecting = false;
+  private closedWaiters: (() => void)[] = [];
+
+  constructor(private readonly host: TransportHost) {}
+
+  private get impl(): WebSocketConstructor {
+    const impl =
+      this.host.settings.webSocketImpl ??
+      (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket ??
+      undefined;
+    if (!impl)
+      throw new StreamgateClientError(
+        ClientErrorCode.BAD_REQUEST,
+        "no WebSocket implementation: pass webSocketImpl (e.g. `import WebSocket from 'ws'`) on Node 20",
+      );
+    return impl;
+  }
+
+  start(op: Operation): void {
+    if (op.kind !== "subscription") {
+      const { queueLimit, queueTimeout } = this.host.settings;
+      if (!this.acked && queuedRequests(this.ops.values()) >= queueLimit) {
+        op.fail(
+          new StreamgateClientError(ClientErrorCode.QUEUE_TIMEOUT, `${queueLimit} operations already wait`),
+        );
+        return;
+      }
+      if (!this.acked) {
+        op.timer = setTimeout(() => {
+          this.ops.delete(op.id);
+          op.fail(
+            new StreamgateClientError(
+              ClientErrorCode.QUEUE_TIMEOUT,
+              `no connection within ${queueTimeout} ms`,
+            ),
+          );
+        }, queueTimeout);
+      }
+    }
+    this.ops.set(op.id, op);
+    clearTimeout(this.lazyTimer);
+    if (this.acked) this.send(op);
+    else this.ensureConnection();
+  }
+
+  stop(op: Operation): void {
+    this.ops.delete(op.id);
+    op.clearTimer();
+    if (this.active.delete(op.id)) this.write({ id: op.id, type: MessageType.Complete });
+    this.maybeLazyClose();
+  }
+
+  tokenRefreshed(authorization: string): void {
+    if (this.acked) this.write({ type: MessageType.Ping, payload: { Authorization: authorization } });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.clearConnectionTimers();
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.lazyTimer);
+    for (const op of this.ops.values()) op.clearTimer();
+    const socket = this.socket;
+    if (!socket) return;
+    const closed = new Promise<void>((resolve) => this.closedWaiters.push(resolve));
+    try {
+      socket.close(1000, "Normal Closure");
+    } catch {
+      // a socket still connecting may refuse close(); it is dropped below anyway
+    }
+    // Do not hang dispose() on a router that never answers the close handshake.
+    await Promise.race([closed, new Promise((r) => setTimeout(r, 1000))]);
+    this.abandon(socket);
+  }
+
+  /** Every operation this transport still carries, for a move to another transport. */
+  takeOperations(): Operation[] {
+    const ops = [...this.ops.values()];
+    this.ops.clear();
+    return ops;
+  }
+
+  private ensureConnection(): void {
+    if (this.socket || this.connecting || this.retryTimer !== undefined || this.closed) return;
+    void this.connect();
+  }
+
+  private async connect(): Promise<void> {
+    this.retryTimer = undefined;
+    if (this.closed || this.ops.size === 0) return;
+    this.connecting = true;
+    this.host.emitter.emit("connecting", { transport: "websocket", attempt: this.failures });
+    let params: Record<string, unknown>;
+    let socket: WebSocketLike;
+    try {
+      params = await this.host.connectionParams();
+      if (this.closed) return;
+      socket = new this.impl(this.host.settings.url, GRAPHQL_TRANSPORT_WS_PROTOCOL);
+    } catch (err) {
+      this.connecting = false;
+      if (err instanceof StreamgateClientError && err.code === ClientErrorCode.BAD_REQUEST) {
+        this.failAll(err);
+        return;
+      }
+      this.retry(err);
+      return;
+    } finally {
+      this.connecting = false;
+    }
+    this.socket = socket;
+    let opened = false;
+    socket.onopen = () => {
+      opened = true;
+      this.everOpened = true;
+      this.lastReceived = Date.now();
+      this.write({ type: MessageType.ConnectionInit, payload: params });
+      this.startHeartbeat(socket);
+    };
+    socket.onerror = () => {}; // the close event follows and decides
+    socket.onclose = (e) => this.onClose(socket, e.code, e.reason, opened);
+    socket.onmessage = (e) => this.onMessage(socket, e.data);
+  }
+
+  private onMessage(socket: WebSocketLike, data: unknown): void {
+    if (socket !== this.socket) return;
+    this.lastReceived = Date.now();
+    let msg: Message;
+    try {
+      msg = parseMessage(data as string);
+    } catch (err) {
+      this.failAll(
+        new StreamgateClientError(ClientErrorCode.BAD_RESPONSE, "the router sent an invalid message", {
+          cause: err,
+        }),
+      );
+      return;
+    }
+    switch (msg.type) {
+      case MessageType.ConnectionAck:
+        this.onAck();
+        return;
+      case MessageType.Ping: {
+        const cursors = (msg.payload as { cursors?: unknown } | undefined)?.cursors;
+        if (cursors && typeof cursors === "object") {
+          for (const [id, cursor] of Object.entries(cursors))
+            if (typeof cursor === "string") this.ops.get(id)?.heartbeatCursor(cursor);
+        }
+        this.write({ type: MessageType.Pong });
+        return;
+      }
+      case MessageType.Next: {
+        if (!this.active.has(msg.id)) return;
+        this.ops.get(msg.id)?.deliver(msg.payload as ExecutionResult<unknown>);
+        return;
+      }
+      case MessageType.Error:
+        if (this.active.delete(msg.id)) this.onOperationError(msg.id, msg.payload as GraphQLErrorLike[]);
+        return;
+      case MessageType.Complete:
+        if (this.active.delete(msg.id)) this.onServerComplete(msg.id);
+        return;
+      default:
+        return; // pong, or frames only a server receives: nothing to do
+    }
+  }
+
+  private onAck(): void {
+    if (this.acked) return;
+    const reconnect = this.everAcked;
+    this.acked = true;
+    this.everAcked = true;
+    this.failures = 0;
+    this.authRetried = false;
+    if (reconnect) this.host.counters.reconnects++;
+    this.host.emitter.emit("connected", { transport: "websocket", reconnect });
+    for (const op of [...this.ops.values()])
+      if (op.timer === undefined || op.kind !== "subscription") this.send(op);
+  }
+
+  /** Sends `op`'s subscribe on the acknowledged socket. */
+  private send(op: Operation): void {
+    if (!this.acked || op.done || this.active.has(op.id)) return;
+    this.active.add(op.id);
+    this.write({ id: op.id, type: MessageType.Subscribe, payload: op.begin(true) as SubscribePayload });
+  }
+
+  private onOperationError(id: string, errors: GraphQLErrorLike[]): void {
+    const op = this.ops.get(id);
+    if (!op) return;
+    const code = serverCode(errors);
+    if (
+      code === "RATE_LIMITED" &&
+      op.kind !== "mutation" &&
+      op.rateLimitRetries < this.host.settings.retryAttempts
+    ) {
+      op.rateLimitRetries++;
+      op.timer = setTimeout(
+        () => {
+          op.timer = undefined;
+          this.send(op);
+        },
+        (retryAfterOf(errors) ?? 1) * 1000,
+      );
+      return;
+    }
+    if (code === "TOKEN_EXPIRED" && op.kind === "subscription") {
+      // The router ends the subscription and closes 4403 unless a fresh token arrives first:
+      // send one and subscribe again; if the socket closes anyway the reconnect resumes it.
+      void this.host.authorization().then(
+        (auth) => {
+          if (!this.acked || op.done) return;
+          if (auth) this.tokenRefreshed(auth);
+          this.send(op);
+        },
+        () => {},
+      );
+      return;
+    }
+    this.ops.delete(id);
+    op.fail(operationError(errors));
+    this.maybeLazyClose();
+  }
+
+  /** A server `complete` ends a subscription unless a going-away close follows within the grace. */
+  private onServerComplete(id: string): void {
+    const op = this.ops.get(id);
+    if (!op) return;
+    if (op.kind !== "subscription") {
+      this.ops.delete(id);
+      op.complete();
+      this.maybeLazyClose();
+      return;
+    }
+    op.timer = setTimeout(() => {
+      op.timer = undefined;
+      this.ops.delete(id);
+      op.complete();
+      this.maybeLazyClose();
+    }, COMPLETE_GRACE_MS);
+  }
+
+  private onClose(socket: WebSocketLike, code: number, reason: string, opened: boolean): void {
+    for (const resolve of this.closedWaiters.splice(0)) resolve();
+    if (socket !== this.socket) return;
+    this.abandon(socket);
+    this.host.emitter.emit("closed", { transport: "websocket", code, reason });
+    for (const op of [...this.ops.values()]) {
+      // A mutation that went out and got no answer may have run: never send it twice.
+      if (op.kind === "mutation" && op.sent) {
+        this.ops.delete(op.id);
+        op.fail(
+          new StreamgateClientError(
+            ClientErrorCode.OUTCOME_UNKNOWN,
+            "connection lost before the mutation's result",
+            {
+              status: code,
+            },
+          ),
+        );
+      } else if (op.kind === "subscription" && op.timer !== undefined && GOING_AWAY.has(code)) {
+        op.clearTimer(); // a shutdown `complete` or a rate-limit wait: resume on the next socket
+      }
+    }
+    if (this.closed || this.ops.size === 0) return;
+    if (FATAL.has(code)) {
+      this.failAll(
+        new StreamgateClientError(
+          ClientErrorCode.CONNECTION_FAILED,
+          `router closed the connection: ${code} ${reason}`,
+          {
+            status: code,
+          },
+        ),
+      );
+      return;
+    }
+    if (code === CloseCode.Unauthorized) {
+      if (this.authRetried) {
+        this.failAll(
+          new StreamgateClientError(
+            ClientErrorCode.AUTHENTICATION_FAILED,
+            `unauthorized: ${reason || code}`,
+            {
+              status: code,
+            },
+          ),
+        );
+        return;
+      }
+      this.authRetried = true; // one more try with a fresh token() at once
+      void this.connect();
+      return;
+    }
+    if (!opened && !this.everOpened && this.host.settings.sseFallback) {
+      void this.probeHttp().then((reachable) => {
+        if (this.closed) return;
+        if (reachable) this.host.fallbackToSse();
+        else this.retry(undefined);
+      });
+      return;
+    }
+    this.retry(undefined);
+  }
+
+  /** Schedules the next attempt, or fails everything once the attempts are used up. */
+  private retry(cause: unknown): void {
+    if (this.closed || this.ops.size === 0) return;
+    if (this.failures >= this.host.settings.retryAttempts) {
+      this.failAll(
+        new StreamgateClientError(
+          ClientErrorCode.CONNECTION_FAILED,
+          `could not connect to ${this.host.settings.url} (${this.failures + 1} attempts)`,
+          { cause },
+        ),
+      );
+      this.failures = 0;
+      return;
+    }
+    const delayMs = backoffDelay(this.failures, this.host.settings.backoff);
+    this.failures++;
+    this.host.emitter.emit("reconnecting", { transport: "websocket", attempt: this.failures, delayMs });
+    this.retryTimer = setTimeout(() => void this.connect(), delayMs);
+  }
+
+  /** Is the router's HTTP side up although the socket could not open (a proxy refusing upgrades)? */
+  private async probeHttp(): Promise<boolean> {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), 3000);
+    try {
+      const res = await this.host.settings.fetchImpl(httpUrlOf(this.host.settings.url), {
+        method: "GET",
+        signal: abort.signal,
+      });
+      await res.body?.cancel();
+      return true;
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private startHeartbeat(socket: WebSocketLike): void {
+    const { keepAlive, pongTimeout } = this.host.settings;
+    if (!(keepAlive > 0)) return;
+    this.pingTimer = setInterval(() => {
+      const sentAt = Date.now();
+      this.write({ type: MessageType.Ping });
+      clearTimeout(this.pongTimer);
+      this.pongTimer = setTimeout(() => {
+        // Anything received since the ping proves the connection alive, not only the pong.
+        if (this.lastReceived < sentAt && socket === this.socket)
+          this.drop(socket, TERMINATED, "heartbeat timeout");
+      }, pongTimeout);
+    }, keepAlive);
+  }
+
+  /** Gives up on a socket at once (a dead TCP connection may take minutes to report its close). */
+  private drop(socket: WebSocketLike, code: number, reason: string): void {
+    this.onClose(socket, code, reason, true);
+    try {
+      const terminate = (socket as { terminate?: () => void }).terminate;
+      if (terminate) terminate.call(socket);
+      else socket.close(1000, reason);
+    } catch {
+      // already closing
+    }
+  }
+
+  /** Stops listening to `socket`; the transport's state no longer refers to it. */
+  private abandon(socket: WebSocketLike): void {
+    socket.onmessage = null;
+    socket.onopen = null;
+    if (this.socket !== socket) return;
+    this.socket = undefined;
+    this.acked = false;
+    this.active.clear();
+    this.clearConnectionTimers();
+  }
+
+  private clearConnectionTimers(): void {
+    clearInterval(this.pingTimer);
+    clearTimeout(this.pongTimer);
+    this.pingTimer = undefined;
+    this.pongTimer = undefined;
+  }
+
+  private maybeLazyClose(): void {
+    if (this.ops.size > 0 || !this.socket) return;
+    clearTimeout(this.lazyTimer);
+    this.lazyTimer = setTimeout(() => {
+      const socket = this.socket;
+      if (this.ops.size > 0 || !socket) return;
+      this.abandon(socket);
+      socket.close(1000, "Normal Closure");
+    }, this.host.settings.lazyCloseTimeout);
+  }
+
+  private failAll(error: StreamgateClientError): void {
+    const ops = [...this.ops.values()];
+    this.ops.clear();
+    for (const op of ops) op.fail(error);
+    const socket = this.socket;
+    if (socket) {
+      this.abandon(socket);
+      if (socket.readyState === OPEN) socket.close(1000, "Normal Closure");
+    }
+  }
+
+  private write(message: Message): void {
+    const socket = this.socket;
+    if (socket && socket.readyState === OPEN) socket.send(stringifyMessage(message));
+  }
+}
