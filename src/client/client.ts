@@ -42,6 +42,7 @@ function settingsOf(options: ClientOptions): Settings {
     keepAlive: options.keepAlive ?? 10_000,
     pongTimeout: options.pongTimeout ?? 5_000,
     idleTimeout: options.idleTimeout ?? 45_000,
+    connectTimeout: options.connectTimeout ?? 10_000,
     sseFallback: options.sseFallback ?? true,
     queueLimit: options.queueLimit ?? 100,
     queueTimeout: options.queueTimeout ?? 10_000,

@@ -92,7 +92,8 @@ class SseStream {
         signal: abort.signal,
       });
     } catch (err) {
-      if (!abort.signal.aborted) this.retry(err);
+      // Aborted by stop()/restart(): they decide; aborted by the connect timeout: retry.
+      if (this.abort === abort && !this.stopped) this.retry(err);
       return;
     }
     if (!(await this.accept(res))) return;

@@ -19,6 +19,7 @@ export interface Settings {
   readonly keepAlive: number;
   readonly pongTimeout: number;
   readonly idleTimeout: number;
+  readonly connectTimeout: number;
   readonly sseFallback: boolean;
   readonly queueLimit: number;
   readonly queueTimeout: number;

@@ -87,6 +87,8 @@ export interface ClientOptions {
   readonly keepAlive?: number;
   /** WebSocket: nothing received this long after a ping drops the connection. Default 5 000. */
   readonly pongTimeout?: number;
+  /** A connection not acknowledged (WebSocket) or answered (SSE) within this long is dropped. Default 10 000. */
+  readonly connectTimeout?: number;
   /** SSE: nothing received this long (the router's keep-alive comments included) reopens the stream. Default 45 000; 0 = off. */
   readonly idleTimeout?: number;
   /** WebSocket only: when the socket cannot open but HTTP answers, switch to SSE. Default true. */

@@ -66,6 +66,7 @@ export class WebSocketTransport implements Transport {
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private pingTimer: ReturnType<typeof setInterval> | undefined;
   private pongTimer: ReturnType<typeof setTimeout> | undefined;
+  private ackTimer: ReturnType<typeof setTimeout> | undefined;
   private lazyTimer: ReturnType<typeof setTimeout> | undefined;
   private lastReceived = 0;
   private connecting = false;
@@ -178,6 +179,10 @@ export class WebSocketTransport implements Transport {
       this.connecting = false;
     }
     this.socket = socket;
+    // A router that accepts TCP but never answers (stopped, overloaded) must not hold us forever.
+    this.ackTimer = setTimeout(() => {
+      if (socket === this.socket && !this.acked) this.drop(socket, TERMINATED, "connection timeout");
+    }, this.host.settings.connectTimeout);
     let opened = false;
     socket.onopen = () => {
       opened = true;
@@ -236,6 +241,7 @@ export class WebSocketTransport implements Transport {
 
   private onAck(): void {
     if (this.acked) return;
+    clearTimeout(this.ackTimer);
     const reconnect = this.everAcked;
     this.acked = true;
     this.everAcked = true;
@@ -451,6 +457,7 @@ export class WebSocketTransport implements Transport {
   private clearConnectionTimers(): void {
     clearInterval(this.pingTimer);
     clearTimeout(this.pongTimer);
+    clearTimeout(this.ackTimer);
     this.pingTimer = undefined;
     this.pongTimer = undefined;
   }
