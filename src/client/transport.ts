@@ -12,7 +12,7 @@ import type { FetchLike, TransportKind, WebSocketConstructor } from "./types.js"
 export interface Settings {
   readonly url: string;
   readonly headers: Readonly<Record<string, string>>;
-  readonly webSocketImpl: WebSocketConstructor | undefined;
+  readonly webSocketImpl: unknown;
   readonly fetchImpl: FetchLike;
   readonly retryAttempts: number;
   readonly backoff: BackoffOptions;

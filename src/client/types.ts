@@ -77,7 +77,11 @@ export interface ClientOptions {
     | (() => Record<string, unknown> | Promise<Record<string, unknown>>);
   /** Extra HTTP headers (SSE and HTTP operations). */
   readonly headers?: Record<string, string>;
-  readonly webSocketImpl?: WebSocketConstructor;
+  /**
+   * The WebSocket class: the global one by default (browsers), `ws`'s on Node 20. Typed loosely,
+   * like graphql-ws's option, because `ws`'s overloads do not match the DOM constructor's type.
+   */
+  readonly webSocketImpl?: unknown;
   readonly fetchImpl?: FetchLike;
   /** Consecutive failed connection attempts before operations fail. Default 10; `Infinity` never gives up. */
   readonly retryAttempts?: number;

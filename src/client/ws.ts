@@ -75,11 +75,10 @@ export class WebSocketTransport implements Transport {
   constructor(private readonly host: TransportHost) {}
 
   private get impl(): WebSocketConstructor {
-    const impl =
-      this.host.settings.webSocketImpl ??
-      (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket ??
-      undefined;
-    if (!impl)
+    const impl = (this.host.settings.webSocketImpl ?? (globalThis as { WebSocket?: unknown }).WebSocket) as
+      | WebSocketConstructor
+      | undefined;
+    if (typeof impl !== "function")
       throw new StreamgateClientError(
         ClientErrorCode.BAD_REQUEST,
         "no WebSocket implementation: pass webSocketImpl (e.g. `import WebSocket from 'ws'`) on Node 20",

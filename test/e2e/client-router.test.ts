@@ -78,7 +78,7 @@ async function publishUntilSeen(values: ExecutionResult[], id: string, timeout =
 
 const base = (url: string): ClientOptions => ({
   url,
-  webSocketImpl: WebSocket as unknown as ClientOptions["webSocketImpl"],
+  webSocketImpl: WebSocket,
   retryAttempts: Infinity,
   backoff: { baseMs: 100, maxMs: 500 },
 });
