@@ -6,7 +6,7 @@
 import type { BackoffOptions } from "./backoff.js";
 import type { Emitter } from "./emitter.js";
 import type { Counters, Operation } from "./operation.js";
-import type { FetchLike, TransportKind, WebSocketConstructor } from "./types.js";
+import type { FetchLike, TransportKind } from "./types.js";
 
 /** Options with their defaults applied. */
 export interface Settings {
