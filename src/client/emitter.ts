@@ -1,6 +1,16 @@
 /** The client's event listeners. A listener that throws is isolated: the others still run. */
 import type { ClientEvents, Listener } from "./types.js";
 
+/**
+ * A user's listener or sink threw: report it (the browser's `reportError`, else the console) and
+ * go on. It must not break the connection handling nor the other operations on it.
+ */
+export function reportUserError(err: unknown): void {
+  const report = (globalThis as { reportError?: (e: unknown) => void }).reportError;
+  if (report) report(err);
+  else console.error(err);
+}
+
 export class Emitter {
   private readonly listeners: { [E in keyof ClientEvents]?: Listener<E>[] } = {};
 
@@ -24,10 +34,7 @@ export class Emitter {
       try {
         listener(payload);
       } catch (err) {
-        // A user's listener must not break the connection handling: report it and go on.
-        const report = (globalThis as { reportError?: (e: unknown) => void }).reportError;
-        if (report) report(err);
-        else console.error(err);
+        reportUserError(err);
       }
     }
   }

@@ -4,6 +4,7 @@
  * sees and makes sure its sink hears `error` or `complete` exactly once.
  */
 import type { OperationKind, WirePayload } from "./document.js";
+import { reportUserError } from "./emitter.js";
 import type { StreamgateClientError } from "./errors.js";
 import type { ExecutionResult, Request, Sink } from "./types.js";
 
@@ -78,7 +79,11 @@ export class Operation {
     }
     if (ext?.gap === true) this.owner.gap(this);
     this.owner.counters.eventsReceived++;
-    this.sink.next(result);
+    try {
+      this.sink.next(result);
+    } catch (err) {
+      reportUserError(err);
+    }
   }
 
   /** A newer cursor for an idle subscription (WebSocket ping, SSE id-only block). */
@@ -87,11 +92,21 @@ export class Operation {
   }
 
   fail(error: StreamgateClientError): void {
-    if (this.end()) this.sink.error(error);
+    if (!this.end()) return;
+    try {
+      this.sink.error(error);
+    } catch (err) {
+      reportUserError(err);
+    }
   }
 
   complete(): void {
-    if (this.end()) this.sink.complete();
+    if (!this.end()) return;
+    try {
+      this.sink.complete();
+    } catch (err) {
+      reportUserError(err);
+    }
   }
 
   clearTimer(): void {

@@ -290,6 +290,28 @@ describe("client over graphql-transport-ws (test double server)", () => {
     await vi.waitFor(() => expect(d.subscribes()).toHaveLength(2));
   });
 
+  it("a sink that throws is reported; the connection and the other subscriptions go on", async () => {
+    const reported = vi.spyOn(console, "error").mockImplementation(() => {});
+    const d = await setup();
+    client!.subscribe(
+      { query: SUB },
+      {
+        next: () => {
+          throw new Error("bug in user code");
+        },
+        error: () => {},
+        complete: () => {},
+      },
+    );
+    const ok = watch(client!);
+    await vi.waitFor(() => expect(d.subscribes()).toHaveLength(2));
+    for (const { id } of d.subscribes()) d.connections[0]!.send(next(id, 1));
+    d.connections[0]!.send(next(d.subscribes()[1]!.id, 2));
+    await vi.waitFor(() => expect(ok.values).toHaveLength(2));
+    expect(reported).toHaveBeenCalledWith(expect.objectContaining({ message: "bug in user code" }));
+    expect(d.connections).toHaveLength(1);
+  });
+
   it("fails every operation with BAD_RESPONSE when the router sends garbage, and keeps running", async () => {
     const d = await setup();
     d.onMessage = (conn, frame) => {

@@ -1,8 +1,10 @@
 /** Pure parts of the client: backoff (with fake timers), JWT expiry, operation kinds, error codes. */
 import { readFileSync } from "node:fs";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
+import { parse } from "graphql";
+import { afterEach, describe, expect, expectTypeOf, it, vi } from "vitest";
 import { backoffDelay } from "../../../src/client/backoff.js";
-import { operationKindOfText } from "../../../src/client/document.js";
+import { documentText, operationKindOfText } from "../../../src/client/document.js";
 import { ClientErrorCode, operationError } from "../../../src/client/errors.js";
 import { ClientErrorCode as Exported, createClient, type WebSocketLike } from "../../../src/client/index.js";
 import { refreshDelay, tokenExpiry } from "../../../src/client/token.js";
@@ -130,5 +132,23 @@ describe("client error codes", () => {
   });
   it("refuses a URL that is no ws/http URL", () => {
     expect(() => createClient({ url: "ftp://x" })).toThrow(/url must be/);
+  });
+});
+
+describe("typed documents", () => {
+  it("types results and variables from a TypedDocumentNode, and sends its text", () => {
+    const doc = parse("subscription S($id: ID!) { employeeUpdated(id: $id) { id } }") as TypedDocumentNode<
+      { employeeUpdated: { id: string } },
+      { id: string }
+    >;
+    const client = createClient({ url: "ws://127.0.0.1:1/graphql", webSocketImpl: class {} });
+    const iterator = client.iterate({ query: doc, variables: { id: "1" } });
+    expectTypeOf(iterator.next).returns.resolves.toMatchTypeOf<
+      IteratorResult<{ data?: { employeeUpdated: { id: string } } | null }>
+    >();
+    // @ts-expect-error: the variables are typed too
+    client.iterate({ query: doc, variables: { id: 1 } });
+    expect(documentText(doc)).toContain("subscription S($id: ID!)");
+    void client.dispose();
   });
 });
