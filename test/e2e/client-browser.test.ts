@@ -8,7 +8,7 @@
  */
 import type { Page } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { launchChromium, type TestBrowser } from "../helpers/browser.js";
+import { launchChromium, subscribeInPage, type TestBrowser } from "../helpers/browser.js";
 import {
   ANY_SUB,
   publish,
@@ -55,31 +55,8 @@ describe("streamgate/client in Chromium", () => {
   });
 
   it("the page's client reconnects by itself after the router is SIGKILLed and restarted", async () => {
-    await page.evaluate((query) => {
-      type Win = typeof globalThis & {
-        StreamgateClient: typeof import("../../src/client/index.js");
-        got: string[];
-        errs: string[];
-        client: import("../../src/client/index.js").Client;
-      };
-      const w = globalThis as Win;
-      w.got = [];
-      w.errs = [];
-      w.client = w.StreamgateClient.createClient({
-        url: `ws://${location.host}/graphql`,
-        retryAttempts: Number.POSITIVE_INFINITY,
-        backoff: { baseMs: 100, maxMs: 500 },
-      });
-      w.client.subscribe<{ anyEmployeeUpdated: { id: string } }>(
-        { query },
-        {
-          next: (r) => w.got.push(r.data!.anyEmployeeUpdated.id),
-          error: (e) => w.errs.push(e.code),
-          complete: () => w.errs.push("complete"),
-        },
-      );
-    }, ANY_SUB);
-    const got = () => page.evaluate(() => (globalThis as unknown as { got: string[] }).got);
+    const sub = await subscribeInPage(page, ANY_SUB, "anyEmployeeUpdated");
+    const got = sub.got;
     const publishUntil = async (id: string) =>
       vi.waitFor(
         async () => {
@@ -91,11 +68,8 @@ describe("streamgate/client in Chromium", () => {
     await publishUntil("b1");
     await router.restart();
     await publishUntil("b2");
-    const state = await page.evaluate(() => {
-      const w = globalThis as unknown as { errs: string[]; client: { stats(): { reconnects: number } } };
-      return { errs: w.errs, reconnects: w.client.stats().reconnects };
-    });
+    const state = await sub.state();
     expect(state.errs).toEqual([]);
-    expect(state.reconnects).toBeGreaterThanOrEqual(1);
+    expect(state.stats.reconnects).toBeGreaterThanOrEqual(1);
   });
 });

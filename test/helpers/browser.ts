@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * Headless Chromium for browser tests: Debian's `chromium` package (installed by the global set-up
  * when missing) driven by puppeteer-core. Never a downloaded browser. The flags keep Chromium off
@@ -6,7 +7,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import puppeteer, { type Browser } from "puppeteer-core";
+import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { ensureBinary } from "./brokers/ensure.js";
 
 export interface TestBrowser {
@@ -38,5 +39,54 @@ export async function launchChromium(): Promise<TestBrowser> {
       await browser.close();
       await rm(profile, { recursive: true, force: true });
     },
+  };
+}
+
+/** What a page-side subscription saw: ids of the root field's entity, error codes, the client's stats. */
+export interface PageSubscription {
+  got(): Promise<string[]>;
+  state(): Promise<{ got: string[]; errs: string[]; stats: { reconnects: number; resumes: number } }>;
+}
+
+/**
+ * Starts, inside `page`, a subscription on the page's bundled client (`StreamgateClient`, the
+ * playground inlines it) to the router that served the page, collecting `data[field].id`.
+ */
+export async function subscribeInPage(page: Page, query: string, field: string): Promise<PageSubscription> {
+  await page.evaluate(
+    (query, field) => {
+      const w = globalThis as unknown as {
+        StreamgateClient: typeof import("../../src/client/index.js");
+        got: string[];
+        errs: string[];
+        client: import("../../src/client/index.js").Client;
+      };
+      w.got = [];
+      w.errs = [];
+      w.client = w.StreamgateClient.createClient({
+        url: `ws://${location.host}/graphql`,
+        retryAttempts: Number.POSITIVE_INFINITY,
+        backoff: { baseMs: 100, maxMs: 500 },
+      });
+      w.client.subscribe<Record<string, { id: string }>>(
+        { query },
+        {
+          next: (r) => w.got.push(r.data![field]!.id),
+          error: (e) => w.errs.push(e.code),
+          complete: () => w.errs.push("complete"),
+        },
+      );
+    },
+    query,
+    field,
+  );
+  type Win = { got: string[]; errs: string[]; client: { stats(): { reconnects: number; resumes: number } } };
+  return {
+    got: () => page.evaluate(() => (globalThis as unknown as Win).got),
+    state: () =>
+      page.evaluate(() => {
+        const w = globalThis as unknown as Win;
+        return { got: w.got, errs: w.errs, stats: w.client.stats() };
+      }),
   };
 }

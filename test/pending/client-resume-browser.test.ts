@@ -7,7 +7,7 @@
  */
 import type { Page } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { launchChromium, type TestBrowser } from "../helpers/browser.js";
+import { launchChromium, subscribeInPage, type TestBrowser } from "../helpers/browser.js";
 import { STREAM_SUB } from "../helpers/client-router.js";
 import { numbers, publishNumbered, type ResumeRig, startResumeRig } from "./resume-setup.js";
 
@@ -29,30 +29,8 @@ const N = 150;
 
 describe("lossless resume in Chromium", () => {
   it("the page counts every event exactly once across a router SIGKILL", async () => {
-    await page.evaluate((query) => {
-      const w = globalThis as unknown as {
-        StreamgateClient: typeof import("../../src/client/index.js");
-        got: string[];
-        errs: string[];
-        client: import("../../src/client/index.js").Client;
-      };
-      w.got = [];
-      w.errs = [];
-      w.client = w.StreamgateClient.createClient({
-        url: `ws://${location.host}/graphql`,
-        retryAttempts: Number.POSITIVE_INFINITY,
-        backoff: { baseMs: 100, maxMs: 500 },
-      });
-      w.client.subscribe<{ streamEmployeeUpdated: { id: string } }>(
-        { query },
-        {
-          next: (r) => w.got.push(r.data!.streamEmployeeUpdated.id),
-          error: (e) => w.errs.push(e.code),
-          complete: () => w.errs.push("complete"),
-        },
-      );
-    }, STREAM_SUB);
-    const got = () => page.evaluate(() => (globalThis as unknown as { got: string[] }).got);
+    const sub = await subscribeInPage(page, STREAM_SUB, "streamEmployeeUpdated");
+    const got = sub.got;
     await vi.waitFor(
       async () => {
         if (!(await got()).includes("0")) await rig.publish("0");
@@ -70,16 +48,10 @@ describe("lossless resume in Chromium", () => {
         timeout: 30_000,
       },
     );
-    const state = await page.evaluate(() => {
-      const w = globalThis as unknown as {
-        got: string[];
-        errs: string[];
-        client: { stats(): { resumes: number } };
-      };
-      return { got: w.got.filter((id) => id !== "0"), errs: w.errs, resumes: w.client.stats().resumes };
-    });
+    const state = await sub.state();
+    state.got = state.got.filter((id) => id !== "0");
     expect(state.got).toEqual(numbers(N));
     expect(state.errs).toEqual([]);
-    expect(state.resumes).toBeGreaterThanOrEqual(1);
+    expect(state.stats.resumes).toBeGreaterThanOrEqual(1);
   });
 });
