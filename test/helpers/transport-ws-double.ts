@@ -1,9 +1,10 @@
 /**
  * TEST DOUBLE of a graphql-transport-ws server, built on the `ws` package, for protocol cases the
- * router does not speak yet (cursors, heartbeat cursors, token pings, RATE_LIMITED) or that need
- * a misbehaving server (silence, garbage, chosen close codes). Each test scripts it through
+ * router does not speak yet (cursors, heartbeat cursors, a `complete` before close 1001 with
+ * cursors) or that need a misbehaving or precisely timed server (silence, garbage, chosen close
+ * codes, an error at a chosen moment). Each test scripts it through
  * `onMessage`; every frame and connection is recorded. Cases the router already handles run
- * against the real router instead (test/e2e/client-router.test.ts).
+ * against the real router too (test/e2e/client-router.test.ts, client-auth.test.ts).
  */
 import { WebSocketServer, type WebSocket as WsSocket } from "ws";
 

@@ -1,8 +1,9 @@
 /**
  * The client's WebSocket protocol logic against a TEST DOUBLE server (test/helpers/transport-ws-double.ts):
  * resume cursors, heartbeat cursors, token pings, 4401, rate limits, shutdown, silence and garbage.
- * These are the wire shapes of the router's at-least-once and authentication work, which the
- * router does not send yet; the real router drives the rest (test/e2e/client-router.test.ts).
+ * Cursors are the wire shapes of the router's at-least-once work, not in the router yet; tokens
+ * and rate limits are also driven by the real router (test/e2e/client-auth.test.ts), here with
+ * exact timing and hostile variants.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
