@@ -388,7 +388,6 @@ export class WebSocketTransport implements Transport {
           { cause },
         ),
       );
-      this.failures = 0;
       return;
     }
     const delayMs = backoffDelay(this.failures, this.host.settings.backoff);
@@ -473,6 +472,9 @@ export class WebSocketTransport implements Transport {
   }
 
   private failAll(error: StreamgateClientError): void {
+    // The next operation starts afresh: full retries, one more fresh-token try on 4401.
+    this.failures = 0;
+    this.authRetried = false;
     const ops = [...this.ops.values()];
     this.ops.clear();
     for (const op of ops) op.fail(error);
