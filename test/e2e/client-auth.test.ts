@@ -9,7 +9,6 @@ import WebSocket from "ws";
 import type { Client, ExecutionResult, StreamgateClientError } from "../../src/client/index.js";
 import {
   ANY_SUB,
-  publish,
   type RestartableRouter,
   startRestartableRouter,
 } from "../helpers/client-router.js";
