@@ -23,7 +23,7 @@ export async function startResumeRig(): Promise<ResumeRig> {
   const js = jetstream(nc);
   const router = await startRestartableRouter(
     `    nats:\n      - id: default\n        url: ${nats.url}\n        delivery: at_least_once\n`,
-    "delivery:\n  cursor_secret: test-secret-0123456789\n",
+    "delivery:\n  cursor_secret: test-cursor-secret-0123456789abcdefghij\n",
   );
   const enc = new TextEncoder();
   return {
