@@ -6,6 +6,7 @@
 import { backoffDelay } from "./backoff.js";
 import { ClientErrorCode, type GraphQLErrorLike, operationError, StreamgateClientError } from "./errors.js";
 import type { Operation } from "./operation.js";
+import { httpUrlOf } from "./reachability.js";
 import type { TransportHost } from "./transport.js";
 import type { ExecutionResult } from "./types.js";
 
@@ -55,7 +56,7 @@ export async function runHttpOperation(
         "content-type": "application/json",
       };
       if (auth) headers.authorization = auth;
-      res = await settings.fetchImpl(settings.url.replace(/^ws(s?):/i, "http$1:"), {
+      res = await settings.fetchImpl(httpUrlOf(settings.url), {
         method: "POST",
         headers,
         body: JSON.stringify(op.begin(false)),

@@ -17,13 +17,9 @@ import {
 } from "./errors.js";
 import { runHttpOperation } from "./http.js";
 import type { Operation } from "./operation.js";
+import { httpUrlOf } from "./reachability.js";
 import type { Transport, TransportHost } from "./transport.js";
 import type { ExecutionResult } from "./types.js";
-
-/** `http(s)://` of a `ws(s)://` URL. */
-function httpUrl(url: string): string {
-  return url.replace(/^ws(s?):/i, "http$1:");
-}
 
 /** Seconds of a Retry-After header (a number of seconds; HTTP dates are not worth the bytes). */
 function retryAfterHeader(value: string | null): number | undefined {
@@ -85,7 +81,7 @@ class SseStream {
       if (auth) headers.authorization = auth;
       const body = JSON.stringify(this.op.begin(false));
       if (this.op.cursor !== undefined) headers["last-event-id"] = this.op.cursor;
-      res = await settings.fetchImpl(httpUrl(settings.url), {
+      res = await settings.fetchImpl(httpUrlOf(settings.url), {
         method: "POST",
         headers,
         body,

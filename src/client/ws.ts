@@ -7,7 +7,6 @@
  * sent on shutdown (close 1001), and mutations that are never re-sent after an unknown outcome.
  */
 import {
-  CloseCode,
   GRAPHQL_TRANSPORT_WS_PROTOCOL,
   type Message,
   type SubscribePayload,
@@ -16,6 +15,7 @@ import {
   stringifyMessage,
 } from "graphql-ws/client";
 import { backoffDelay } from "./backoff.js";
+import { decideOnClose, isGoingAway, TERMINATED } from "./close-codes.js";
 import {
   ClientErrorCode,
   type GraphQLErrorLike,
@@ -24,32 +24,15 @@ import {
   StreamgateClientError,
   serverCode,
 } from "./errors.js";
+import { Heartbeat } from "./heartbeat.js";
 import type { Operation } from "./operation.js";
+import { answersHttp } from "./reachability.js";
 import { queuedRequests, type Transport, type TransportHost } from "./transport.js";
 import type { ExecutionResult, WebSocketConstructor, WebSocketLike } from "./types.js";
 
-/** Close codes after which reconnecting cannot help: the client or the router is broken. */
-const FATAL = new Set<number>([
-  CloseCode.InternalServerError,
-  CloseCode.InternalClientError,
-  CloseCode.BadRequest,
-  CloseCode.BadResponse,
-  CloseCode.SubprotocolNotAcceptable,
-  CloseCode.SubscriberAlreadyExists,
-  CloseCode.TooManyInitialisationRequests,
-]);
-/** The router is going away (shutdown, restart): its `complete`s are not the end of a stream. */
-const GOING_AWAY = new Set([1001, 1012]);
+const OPEN = 1;
 /** How long a server `complete` waits for a possible going-away close before it is final. */
 const COMPLETE_GRACE_MS = 250;
-const OPEN = 1;
-/** Our own close code for a socket we dropped (graphql-ws uses 4499 "Terminated" the same way). */
-const TERMINATED = 4499;
-
-/** `ws(s)://` of an `http(s)://` URL and back. */
-export function httpUrlOf(url: string): string {
-  return url.replace(/^ws(s?):/i, "http$1:");
-}
 
 export class WebSocketTransport implements Transport {
   readonly kind = "websocket" as const;
@@ -64,15 +47,15 @@ export class WebSocketTransport implements Transport {
   private everAcked = false;
   private authRetried = false;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
-  private pingTimer: ReturnType<typeof setInterval> | undefined;
-  private pongTimer: ReturnType<typeof setTimeout> | undefined;
   private ackTimer: ReturnType<typeof setTimeout> | undefined;
   private lazyTimer: ReturnType<typeof setTimeout> | undefined;
-  private lastReceived = 0;
+  private readonly heartbeat: Heartbeat;
   private connecting = false;
   private closedWaiters: (() => void)[] = [];
 
-  constructor(private readonly host: TransportHost) {}
+  constructor(private readonly host: TransportHost) {
+    this.heartbeat = new Heartbeat(host.settings.keepAlive, host.settings.pongTimeout);
+  }
 
   private get impl(): WebSocketConstructor {
     const impl = (this.host.settings.webSocketImpl ?? (globalThis as { WebSocket?: unknown }).WebSocket) as
@@ -186,9 +169,13 @@ export class WebSocketTransport implements Transport {
     socket.onopen = () => {
       opened = true;
       this.everOpened = true;
-      this.lastReceived = Date.now();
       this.write({ type: MessageType.ConnectionInit, payload: params });
-      this.startHeartbeat(socket);
+      this.heartbeat.start(
+        () => this.write({ type: MessageType.Ping }),
+        () => {
+          if (socket === this.socket) this.drop(socket, TERMINATED, "heartbeat timeout");
+        },
+      );
     };
     socket.onerror = () => {}; // the close event follows and decides
     socket.onclose = (e) => this.onClose(socket, e.code, e.reason, opened);
@@ -197,7 +184,7 @@ export class WebSocketTransport implements Transport {
 
   private onMessage(socket: WebSocketLike, data: unknown): void {
     if (socket !== this.socket) return;
-    this.lastReceived = Date.now();
+    this.heartbeat.received();
     let msg: Message;
     try {
       msg = parseMessage(data as string);
@@ -332,49 +319,53 @@ export class WebSocketTransport implements Transport {
             },
           ),
         );
-      } else if (op.kind === "subscription" && op.timer !== undefined && GOING_AWAY.has(code)) {
+      } else if (op.kind === "subscription" && op.timer !== undefined && isGoingAway(code)) {
         op.clearTimer(); // a shutdown `complete` or a rate-limit wait: resume on the next socket
       }
     }
     if (this.closed || this.ops.size === 0) return;
-    if (FATAL.has(code)) {
-      this.failAll(
-        new StreamgateClientError(
-          ClientErrorCode.CONNECTION_FAILED,
-          `router closed the connection: ${code} ${reason}`,
-          {
-            status: code,
-          },
-        ),
-      );
-      return;
-    }
-    if (code === CloseCode.Unauthorized) {
-      if (this.authRetried) {
+    const { sseFallback, fetchImpl, url } = this.host.settings;
+    const status = { status: code };
+    switch (
+      decideOnClose(code, {
+        authRetried: this.authRetried,
+        everOpened: this.everOpened || opened,
+        sseFallback,
+      })
+    ) {
+      case "fail":
+        this.failAll(
+          new StreamgateClientError(
+            ClientErrorCode.CONNECTION_FAILED,
+            `router closed: ${code} ${reason}`,
+            status,
+          ),
+        );
+        return;
+      case "unauthorized":
         this.failAll(
           new StreamgateClientError(
             ClientErrorCode.AUTHENTICATION_FAILED,
             `unauthorized: ${reason || code}`,
-            {
-              status: code,
-            },
+            status,
           ),
         );
         return;
-      }
-      this.authRetried = true; // one more try with a fresh token() at once
-      void this.connect();
-      return;
+      case "fresh-token":
+        this.authRetried = true;
+        void this.connect(); // connect() asks token() again
+        return;
+      case "probe-http":
+        void answersHttp(fetchImpl, url).then((reachable) => {
+          if (this.closed) return;
+          if (reachable) this.host.fallbackToSse();
+          else this.retry(undefined);
+        });
+        return;
+      case "retry":
+        this.retry(undefined);
+        return;
     }
-    if (!opened && !this.everOpened && this.host.settings.sseFallback) {
-      void this.probeHttp().then((reachable) => {
-        if (this.closed) return;
-        if (reachable) this.host.fallbackToSse();
-        else this.retry(undefined);
-      });
-      return;
-    }
-    this.retry(undefined);
   }
 
   /** Schedules the next attempt, or fails everything once the attempts are used up. */
@@ -394,39 +385,6 @@ export class WebSocketTransport implements Transport {
     this.failures++;
     this.host.emitter.emit("reconnecting", { transport: "websocket", attempt: this.failures, delayMs });
     this.retryTimer = setTimeout(() => void this.connect(), delayMs);
-  }
-
-  /** Is the router's HTTP side up although the socket could not open (a proxy refusing upgrades)? */
-  private async probeHttp(): Promise<boolean> {
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), 3000);
-    try {
-      const res = await this.host.settings.fetchImpl(httpUrlOf(this.host.settings.url), {
-        method: "GET",
-        signal: abort.signal,
-      });
-      await res.body?.cancel();
-      return true;
-    } catch {
-      return false;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  private startHeartbeat(socket: WebSocketLike): void {
-    const { keepAlive, pongTimeout } = this.host.settings;
-    if (!(keepAlive > 0)) return;
-    this.pingTimer = setInterval(() => {
-      const sentAt = Date.now();
-      this.write({ type: MessageType.Ping });
-      clearTimeout(this.pongTimer);
-      this.pongTimer = setTimeout(() => {
-        // Anything received since the ping proves the connection alive, not only the pong.
-        if (this.lastReceived < sentAt && socket === this.socket)
-          this.drop(socket, TERMINATED, "heartbeat timeout");
-      }, pongTimeout);
-    }, keepAlive);
   }
 
   /** Gives up on a socket at once (a dead TCP connection may take minutes to report its close). */
@@ -453,11 +411,8 @@ export class WebSocketTransport implements Transport {
   }
 
   private clearConnectionTimers(): void {
-    clearInterval(this.pingTimer);
-    clearTimeout(this.pongTimer);
+    this.heartbeat.stop();
     clearTimeout(this.ackTimer);
-    this.pingTimer = undefined;
-    this.pongTimer = undefined;
   }
 
   private maybeLazyClose(): void {

@@ -4,6 +4,7 @@ import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { parse } from "graphql";
 import { afterEach, describe, expect, expectTypeOf, it, vi } from "vitest";
 import { backoffDelay } from "../../../src/client/backoff.js";
+import { decideOnClose, isGoingAway } from "../../../src/client/close-codes.js";
 import { documentText, operationKindOfText } from "../../../src/client/document.js";
 import { ClientErrorCode, operationError } from "../../../src/client/errors.js";
 import { ClientErrorCode as Exported, createClient, type WebSocketLike } from "../../../src/client/index.js";
@@ -150,5 +151,28 @@ describe("typed documents", () => {
     client.iterate({ query: doc, variables: { id: 1 } });
     expect(documentText(doc)).toContain("subscription S($id: ID!)");
     void client.dispose();
+  });
+});
+
+describe("close codes", () => {
+  const ctx = { authRetried: false, everOpened: true, sseFallback: true };
+  it.each([
+    [4400, ctx, "fail"],
+    [4409, ctx, "fail"],
+    [4500, ctx, "fail"],
+    [4401, ctx, "fresh-token"],
+    [4401, { ...ctx, authRetried: true }, "unauthorized"],
+    [4403, ctx, "retry"],
+    [1001, ctx, "retry"],
+    [1013, ctx, "retry"],
+    [1006, ctx, "retry"],
+    [4499, ctx, "retry"],
+    [1006, { ...ctx, everOpened: false }, "probe-http"],
+    [1006, { ...ctx, everOpened: false, sseFallback: false }, "retry"],
+  ] as const)("close %i (%o) → %s", (code, c, decision) => {
+    expect(decideOnClose(code, c)).toBe(decision);
+  });
+  it("treats 1001 and 1012 as going away, nothing else", () => {
+    expect([1000, 1001, 1006, 1012, 1013, 4403].filter(isGoingAway)).toEqual([1001, 1012]);
   });
 });
