@@ -7,11 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import type { Client, ExecutionResult, StreamgateClientError } from "../../src/client/index.js";
-import {
-  ANY_SUB,
-  type RestartableRouter,
-  startRestartableRouter,
-} from "../helpers/client-router.js";
+import { ANY_SUB, type RestartableRouter, startRestartableRouter } from "../helpers/client-router.js";
 import { signHs256 } from "../helpers/jwt.js";
 import { REPO_ROOT } from "../helpers/router.js";
 

@@ -313,6 +313,33 @@ describe("client over graphql-transport-ws (test double server)", () => {
     expect(d.connections).toHaveLength(1);
   });
 
+  it("ignores odd but valid frames: cursors of unknown ids or wrong types, results for unknown ids", async () => {
+    const d = await setup();
+    const seen = watch(client!);
+    await vi.waitFor(() => expect(d.subscribes()).toHaveLength(1));
+    const { id } = d.subscribes()[0]!;
+    const conn = d.connections[0]!;
+    conn.send({ type: "ping", payload: { cursors: "nope" } });
+    conn.send({ type: "ping", payload: { cursors: { [id]: 5, other: "x" } } });
+    conn.send({ type: "ping", payload: null });
+    conn.send(next("no-such-id", 1, "cx"));
+    conn.send({ id: "no-such-id", type: "complete" });
+    conn.send(next(id, 2, "c2"));
+    await vi.waitFor(() => expect(seen.values).toHaveLength(1));
+    conn.kill();
+    await vi.waitFor(() => expect(d.subscribes()).toHaveLength(2));
+    expect(d.subscribes()[1]!.payload.extensions).toEqual({ cursor: "c2" });
+    expect(seen.errors).toEqual([]);
+  });
+
+  it("a `next` whose payload is no object is outside the protocol: BAD_RESPONSE", async () => {
+    const d = await setup();
+    const seen = watch(client!);
+    await vi.waitFor(() => expect(d.subscribes()).toHaveLength(1));
+    d.connections[0]!.send({ id: d.subscribes()[0]!.id, type: "next", payload: "text" });
+    await vi.waitFor(() => expect(seen.errors.map((e) => e.code)).toEqual(["SG_CLIENT_BAD_RESPONSE"]));
+  });
+
   it("fails every operation with BAD_RESPONSE when the router sends garbage, and keeps running", async () => {
     const d = await setup();
     d.onMessage = (conn, frame) => {
