@@ -151,4 +151,44 @@ describe("client tokens and rate limits against the router", () => {
     for (const s of subs) expect(s.errors).toEqual([]);
     await client.dispose();
   }, 30_000);
+
+  it("SSE: a rate-limited stream is 429 with Retry-After and its code; the client waits and retries it", async () => {
+    const token = await signHs256(SECRET, { sub: "sse-raw" }, 60);
+    const open = () =>
+      fetch(router.http, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          accept: "text/event-stream",
+          authorization: `Bearer ${token}`,
+        },
+        body: JSON.stringify({ query: ANY_SUB }),
+      });
+    const first = await open();
+    const second = await open();
+    expect(first.status).toBe(200);
+    expect(second.status).toBe(429);
+    expect(Number(second.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    const body = (await second.json()) as { errors: { extensions: { code: string; retryAfter: number } }[] };
+    expect(body.errors[0]!.extensions).toMatchObject({
+      code: "SG_ERR_RATE_LIMITED",
+      retryAfter: expect.any(Number),
+    });
+    await first.body?.cancel();
+
+    const client = createClient({
+      url: router.http,
+      token: () => signHs256(SECRET, { sub: "sse-many" }, 60),
+    });
+    const subs = [watch(client), watch(client), watch(client)];
+    await vi.waitFor(
+      async () => {
+        await publishAuthed("r2");
+        for (const s of subs) expect(s.ids).toContain("r2");
+      },
+      { timeout: 15_000, interval: 500 },
+    );
+    for (const s of subs) expect(s.errors).toEqual([]);
+    await client.dispose();
+  }, 30_000);
 });
