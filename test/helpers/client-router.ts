@@ -3,6 +3,7 @@
  * SIGKILLed and started again on that port, an upgrade-refusing HTTP proxy, and event counting.
  */
 import { createServer, request as httpRequest, type Server } from "node:http";
+import { createServer as createTcpServer, connect as tcpConnect, type Socket } from "node:net";
 import { freePort } from "./brokers/net.js";
 import { type RunningRouter, startRouterProcess, tempFiles } from "./router.js";
 
@@ -120,6 +121,55 @@ export async function startUpgradeRefusingProxy(
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/**
+ * TEST DOUBLE of the network between client and router: a TCP relay whose `cut()` destroys every
+ * connection through it at once (like a dropped Wi-Fi or a NAT timeout) while it keeps accepting
+ * new ones, so the client can reconnect to the same router.
+ */
+export async function startCuttableLink(
+  targetPort: number,
+): Promise<{
+  port: number;
+  ws: string;
+  http: string;
+  open(): number;
+  cut(): number;
+  close(): Promise<void>;
+}> {
+  const open = new Set<Socket>();
+  const server = createTcpServer((client) => {
+    const upstream = tcpConnect(targetPort, "127.0.0.1");
+    for (const s of [client, upstream]) {
+      open.add(s);
+      s.on("close", () => open.delete(s));
+      s.on("error", () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  return {
+    port,
+    ws: `ws://127.0.0.1:${port}/graphql`,
+    http: `http://127.0.0.1:${port}/graphql`,
+    open: () => open.size,
+    cut: () => {
+      const n = open.size;
+      for (const s of open) s.destroy();
+      return n;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of open) s.destroy();
         server.close(() => resolve());
       }),
   };
