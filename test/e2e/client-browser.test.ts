@@ -4,7 +4,9 @@
  * playground, whose subscriptions run on the inlined browser bundle of `streamgate/client`.
  * The test runs a subscription from the playground's own UI, then drives the bundle from the page
  * while the router is SIGKILLed and restarted on the same port: the page's client comes back by
- * itself. (memory:// has no cursors: the lossless version waits in test/pending/.)
+ * itself; then, on an at-least-once router, the network under the page is cut twice mid-stream
+ * and the page counts every event exactly once, in order. (The SIGKILL version needs a broker
+ * that outlives the router: JetStream, in test/pending/.)
  */
 import type { Page } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -13,6 +15,7 @@ import {
   ANY_SUB,
   publish,
   type RestartableRouter,
+  startCuttableLink,
   startRestartableRouter,
 } from "../helpers/client-router.js";
 
@@ -72,4 +75,45 @@ describe("streamgate/client in Chromium", () => {
     expect(state.errs).toEqual([]);
     expect(state.stats.reconnects).toBeGreaterThanOrEqual(1);
   });
+
+  it("on an at-least-once router, the page loses nothing when its connection is cut mid-stream", async () => {
+    const durable = await startRestartableRouter(
+      "    nats:\n      - id: default\n        url: memory://\n        delivery: at_least_once\n",
+      "delivery:\n  cursor_secret: client-browser-test-secret-0123456789abcdef\n",
+    );
+    const link = await startCuttableLink(durable.port);
+    try {
+      const page2 = await chromium.browser.newPage();
+      await page2.goto(`http://127.0.0.1:${durable.port}/`, { waitUntil: "load" });
+      const sub = await subscribeInPage(page2, ANY_SUB, "anyEmployeeUpdated", link.ws);
+      await vi.waitFor(
+        async () => {
+          if (!(await sub.got()).includes("probe")) await publish(durable.http, "probe");
+          expect(await sub.got()).toContain("probe");
+        },
+        { timeout: 10_000, interval: 200 },
+      );
+      const N = 90;
+      for (let i = 1; i <= N; i++) {
+        expect(await publish(durable.http, `n${i}`)).toBe(true);
+        if (i === 30 || i === 60) {
+          await vi.waitFor(() => expect(link.open()).toBeGreaterThan(0), { timeout: 10_000, interval: 20 });
+          expect(link.cut()).toBeGreaterThan(0);
+        }
+      }
+      await vi.waitFor(async () => expect((await sub.got()).length).toBeGreaterThanOrEqual(N + 1), {
+        timeout: 20_000,
+      });
+      const state = await sub.state();
+      expect(state.got.filter((id) => id !== "probe")).toEqual(
+        Array.from({ length: N }, (_, i) => `n${i + 1}`),
+      );
+      expect(state.errs).toEqual([]);
+      expect(state.stats.resumes).toBeGreaterThanOrEqual(2);
+      await page2.close();
+    } finally {
+      await link.close();
+      await durable.stop();
+    }
+  }, 60_000);
 });

@@ -50,11 +50,17 @@ export interface PageSubscription {
 
 /**
  * Starts, inside `page`, a subscription on the page's bundled client (`StreamgateClient`, the
- * playground inlines it) to the router that served the page, collecting `data[field].id`.
+ * playground inlines it) to `url` (default: the router that served the page), collecting
+ * `data[field].id`.
  */
-export async function subscribeInPage(page: Page, query: string, field: string): Promise<PageSubscription> {
+export async function subscribeInPage(
+  page: Page,
+  query: string,
+  field: string,
+  url?: string,
+): Promise<PageSubscription> {
   await page.evaluate(
-    (query, field) => {
+    (query, field, url) => {
       const w = globalThis as unknown as {
         StreamgateClient: typeof import("../../src/client/index.js");
         got: string[];
@@ -64,7 +70,7 @@ export async function subscribeInPage(page: Page, query: string, field: string):
       w.got = [];
       w.errs = [];
       w.client = w.StreamgateClient.createClient({
-        url: `ws://${location.host}/graphql`,
+        url: url ?? `ws://${location.host}/graphql`,
         retryAttempts: Number.POSITIVE_INFINITY,
         backoff: { baseMs: 100, maxMs: 500 },
       });
@@ -79,6 +85,7 @@ export async function subscribeInPage(page: Page, query: string, field: string):
     },
     query,
     field,
+    url,
   );
   type Win = { got: string[]; errs: string[]; client: { stats(): { reconnects: number; resumes: number } } };
   return {

@@ -131,9 +131,7 @@ export async function startUpgradeRefusingProxy(
  * connection through it at once (like a dropped Wi-Fi or a NAT timeout) while it keeps accepting
  * new ones, so the client can reconnect to the same router.
  */
-export async function startCuttableLink(
-  targetPort: number,
-): Promise<{
+export async function startCuttableLink(targetPort: number): Promise<{
   port: number;
   ws: string;
   http: string;
