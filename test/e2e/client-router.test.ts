@@ -107,6 +107,20 @@ describe("streamgate/client against the router", () => {
     expect(sub.completed).toBe(true);
   });
 
+  it("WebSocket: a graceful shutdown (complete + close 1001) does not end the subscription", async () => {
+    const closed: number[] = [];
+    const client = createClient({ ...base(router.ws), on: { closed: (e) => closed.push(e.code) } });
+    const sub = watch(client);
+    await publishUntilSeen(sub.values, "5");
+    await router.stop(); // SIGTERM: the router sends `complete` for every operation, then 1001
+    await router.start();
+    await publishUntilSeen(sub.values, "6");
+    expect(closed[0]).toBe(1001);
+    expect(sub.completed).toBe(false);
+    expect(sub.errors).toEqual([]);
+    await client.dispose();
+  });
+
   it("SSE: an http:// URL streams, and the stream comes back after SIGKILL and a restart", async () => {
     const client = createClient(base(router.http));
     const sub = watch(client);
