@@ -53,5 +53,5 @@ describe("lossless resume in Chromium", () => {
     expect(state.got).toEqual(numbers(N));
     expect(state.errs).toEqual([]);
     expect(state.stats.resumes).toBeGreaterThanOrEqual(1);
-  });
+  }, 90_000);
 });

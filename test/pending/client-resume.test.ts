@@ -65,11 +65,11 @@ describe("lossless resume across a router SIGKILL (JetStream, at-least-once)", (
     const client = await losslessAcrossKill(rig.router.ws);
     expect(client.stats().transport).toBe("websocket");
     await client.dispose();
-  });
+  }, 90_000);
 
   it("over SSE: every event exactly once, in order", async () => {
     const client = await losslessAcrossKill(rig.router.http);
     expect(client.stats().transport).toBe("sse");
     await client.dispose();
-  });
+  }, 90_000);
 });
