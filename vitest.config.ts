@@ -12,8 +12,6 @@ export default defineConfig({
   },
   test: {
     include: ["test/**/*.test.ts"],
-    // Written ahead of the router features they need (test/pending/README.md).
-    exclude: ["**/node_modules/**", "test/pending/**"],
     testTimeout: 20_000,
     hookTimeout: 120_000,
     // Integration and e2e tests spawn brokers and routers on free ports; two forks keep a

@@ -6,7 +6,7 @@
  * while the router is SIGKILLed and restarted on the same port: the page's client comes back by
  * itself; then, on an at-least-once router, the network under the page is cut twice mid-stream
  * and the page counts every event exactly once, in order. (The SIGKILL version needs a broker
- * that outlives the router: JetStream, in test/pending/.)
+ * that outlives the router: JetStream, client-resume-jetstream-browser.test.ts.)
  */
 import type { Page } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";

@@ -3,8 +3,8 @@
  * embedded broker's replay log, signed cursors). The network between them is cut mid-stream
  * while events keep being published; the client reconnects and resumes from its last cursor by
  * itself, and the test counts every event exactly once, in order, over WebSocket and over SSE.
- * (A killed router loses the embedded broker with it: the SIGKILL versions run on JetStream, in
- * test/pending/ until the router replays JetStream.)
+ * (A killed router loses the embedded broker with it: the SIGKILL versions run on JetStream,
+ * client-resume-jetstream.test.ts.)
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";

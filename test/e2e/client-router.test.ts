@@ -3,7 +3,7 @@
  * on the embedded broker. The router is SIGKILLed and started again on the same port, stopped
  * with SIGSTOP, and put behind a proxy that refuses WebSockets; the client recovers by itself.
  * These subscriptions are at-most-once (no cursors on memory://): what is checked is that the
- * client comes back and events published after that arrive. Lossless resume is in test/pending/.
+ * client comes back and events published after that arrive. Lossless resume: client-resume*.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";

@@ -4,8 +4,8 @@
  */
 import { type JetStreamClient, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { type NatsServer, startNats } from "../helpers/brokers/nats.js";
-import { type RestartableRouter, startRestartableRouter } from "../helpers/client-router.js";
+import { type NatsServer, startNats } from "./brokers/nats.js";
+import { type RestartableRouter, startRestartableRouter } from "./client-router.js";
 
 export interface ResumeRig {
   readonly router: RestartableRouter;

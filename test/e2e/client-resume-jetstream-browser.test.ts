@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
 /**
- * PENDING (test/pending/README.md): the lossless resume in a real browser. Chromium loads the
+ * The lossless resume in a real browser (issue 12). Chromium loads the
  * router's playground (with the bundled client); the test SIGKILLs the router mid-stream and
  * starts it again while JetStream events keep coming, and checks in the page that nothing was
  * lost or repeated.
@@ -9,7 +9,7 @@ import type { Page } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { launchChromium, subscribeInPage, type TestBrowser } from "../helpers/browser.js";
 import { STREAM_SUB } from "../helpers/client-router.js";
-import { numbers, publishNumbered, type ResumeRig, startResumeRig } from "./resume-setup.js";
+import { numbers, publishNumbered, type ResumeRig, startResumeRig } from "../helpers/jetstream-resume.js";
 
 let rig: ResumeRig;
 let chromium: TestBrowser;

@@ -1,5 +1,5 @@
 /**
- * PENDING (test/pending/README.md): lossless resume through the real router. JetStream behind an
+ * Lossless resume through the real router (issue 12, "How it is verified"). JetStream behind an
  * at-least-once provider; the router is SIGKILLed mid-stream and started again on the same port
  * while events keep being published; the client, doing nothing, gets every event exactly once and
  * in order, over WebSocket and over SSE.
@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { type Client, createClient, type ExecutionResult } from "../../src/client/index.js";
 import { STREAM_SUB } from "../helpers/client-router.js";
-import { numbers, publishNumbered, type ResumeRig, startResumeRig } from "./resume-setup.js";
+import { numbers, publishNumbered, type ResumeRig, startResumeRig } from "../helpers/jetstream-resume.js";
 
 let rig: ResumeRig;
 beforeAll(async () => {
