@@ -105,11 +105,25 @@ async function startProviders(
   }
 }
 
+/**
+ * The browser build of `streamgate/client` (scripts/build-client.mjs), inlined so the playground
+ * needs no extra route. "</script" cannot occur in its code, only in strings, where "<\/" is equal.
+ */
+function clientBundle(): string {
+  try {
+    const js = readFileSync(new URL("./client/streamgate-client.iife.js", import.meta.url), "utf8");
+    return js.replace(/<\/script/gi, "<\\/script");
+  } catch {
+    return 'document.title = "client bundle missing: run npm run build"';
+  }
+}
+
 function playgroundPage(config: Config, examples: PlaygroundExamples | undefined): string {
   const html = readFileSync(new URL("./demo/playground/index.html", import.meta.url), "utf8");
   // JSON inside <script>: "</" must not close the script element.
   const js = (s: string): string => JSON.stringify(s).replace(/<\//g, "<\\/");
   return html
+    .replace("__CLIENT_BUNDLE__", () => clientBundle())
     .replace("__GRAPHQL_PATH__", () => config.graphql_path.replace(/[^\w/.-]/g, ""))
     .replace("__DEFAULT_QUERY__", () => js(examples?.subscription ?? "subscription {\n  \n}"))
     .replace("__DEFAULT_MUTATION__", () => js(examples?.mutation ?? "mutation {\n  \n}"));

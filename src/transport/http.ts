@@ -8,6 +8,7 @@ import type { Config } from "../config/types.js";
 import type { Engine } from "../engine/engine.js";
 import { anonymous, type OperationRequest, type RequestContext } from "../engine/types.js";
 import { clientError, ErrorCode } from "../errors.js";
+import type { PlanError } from "../planner/plan.js";
 import type { Security } from "../security/security.js";
 import { authenticate } from "./authenticate.js";
 import { multipartMode } from "../protocol/multipart.js";
@@ -126,6 +127,23 @@ function single(deps: HttpDeps, ex: Exchange, request: OperationRequest): void {
   ex.reply.onAbort = () => running.cancel();
 }
 
+/**
+ * A stream refused before it started: the errors keep their `extensions.code` (a client tells
+ * CURSOR_INVALID, LIMIT_EXCEEDED, validation apart, as over WebSocket); a rate limit is 429 with
+ * Retry-After, so HTTP clients and proxies understand it too.
+ */
+function refuseStream(reply: Reply, errors: readonly PlanError[]): void {
+  const retryAfter = errors.find((e) => e.extensions?.code === ErrorCode.RATE_LIMITED)?.extensions
+    ?.retryAfter;
+  if (typeof retryAfter === "number") {
+    sendErrors(reply, "429 Too Many Requests", errors, [
+      ["retry-after", String(Math.max(0, Math.ceil(retryAfter)))],
+    ]);
+    return;
+  }
+  sendErrors(reply, "400 Bad Request", errors);
+}
+
 function stream(deps: HttpDeps, ex: Exchange, request: OperationRequest, framing: Framing): void {
   const ticket = admitConnection(ex.reply, ex.client, deps.admission);
   if (ticket === undefined) return;
@@ -139,8 +157,7 @@ function stream(deps: HttpDeps, ex: Exchange, request: OperationRequest, framing
     engine: deps.engine,
     heartbeatMs: deps.config.heartbeat_interval,
     streams: deps.streams,
-    early: (errors) =>
-      sendErrors(ex.reply, "400 Bad Request", [{ message: errors.map((e) => e.message).join("; ") }]),
+    early: (errors) => refuseStream(ex.reply, errors),
     limits: deps.limits,
   });
 }

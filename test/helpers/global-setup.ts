@@ -12,4 +12,5 @@ export default async function setup(): Promise<void> {
   for (const [cmd, pkg] of BROKERS) await ensureBinary(cmd, pkg);
   await ensureBinary("redis-server", "redis-server"); // brings redis-cli (redis-tools) along
   await prepareKafkaMock(); // librdkafka-dev + gcc, then compiles the mock Kafka broker once
+  await ensureBinary("chromium", "chromium"); // the client's browser test (never a downloaded browser)
 }
