@@ -246,7 +246,7 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
       websocket.close();
       stopListening();
       for (const s of [...websocket.sessions]) s.goAway();
-      for (const s of [...httpStreams]) s.end();
+      for (const s of [...httpStreams]) s.goAway();
       const deadline = Date.now() + config.shutdown_grace_period;
       while (websocket.stats.connections > 0 && Date.now() < deadline)
         await new Promise((r) => setTimeout(r, 20));

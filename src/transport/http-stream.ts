@@ -65,7 +65,11 @@ export function multipartFraming(mode: multipart.MultipartMode): Framing {
 }
 
 /** Open streams, so shutdown can end each one properly. */
-export type StreamRegistry = Set<{ end(): void }>;
+export type StreamRegistry = Set<{
+  end(): void;
+  /** Shutdown: at-least-once streams end without the final frame, so the client resumes elsewhere. */
+  goAway(): void;
+}>;
 
 export interface StreamOptions {
   readonly reply: Reply;
@@ -96,7 +100,15 @@ export function runStream(o: StreamOptions): void {
   let heartbeat: NodeJS.Timeout | undefined;
   /** Bytes written since uWS last accepted a write without backlog (0 = keeping up). */
   let held = 0;
-  const handle = { end: () => end() };
+  const handle = {
+    end: () => end(),
+    goAway: () => {
+      // An at-least-once subscription is not over: a client that saw `complete` would stop, one
+      // whose stream just ends reconnects with Last-Event-ID to another instance.
+      if (running?.cursor) dropWithoutEnd();
+      else end();
+    },
+  };
   let over = false;
   const ended = (): void => {
     if (over) return;
@@ -140,6 +152,12 @@ export function runStream(o: StreamOptions): void {
     running?.cancel();
     held = limits.budget.track(held, 0);
     ended();
+  };
+  const dropWithoutEnd = (): void => {
+    if (finished) return;
+    finished = true;
+    release();
+    reply.cork(() => reply.end());
   };
   const end = (): void => {
     if (finished) return;

@@ -265,6 +265,21 @@ describe("at-least-once on JetStream", () => {
     }
   });
 
+  it("on SIGTERM ends an at-least-once SSE stream without complete (the client resumes elsewhere)", async () => {
+    const r = await router("sigterm");
+    const res = await fetch(`${r.http}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "text/event-stream" },
+      body: JSON.stringify({ query: "subscription { orderCreated { id } }" }),
+    });
+    const body = res.text();
+    await new Promise((res2) => setTimeout(res2, 300));
+    expect(await r.stop()).toBe(0);
+    const text = await body;
+    expect(text).toContain("retry:");
+    expect(text).not.toContain("event: complete");
+  });
+
   it("refuses tampered, foreign, other-provider and other-subscription cursors with CURSOR_INVALID", async () => {
     const r = await router("bad");
     try {
