@@ -156,6 +156,7 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
     providers,
     ws: () => websocket.stats,
     security: security.stats,
+    delivery: delivery.stats,
     limits: () => limitCounter.snapshot(),
   });
   const engine = new Engine(

@@ -7,6 +7,7 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { EngineStats } from "../engine/engine.js";
 import type { Provider } from "../providers/provider.js";
+import type { DeliveryStats } from "../delivery/service.js";
 import type { SecurityStats } from "../security/security.js";
 import type { LimitName } from "../security/limits.js";
 import type { WsStats } from "../transport/websocket.js";
@@ -18,6 +19,8 @@ export interface MetricsSources {
   readonly providers: ReadonlyMap<string, Provider>;
   readonly ws: () => WsStats;
   readonly security: SecurityStats;
+  /** At-least-once delivery counters; absent in tests that do not need them. */
+  readonly delivery?: DeliveryStats;
   /** Refusals per limit (src/security/limits.ts); called at scrape time only. */
   readonly limits: () => ReadonlyMap<LimitName, number>;
 }
@@ -182,6 +185,28 @@ export function createMetrics(src: MetricsSources): { registry: Registry; delive
     (p) => (p.health().connected ? 1 : 0),
     "min",
   );
+  const dl = src.delivery;
+  if (dl) {
+    total(registry, "streamgate_delivery_resumes_total", "Subscriptions resumed from a cursor.", () => dl.resumes);
+    total(
+      registry,
+      "streamgate_delivery_replayed_events_total",
+      "Events replayed from a broker or buffer to resumed subscriptions.",
+      () => dl.replayedEvents,
+    );
+    total(
+      registry,
+      "streamgate_delivery_gaps_total",
+      "Resumes that could not replay everything (retention, a failed or timed-out replay, no replay).",
+      () => dl.gaps,
+    );
+    total(
+      registry,
+      "streamgate_delivery_cursors_refused_total",
+      "Resume cursors refused (CURSOR_INVALID).",
+      () => dl.cursorsRefused,
+    );
+  }
   const sec = src.security;
   mirrored(
     registry,

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { CursorCodec } from "../../src/delivery/cursor.js";
 import { type NatsServer, startNats } from "../helpers/brokers/nats.js";
 import { type RawSocket, rawSocket } from "../helpers/clients.js";
-import { natsRouterConfig, type RunningRouter, startRouterProcess, tempFiles } from "../helpers/router.js";
+import { natsRouterConfig, readMetric, type RunningRouter, startRouterProcess, tempFiles } from "../helpers/router.js";
 
 const SECRET = "cursor-secret-for-tests-0123456789abcdef";
 const SDL = `
@@ -146,6 +146,8 @@ describe("at-least-once on JetStream", () => {
       expectExactly(seenBefore, 1, seenBefore.at(-1)!);
       expectExactly(ids(second, "orderUpdated"), seenBefore.at(-1)! + 1, end);
       expect(nexts(second)[0]!.payload.extensions?.gap).toBeUndefined();
+      expect(await readMetric(r.http, "streamgate_delivery_resumes_total")).toBe(1);
+      expect(await readMetric(r.http, "streamgate_delivery_replayed_events_total")).toBeGreaterThan(0);
     } finally {
       await r.stop();
     }
@@ -308,6 +310,7 @@ describe("at-least-once on JetStream", () => {
         expect([field, err.payload[0]!.extensions.code]).toEqual([field, "SG_ERR_CURSOR_INVALID"]);
         expect(raw.closed).toBeUndefined();
       }
+      expect(await readMetric(r.http, "streamgate_delivery_cursors_refused_total")).toBe(cases.length);
     } finally {
       await r.stop();
     }
