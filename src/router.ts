@@ -198,7 +198,7 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
     // With workers, whichever worker took the scrape answers for all of them.
     metrics: () => (cluster ? cluster.metrics() : metrics.registry.metrics()),
     metricsContentType: metrics.registry.contentType,
-    providers: providers.values(),
+    providers: () => providers.values(),
     draining: () => draining,
     liveBody: cluster ? `{"status":"live","worker":${cluster.self}}` : '{"status":"live"}',
     ...(config.playground ? { playground: playgroundPage(config, options.examples) } : {}),

@@ -12,7 +12,8 @@ export interface OperationalRoutes {
   /** Prometheus text of this router (or of every worker, merged). */
   readonly metrics: () => Promise<string>;
   readonly metricsContentType: string;
-  readonly providers: Iterable<Provider>;
+  /** Called per request: the providers as they are now (a reload may change them). */
+  readonly providers: () => Iterable<Provider>;
   readonly draining: () => boolean;
   /** The body of /health/live (a worker adds its index). */
   readonly liveBody: string;
@@ -34,7 +35,7 @@ export function mountOperationalRoutes(app: TemplatedApp, o: OperationalRoutes):
     new Reply(res).send("200 OK", JSON_HEADERS, o.liveBody);
   });
   app.get("/health/ready", (res) => {
-    const r = readiness(true, o.providers, o.draining());
+    const r = readiness(true, o.providers(), o.draining());
     new Reply(res).send(r.ready ? "200 OK" : "503 Service Unavailable", JSON_HEADERS, r.body);
   });
   const page = o.playground;
