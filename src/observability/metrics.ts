@@ -187,7 +187,12 @@ export function createMetrics(src: MetricsSources): { registry: Registry; delive
   );
   const dl = src.delivery;
   if (dl) {
-    total(registry, "streamgate_delivery_resumes_total", "Subscriptions resumed from a cursor.", () => dl.resumes);
+    total(
+      registry,
+      "streamgate_delivery_resumes_total",
+      "Subscriptions resumed from a cursor.",
+      () => dl.resumes,
+    );
     total(
       registry,
       "streamgate_delivery_replayed_events_total",

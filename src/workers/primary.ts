@@ -7,7 +7,6 @@
 import { createServer } from "node:net";
 import { availableParallelism } from "node:os";
 import { MessageChannel, Worker } from "node:worker_threads";
-import { AggregatorRegistry } from "prom-client";
 import { splitAddr } from "../config/listen.js";
 import { withoutSource } from "../config/loader.js";
 import type { Config } from "../config/types.js";
@@ -15,6 +14,7 @@ import { ErrorCode, StreamgateError } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
 import { clearRegion, createConnectionTable } from "../security/connections.js";
 import type { ToPrimary, ToWorker, WorkerData } from "./messages.js";
+import { MetricsGather } from "./metrics-gather.js";
 
 const RESTART_MIN_MS = 500;
 const RESTART_MAX_MS = 30_000;
@@ -59,6 +59,154 @@ function freePort(host: string): Promise<number> {
   });
 }
 
+/** Starts, wires, restarts and stops the worker threads. */
+class Supervisor {
+  private readonly slots: Slot[];
+  private readonly metrics = new MetricsGather();
+  /** One process-wide count of connections for limits.max_connections(_per_ip). */
+  private readonly connections: ReturnType<typeof createConnectionTable>;
+  private stopping = false;
+  private firstStart: { resolve: () => void; reject: (e: Error) => void } | undefined;
+  /** Settles when every worker first reported ready (or one failed to start). */
+  readonly started: Promise<void>;
+
+  constructor(
+    n: number,
+    /** The config every worker runs (listen_addr fixed to the shared port, workers: 1). */
+    private shared: Record<string, unknown>,
+    private readonly config: Config,
+    private readonly logger: Logger,
+    private readonly logLevel: string | undefined,
+  ) {
+    this.slots = Array.from({ length: n }, (_, index) => ({
+      index,
+      worker: undefined,
+      ready: false,
+      startedAt: 0,
+      backoffMs: RESTART_MIN_MS,
+      restartTimer: undefined,
+    }));
+    this.connections = createConnectionTable(n);
+    this.started = new Promise<void>((resolve, reject) => {
+      this.firstStart = { resolve, reject };
+    });
+    this.started.then(
+      () => {
+        this.firstStart = undefined;
+      },
+      () => undefined,
+    );
+    for (const slot of this.slots) this.spawn(slot);
+  }
+
+  private send(slot: Slot, m: ToWorker, transfer?: readonly unknown[]): void {
+    slot.worker?.postMessage(m, transfer as never);
+  }
+
+  private spawn(slot: Slot): void {
+    const data: WorkerData = {
+      index: slot.index,
+      config: this.shared,
+      connections: this.connections,
+      ...(this.logLevel ? { logLevel: this.logLevel } : {}),
+    };
+    const worker = new Worker(new URL("./worker-main.js", import.meta.url), { workerData: data });
+    slot.worker = worker;
+    slot.ready = false;
+    slot.startedAt = Date.now();
+    // Wire the new worker to every other running one.
+    for (const other of this.slots) {
+      if (other === slot || !other.worker) continue;
+      const { port1, port2 } = new MessageChannel();
+      this.send(slot, { t: "peer", index: other.index, port: port1 }, [port1]);
+      this.send(other, { t: "peer", index: slot.index, port: port2 }, [port2]);
+    }
+    worker.on("message", (m: ToPrimary) => this.onMessage(slot, m));
+    worker.on("error", (err) => this.logger.error({ worker: slot.index, err: err.message }, "worker error"));
+    worker.on("exit", (code) => this.onExit(slot, worker, code));
+  }
+
+  private onMessage(slot: Slot, m: ToPrimary): void {
+    switch (m.t) {
+      case "ready":
+        slot.ready = true;
+        this.logger.info({ worker: slot.index }, "worker ready");
+        if (this.slots.every((s) => s.ready)) this.firstStart?.resolve();
+        return;
+      case "start-failed":
+        if (this.firstStart) this.firstStart.reject(new StreamgateError(ErrorCode.LISTEN_FAILED, m.message));
+        else this.logger.error({ worker: slot.index, err: m.message }, "worker failed to start");
+        return;
+      case "metrics-req": {
+        const live = this.slots.filter((s) => s.worker && s.ready);
+        let i = 0;
+        this.metrics.start(
+          live.length,
+          (key) => this.send(live[i++]!, { t: "metrics-collect", id: key }),
+          (text) => this.send(slot, { t: "metrics-text", id: m.id, text }),
+        );
+        return;
+      }
+      case "metrics-json":
+        this.metrics.answer(m.id, m.json);
+        return;
+      case "stopped":
+        return;
+    }
+  }
+
+  private onExit(slot: Slot, worker: Worker, code: number): void {
+    if (slot.worker !== worker) return;
+    // Its sockets died with it; so do their counts (the replacement starts from zero too).
+    clearRegion(this.connections, slot.index);
+    slot.worker = undefined;
+    const wasReady = slot.ready;
+    slot.ready = false;
+    if (this.firstStart && !wasReady && !this.stopping) {
+      this.firstStart.reject(
+        new StreamgateError(
+          ErrorCode.WORKER_FAILED,
+          `worker ${slot.index} exited with code ${code} while starting`,
+        ),
+      );
+      return;
+    }
+    for (const other of this.slots) if (other.worker) this.send(other, { t: "peer-gone", index: slot.index });
+    if (this.stopping) return;
+    const ranFor = Date.now() - slot.startedAt;
+    if (ranFor > HEALTHY_AFTER_MS) slot.backoffMs = RESTART_MIN_MS;
+    this.logger.error(
+      { worker: slot.index, code, restart_in_ms: slot.backoffMs },
+      "worker exited; restarting",
+    );
+    slot.restartTimer = setTimeout(() => {
+      slot.restartTimer = undefined;
+      if (!this.stopping) this.spawn(slot);
+    }, slot.backoffMs);
+    slot.backoffMs = Math.min(slot.backoffMs * 2, RESTART_MAX_MS);
+  }
+
+  /** Asks every worker to drain and stop; forces them after the grace period. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const s of this.slots) clearTimeout(s.restartTimer);
+    const running = this.slots.filter((s) => s.worker);
+    const exits = running.map((s) => new Promise<void>((r) => s.worker!.once("exit", () => r())));
+    for (const s of running) this.send(s, { t: "shutdown" });
+    const all = Promise.all(exits);
+    const late = await Promise.race([
+      all.then(() => false),
+      new Promise<boolean>((r) =>
+        setTimeout(() => r(true), this.config.shutdown_grace_period + 2000).unref(),
+      ),
+    ]);
+    if (late) {
+      for (const s of this.slots) if (s.worker) this.send(s, { t: "close-now" });
+      await Promise.race([all, new Promise((r) => setTimeout(r, 2000).unref())]);
+    }
+  }
+}
+
 export async function startPrimary(config: Config, logger: Logger, logLevel?: string): Promise<Primary> {
   const n = workerCount(config.workers);
   const { host, port: configured } = splitAddr(config.listen_addr);
@@ -68,145 +216,12 @@ export async function startPrimary(config: Config, logger: Logger, logLevel?: st
     listen_addr: `${host.includes(":") ? `[${host}]` : host}:${port}`,
     workers: 1,
   };
-  const slots: Slot[] = Array.from({ length: n }, (_, index) => ({
-    index,
-    worker: undefined,
-    ready: false,
-    startedAt: 0,
-    backoffMs: RESTART_MIN_MS,
-    restartTimer: undefined,
-  }));
-  // One process-wide count of connections for limits.max_connections(_per_ip).
-  const connections = createConnectionTable(n);
-  let stopping = false;
-  let metricsSeq = 0;
-  const gathering = new Map<number, { parts: unknown[]; left: number; done: () => void }>();
-  let firstStart: { resolve: () => void; reject: (e: Error) => void } | undefined;
-  const started = new Promise<void>((resolve, reject) => {
-    firstStart = { resolve, reject };
-  });
-
-  const send = (slot: Slot, m: ToWorker, transfer?: readonly unknown[]): void => {
-    slot.worker?.postMessage(m, transfer as never);
-  };
-
-  const gatherMetrics = (from: Slot, id: number): void => {
-    const live = slots.filter((s) => s.worker && s.ready);
-    const key = ++metricsSeq;
-    const entry = {
-      parts: [] as unknown[],
-      left: live.length,
-      done: () => {
-        gathering.delete(key);
-        clearTimeout(timer);
-        const merged = AggregatorRegistry.aggregate(entry.parts as never[]);
-        merged.metrics().then((text) => send(from, { t: "metrics-text", id, text }));
-      },
-    };
-    // A worker that does not answer (busy, dying) must not hold the scrape forever.
-    const timer = setTimeout(() => entry.done(), 1500);
-    gathering.set(key, entry);
-    for (const s of live) send(s, { t: "metrics-collect", id: key });
-  };
-
-  const spawn = (slot: Slot): void => {
-    const data: WorkerData = {
-      index: slot.index,
-      config: shared,
-      connections,
-      ...(logLevel ? { logLevel } : {}),
-    };
-    const worker = new Worker(new URL("./worker-main.js", import.meta.url), { workerData: data });
-    slot.worker = worker;
-    slot.ready = false;
-    slot.startedAt = Date.now();
-    // Wire the new worker to every other running one.
-    for (const other of slots) {
-      if (other === slot || !other.worker) continue;
-      const { port1, port2 } = new MessageChannel();
-      send(slot, { t: "peer", index: other.index, port: port1 }, [port1]);
-      send(other, { t: "peer", index: slot.index, port: port2 }, [port2]);
-    }
-    worker.on("message", (m: ToPrimary) => {
-      switch (m.t) {
-        case "ready":
-          slot.ready = true;
-          logger.info({ worker: slot.index }, "worker ready");
-          if (slots.every((s) => s.ready)) firstStart?.resolve();
-          return;
-        case "start-failed":
-          if (firstStart && !slots.every((s) => s.ready)) {
-            firstStart.reject(new StreamgateError(ErrorCode.LISTEN_FAILED, m.message));
-          } else logger.error({ worker: slot.index, err: m.message }, "worker failed to start");
-          return;
-        case "metrics-req":
-          gatherMetrics(slot, m.id);
-          return;
-        case "metrics-json": {
-          const g = gathering.get(m.id);
-          if (!g) return;
-          g.parts.push(m.json);
-          if (--g.left === 0) g.done();
-          return;
-        }
-        case "stopped":
-          return;
-      }
-    });
-    worker.on("error", (err) => logger.error({ worker: slot.index, err: err.message }, "worker error"));
-    worker.on("exit", (code) => {
-      if (slot.worker !== worker) return;
-      // Its sockets died with it; so do their counts (the replacement starts from zero too).
-      clearRegion(connections, slot.index);
-      slot.worker = undefined;
-      const wasReady = slot.ready;
-      slot.ready = false;
-      if (firstStart && !wasReady && !stopping) {
-        firstStart.reject(
-          new StreamgateError(
-            ErrorCode.WORKER_FAILED,
-            `worker ${slot.index} exited with code ${code} while starting`,
-          ),
-        );
-        return;
-      }
-      for (const other of slots) if (other.worker) send(other, { t: "peer-gone", index: slot.index });
-      if (stopping) return;
-      const ranFor = Date.now() - slot.startedAt;
-      if (ranFor > HEALTHY_AFTER_MS) slot.backoffMs = RESTART_MIN_MS;
-      logger.error({ worker: slot.index, code, restart_in_ms: slot.backoffMs }, "worker exited; restarting");
-      slot.restartTimer = setTimeout(() => {
-        slot.restartTimer = undefined;
-        if (!stopping) spawn(slot);
-      }, slot.backoffMs);
-      slot.backoffMs = Math.min(slot.backoffMs * 2, RESTART_MAX_MS);
-    });
-  };
-
-  const stop = async (): Promise<void> => {
-    stopping = true;
-    for (const s of slots) clearTimeout(s.restartTimer);
-    const running = slots.filter((s) => s.worker);
-    const exits = running.map((s) => new Promise<void>((r) => s.worker!.once("exit", () => r())));
-    for (const s of running) send(s, { t: "shutdown" });
-    const all = Promise.all(exits);
-    const late = await Promise.race([
-      all.then(() => false),
-      new Promise<boolean>((r) => setTimeout(() => r(true), config.shutdown_grace_period + 2000).unref()),
-    ]);
-    if (late) {
-      for (const s of slots) if (s.worker) send(s, { t: "close-now" });
-      await Promise.race([all, new Promise((r) => setTimeout(r, 2000).unref())]);
-    }
-  };
-
-  for (const slot of slots) spawn(slot);
+  const supervisor = new Supervisor(n, shared, config, logger, logLevel);
   try {
-    await started;
+    await supervisor.started;
   } catch (err) {
-    await stop();
+    await supervisor.stop();
     throw err;
   }
-  firstStart = undefined;
-  return { host, port, workers: n, stop };
+  return { host, port, workers: n, stop: () => supervisor.stop() };
 }

@@ -184,12 +184,29 @@ describe("NatsProvider specifics", () => {
     expect(provider.health()).toMatchObject({ connected: true, counters: { errors: 2 } });
   });
 
-  it("publishes without confirmation when asked to", async () => {
-    await fresh({ confirmPublish: false });
-    const c = new Collector();
-    await provider.subscribe([`${prefix}.fast`], c.handler);
-    for (let i = 0; i < 50; i++) await provider.publish(`${prefix}.fast`, bytes(String(i)));
-    await c.waitForCount(50);
+  it("publishes without confirmation when asked to: a frozen server does not hold publish() up", async () => {
+    const frozen = await startNats();
+    const unconfirmed = new NatsProvider({ id: "fast", url: frozen.url }, { confirmPublish: false });
+    const confirmed = new NatsProvider({ id: "sure", url: frozen.url }, { publishTimeoutMs: 300 });
+    try {
+      await Promise.all([unconfirmed.start(), confirmed.start()]);
+      const c = new Collector();
+      await unconfirmed.subscribe([`${prefix}.fast`], c.handler);
+      frozen.signal("SIGSTOP"); // the server reads nothing, answers no PING
+      const t0 = performance.now();
+      for (let i = 0; i < 50; i++) await unconfirmed.publish(`${prefix}.fast`, bytes(String(i)));
+      expect(performance.now() - t0).toBeLessThan(200);
+      // The control: with confirmation the same publish waits for the server, and gives up.
+      await expect(confirmed.publish(`${prefix}.fast`, bytes("x"))).rejects.toMatchObject({
+        code: ErrorCode.PUBLISH_FAILED,
+      });
+      frozen.signal("SIGCONT");
+      await c.waitForCount(50);
+    } finally {
+      frozen.signal("SIGCONT");
+      await Promise.all([unconfirmed.stop(), confirmed.stop()]);
+      await frozen.stop();
+    }
   });
 });
 

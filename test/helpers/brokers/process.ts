@@ -82,6 +82,8 @@ export interface RestartableServer {
   start(): Promise<void>;
   /** kill() then start(). */
   restart(): Promise<void>;
+  /** Sends a signal to the running server (SIGSTOP / SIGCONT freeze and thaw it). */
+  signal(sig: NodeJS.Signals): void;
 }
 
 export interface RestartableOptions {
@@ -135,6 +137,9 @@ export async function startRestartable(options: RestartableOptions): Promise<Res
     restart: async () => {
       await kill();
       await launch();
+    },
+    signal: (sig) => {
+      proc?.kill(sig);
     },
     stop: async () => {
       stopped = true;

@@ -10,8 +10,8 @@ import { ErrorCode } from "../../src/errors.js";
 import { durableName } from "../../src/providers/nats/jetstream.js";
 import { NatsProvider } from "../../src/providers/nats/provider.js";
 import type { StreamOptions } from "../../src/providers/provider.js";
-import { bytes, Collector, randomPrefix, waitFor } from "../conformance/collector.js";
-import { type BackgroundStartable, runProviderConformance } from "../conformance/provider-suite.js";
+import { bytes, Collector, randomPrefix, waitFor } from "./collector.js";
+import { type BackgroundStartable, runProviderConformance } from "./provider-suite.js";
 import { type NatsServer, startNats } from "../helpers/brokers/nats.js";
 import { freePort } from "../helpers/brokers/net.js";
 
