@@ -12,6 +12,7 @@ import { errorMessage, StreamgateError } from "./errors.js";
 import { checkProviderFiles } from "./providers/files.js";
 import { createLogger } from "./observability/logger.js";
 import { loadRouterSupergraph, startRouter } from "./router.js";
+import { installReloadTriggers } from "./reload-trigger.js";
 import { startPrimary, workerCount } from "./workers/primary.js";
 
 const HELP = `streamgate: event-driven GraphQL subscription router
@@ -121,6 +122,7 @@ async function main(): Promise<number> {
         port: router.port,
         fields: { embedded },
         stop: () => router.stop().then(() => demo?.close()),
+        reload: async (next) => ({ ...(await router.reload(next)) }),
       };
     },
     (url) => {
@@ -138,6 +140,8 @@ interface Serving {
   /** Extra fields of the "listening" log line. */
   readonly fields: Record<string, unknown>;
   stop(): Promise<void>;
+  /** Applies a re-read config in place (SIGHUP, watch_config). */
+  reload(next: Config): Promise<Record<string, unknown>>;
 }
 
 /** Starts, logs where it listens, and stops on SIGTERM/SIGINT within the grace period. */
@@ -147,6 +151,7 @@ async function serve(
   start: () => Promise<Serving>,
   listening?: (url: string) => void,
 ): Promise<number> {
+  const path = config.source;
   let serving: Serving;
   try {
     serving = await start();
@@ -162,11 +167,13 @@ async function serve(
     `streamgate listening on ${url}`,
   );
   listening?.(url);
+  const stopReloads = installReloadTriggers({ path, config, logger, apply: (next) => serving.reload(next) });
   return new Promise<number>((resolve) => {
     let signalled = false;
     const shutdown = (signal: string): void => {
       if (signalled) return;
       signalled = true;
+      stopReloads();
       logger.info({ signal, grace_ms: config.shutdown_grace_period }, "shutting down");
       // Workers get their own grace period plus a forced close; give the primary that long.
       const force = setTimeout(() => {

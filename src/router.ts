@@ -7,20 +7,22 @@ import { hostname } from "node:os";
 import { splitAddr } from "./config/listen.js";
 import type { Config } from "./config/types.js";
 import { Engine } from "./engine/engine.js";
-import { ErrorCode, errorMessage, StreamgateAggregateError, StreamgateError } from "./errors.js";
+import { ErrorCode, StreamgateError } from "./errors.js";
 import { startHeapTrim } from "./observability/heap-trim.js";
 import { createMetrics } from "./observability/metrics.js";
 import type { Logger } from "./observability/logger.js";
 import { createProviders, type ManagedProvider } from "./providers/factory.js";
-import type { ProviderKind } from "./providers/provider.js";
 import { type ConnectionTable, ConnectionLimiter, createConnectionTable } from "./security/connections.js";
 import { LimitCounter } from "./security/limits.js";
-import { loadSupergraph, type Supergraph } from "./schema/supergraph.js";
 import { mountGraphqlHttp } from "./transport/http.js";
 import { type TemplatedApp, type us_listen_socket, uws } from "./transport/uws.js";
 import { mountWebSocket, type WebSocketHandle } from "./transport/websocket.js";
 import { Delivery } from "./delivery/service.js";
+import { type ReloadOutcome, reloadRouter } from "./reload.js";
 import { Security } from "./security/security.js";
+import { loadRouterSupergraph, startProviders } from "./startup.js";
+
+export { loadRouterSupergraph, providerKinds } from "./startup.js";
 import { mountOperationalRoutes } from "./transport/routes.js";
 import type { ClusterLink } from "./workers/cluster.js";
 import { joinCluster, mountFaultInjection } from "./workers/join.js";
@@ -54,55 +56,11 @@ export interface Router {
   closeNow(): void;
   /** This router's metrics as prom-client JSON (the primary merges those of every worker). */
   metricsJson(): Promise<unknown>;
-}
-
-/** Configured provider ids and their kinds, for schema checks. */
-export function providerKinds(events: Config["events"]): Map<string, ProviderKind> {
-  const kinds = new Map<string, ProviderKind>();
-  for (const n of events.providers.nats) kinds.set(n.id, "nats");
-  for (const k of events.providers.kafka) kinds.set(k.id, "kafka");
-  for (const r of events.providers.redis) kinds.set(r.id, "redis");
-  return kinds;
-}
-
-/** Loads the supergraph with every providerId checked against the config. */
-export function loadRouterSupergraph(config: Config): Promise<Supergraph> {
-  return loadSupergraph(config.subgraphs, {
-    providers: providerKinds(config.events),
-    skipUnknownProviders: config.events.skip_unavailable_providers,
-  });
-}
-
-async function startProviders(
-  config: Config,
-  providers: ReadonlyMap<string, ManagedProvider>,
-  logger: Logger,
-): Promise<void> {
-  const failures: string[] = [];
-  await Promise.all(
-    [...providers.values()].map(async (p) => {
-      try {
-        await p.start();
-        logger.info({ providerId: p.id, kind: p.kind }, "provider connected");
-      } catch (err) {
-        if (config.events.skip_unavailable_providers) {
-          logger.warn(
-            { providerId: p.id, err: errorMessage(err) },
-            "provider unavailable; retrying in the background",
-          );
-          void p.startInBackground();
-        } else failures.push(`provider ${p.id} (${p.kind}): ${errorMessage(err)}`);
-      }
-    }),
-  );
-  if (failures.length > 0) {
-    await Promise.all([...providers.values()].map((p) => p.stop().catch(() => {})));
-    throw new StreamgateAggregateError(
-      ErrorCode.PROVIDER_UNAVAILABLE,
-      "providers unavailable (set events.skip_unavailable_providers to start anyway)",
-      failures,
-    );
-  }
+  /**
+   * Applies a new config in place (src/reload.ts); one at a time. Rejects, changing nothing,
+   * when its schemas or new providers do not load.
+   */
+  reload(next: Config): Promise<ReloadOutcome>;
 }
 
 /**
@@ -266,5 +224,17 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
     (app as unknown as { close?: () => void }).close?.();
   };
   const metricsJson = (): Promise<unknown> => metrics.registry.getMetricsAsJSON();
-  return { host, port: boundPort, engine, providers, websocket, stop, closeNow, metricsJson };
+  let current = config;
+  let reloading: Promise<unknown> = Promise.resolve();
+  const reload = (next: Config): Promise<ReloadOutcome> => {
+    const run = reloading.then(async () => {
+      const target = { engine, providers, delivery, logger, instanceId: config.instance_id ?? hostname() };
+      const outcome = await reloadRouter(target, current, next);
+      current = next;
+      return outcome;
+    });
+    reloading = run.catch(() => undefined);
+    return run;
+  };
+  return { host, port: boundPort, engine, providers, websocket, stop, closeNow, metricsJson, reload };
 }

@@ -199,6 +199,8 @@ export interface Config {
   readonly authorization: AuthorizationConfig;
   readonly websocket: WebSocketConfig;
   readonly rate_limit: RateLimitConfig;
+  /** Reload on a change of the config file or a schema file (SIGHUP does it always). */
+  readonly watch_config: boolean;
   readonly delivery: DeliveryConfig;
   /** NATS request/reply timeout for @edfs__natsRequest, milliseconds. */
   readonly request_timeout: number;

@@ -53,12 +53,18 @@ export class Delivery {
     config: Pick<Config, "events" | "delivery">,
     private readonly logger: Logger,
   ) {
-    const { nats, kafka, redis } = config.events.providers;
-    for (const p of [...nats, ...kafka, ...redis])
-      if (p.delivery === "at_least_once") this.atLeastOnce.add(p.id);
+    this.reconfigure(config);
     const secret = config.delivery.cursor_secret;
     this.codec = secret ? new CursorCodec(secret) : undefined;
     this.resumeTimeoutMs = config.delivery.resume_timeout;
+  }
+
+  /** Which providers are at-least-once (a reload may change it; the secret needs a restart). */
+  reconfigure(config: Pick<Config, "events">): void {
+    const { nats, kafka, redis } = config.events.providers;
+    this.atLeastOnce.clear();
+    for (const p of [...nats, ...kafka, ...redis])
+      if (p.delivery === "at_least_once") this.atLeastOnce.add(p.id);
   }
 
   /**

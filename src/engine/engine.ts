@@ -23,7 +23,7 @@ import { fragmentsOf } from "./subscription.js";
 import type { Security } from "../security/security.js";
 import type { Delivery } from "../delivery/service.js";
 import { Admission } from "./admission.js";
-import { Subscriptions } from "./subscriptions.js";
+import { type GroupTag, Subscriptions } from "./subscriptions.js";
 import type {
   LocalExecutor,
   OperationRequest,
@@ -72,64 +72,84 @@ export interface EngineStats {
   readonly subgraphs: ReadonlyMap<string, { readonly requests: number; readonly failures: number }>;
 }
 
-export class Engine implements LocalExecutor {
+/** What the engine builds from one supergraph; a reload replaces it whole. */
+interface Generation {
+  readonly supergraph: Supergraph;
+  readonly schema: GraphQLSchema;
   readonly planner: Planner;
+  readonly admission: Admission;
+  readonly subgraphs: SubgraphClient;
+  readonly subs: Subscriptions;
+}
+
+/** What a reload did to the running subscriptions. */
+export interface ReloadReport {
+  /** Subscriptions ended with SCHEMA_RELOADED (their groups: why). */
+  readonly ended: number;
+  readonly reasons: readonly string[];
+}
+
+export class Engine implements LocalExecutor {
   readonly triggers: TriggerRegistry;
   readonly topics: TopicRegistry;
-  readonly subgraphs: SubgraphClient;
-  private readonly schema: GraphQLSchema;
-  private readonly subs: Subscriptions;
+  private gen: Generation;
   private readonly ownership: TriggerOwnership | undefined;
-  private readonly admission: Admission;
   private readonly skips = new Map<SkipReason, number>(SKIP_REASONS.map((r) => [r, 0]));
   private readonly limitCounter: LimitCounter;
   private readonly maxTopics: number;
+  private readonly count = { active: 0 };
   private readonly countSkip = (reason: SkipReason): void => {
     this.skips.set(reason, (this.skips.get(reason) ?? 0) + 1);
   };
 
   constructor(
-    private readonly supergraph: Supergraph,
-    readonly providers: ReadonlyMap<string, Provider>,
-    options: EngineOptions,
+    supergraph: Supergraph,
+    /** Looked up per use: a reload replaces the providers that changed in this map. */
+    readonly providers: Map<string, Provider>,
+    private readonly options: EngineOptions,
     private readonly logger: Logger,
   ) {
-    this.schema = supergraph.schema;
     this.ownership = options.ownership;
     this.limitCounter = options.limitCounter ?? new LimitCounter();
     this.maxTopics = options.maxTopics ?? Number.POSITIVE_INFINITY;
-    const refused = (limit: LimitName): void => this.limitCounter.refused(limit);
-    this.subgraphs = new SubgraphClient(supergraph.federation.subgraphs, options.subgraphTimeoutMs);
-    attachResolvers(this.schema, {
-      supergraph,
-      provider: (id) => providers.get(id),
-      requestTimeoutMs: options.requestTimeoutMs,
-      logger,
-      maxTopics: this.maxTopics,
-      refused,
-    });
-    this.planner = new Planner(this.schema, supergraph.bindings, {
-      ...(options.maxDocumentSize ? { maxDocumentSize: options.maxDocumentSize } : {}),
-      ...(options.operationLimits ? { operationLimits: options.operationLimits } : {}),
-      onLimit: refused,
-    });
-    this.admission = new Admission(
-      supergraph.supergraphSdl,
-      this.schema,
-      supergraph.bindings,
-      options.security,
-    );
     this.topics = new TopicRegistry((id) => providers.get(id));
     this.triggers = new TriggerRegistry(
       this.topics,
       (err) => logger.error({ err: errorMessage(err) }, "fan-out error"),
       options.observeLatency,
     );
-    this.subs = new Subscriptions({
+    this.gen = this.build(supergraph, undefined);
+  }
+
+  /** The current generation's subgraph client (closed at shutdown). */
+  get subgraphs(): SubgraphClient {
+    return this.gen.subgraphs;
+  }
+
+  private build(supergraph: Supergraph, reuse: SubgraphClient | undefined): Generation {
+    const { options, logger } = this;
+    const schema = supergraph.schema;
+    const refused = (limit: LimitName): void => this.limitCounter.refused(limit);
+    const subgraphs = reuse ?? new SubgraphClient(supergraph.federation.subgraphs, options.subgraphTimeoutMs);
+    attachResolvers(schema, {
       supergraph,
-      schema: this.schema,
-      subgraphs: this.subgraphs,
-      providers,
+      provider: (id) => this.providers.get(id),
+      requestTimeoutMs: options.requestTimeoutMs,
+      logger,
+      maxTopics: this.maxTopics,
+      refused,
+    });
+    const planner = new Planner(schema, supergraph.bindings, {
+      ...(options.maxDocumentSize ? { maxDocumentSize: options.maxDocumentSize } : {}),
+      ...(options.operationLimits ? { operationLimits: options.operationLimits } : {}),
+      onLimit: refused,
+    });
+    const admission = new Admission(supergraph.supergraphSdl, schema, supergraph.bindings, options.security);
+    const subs = new Subscriptions({
+      supergraph,
+      schema,
+      subgraphs,
+      providers: this.providers,
       triggers: this.triggers,
       logger,
       ownership: this.ownership,
@@ -137,11 +157,35 @@ export class Engine implements LocalExecutor {
       limitCounter: this.limitCounter,
       maxTopics: this.maxTopics,
       countSkip: this.countSkip,
+      count: this.count,
     });
+    return { supergraph, schema, planner, admission, subgraphs, subs };
+  }
+
+  /**
+   * Serves `supergraph` from now on (spec: contract.md, "Reload"). Running subscriptions whose
+   * operation still validates against it, on the same event source and provider, keep running on
+   * their group without a gap; the others end with SCHEMA_RELOADED. `changedProviders`: ids whose
+   * provider object was replaced (their subscriptions end: their broker subscriptions are gone).
+   */
+  reload(supergraph: Supergraph, changedProviders: ReadonlySet<string>): ReloadReport {
+    const old = this.gen;
+    const sameSubgraphs = sameEndpoints(old.supergraph, supergraph);
+    const next = this.build(supergraph, sameSubgraphs ? old.subgraphs : undefined);
+    const reasons = new Set<string>();
+    const ended = this.triggers.evict((tag) => {
+      const reason = staleBecause(tag as GroupTag, next, changedProviders, sameSubgraphs);
+      if (reason) reasons.add(reason);
+      return reason;
+    });
+    this.gen = next;
+    // A replaced subgraph client served only groups that were all ended above.
+    if (!sameSubgraphs) void old.subgraphs.close();
+    return { ended, reasons: [...reasons] };
   }
 
   get subscriptions(): number {
-    return this.subs.active;
+    return this.count.active;
   }
 
   /**
@@ -155,24 +199,24 @@ export class Engine implements LocalExecutor {
   stats(): EngineStats {
     const fanout = this.triggers.stats;
     return {
-      subscriptions: this.subs.active,
+      subscriptions: this.count.active,
       triggers: this.triggers.triggerCount,
       groups: this.triggers.groupCount,
       brokerSubscriptions: this.topics.size,
-      cachedPlans: this.planner.cachedPlans,
+      cachedPlans: this.gen.planner.cachedPlans,
       eventsReceived: fanout.eventsReceived,
       eventsInvalid: fanout.eventsInvalid,
       eventsSkipped: this.skips,
       resolutions: fanout.resolutions,
       deliveries: fanout.deliveries,
-      subgraphs: this.subgraphs.stats,
+      subgraphs: this.gen.subgraphs.stats,
     };
   }
 
   /** Plans `req` (cached) and says what kind of operation it is; undefined when it does not plan. */
   operationKind(req: OperationRequest): "query" | "mutation" | "subscription" | undefined {
     // Not a use of the plan: a limit refusal is counted when the operation runs.
-    return this.planner.kindOf(req.query, req.operationName);
+    return this.gen.planner.kindOf(req.query, req.operationName);
   }
 
   /** Runs or subscribes `req` for the caller `ctx`, reporting to `sink`. Never throws. */
@@ -194,19 +238,19 @@ export class Engine implements LocalExecutor {
     ctx: RequestContext,
     forwarded: boolean,
   ): RunningOperation {
-    const planned = this.planner.plan(req.query, req.operationName);
+    const planned = this.gen.planner.plan(req.query, req.operationName);
     if (!planned.ok) {
       sink.error(planned.errors);
       return DONE;
     }
     const plan = planned.plan;
     // A forwarded group was admitted by the worker that holds its client.
-    const refused = forwarded ? undefined : this.admission.check(plan, ctx);
+    const refused = forwarded ? undefined : this.gen.admission.check(plan, ctx);
     if (refused) {
       sink.error(refused);
       return DONE;
     }
-    if (plan.kind === "subscription") return this.subs.start(plan, req, sink, ctx, forwarded);
+    if (plan.kind === "subscription") return this.gen.subs.start(plan, req, sink, ctx, forwarded);
     let cancelled = false;
     this.run(plan, req).then(
       (json) => {
@@ -228,28 +272,60 @@ export class Engine implements LocalExecutor {
 
   /** A query or mutation: routed root fields first, then graphql-jit (EDFS resolvers inside). */
   private async run(plan: OperationPlan, req: OperationRequest): Promise<string> {
-    const rootType = plan.kind === "mutation" ? this.schema.getMutationType()! : this.schema.getQueryType()!;
+    const rootType =
+      plan.kind === "mutation" ? this.gen.schema.getMutationType()! : this.gen.schema.getQueryType()!;
     const fragments = fragmentsOf(plan);
     const raw = req.variables ?? {};
-    const hasSubgraphs = this.supergraph.federation.subgraphs.size > 0;
+    const hasSubgraphs = this.gen.supergraph.federation.subgraphs.size > 0;
     const env: ResolveEnv | undefined = hasSubgraphs
       ? {
-          schema: this.schema,
-          model: this.supergraph.federation,
+          schema: this.gen.schema,
+          model: this.gen.supergraph.federation,
           fragments,
           variableDefinitions: plan.operation.variableDefinitions ?? [],
           // Subgraphs receive the client's variables as sent; they coerce them themselves.
           variables: raw,
-          batch: new EntityBatch(this.subgraphs),
+          batch: new EntityBatch(this.gen.subgraphs),
           errors: [],
         }
       : undefined;
     let root: Record<string, unknown> = {};
-    if (env && routesToSubgraphs(this.supergraph, rootType, plan.operation, fragments)) {
-      root = await fetchRoot(env, this.supergraph, this.subgraphs, rootType, plan.operation);
+    if (env && routesToSubgraphs(this.gen.supergraph, rootType, plan.operation, fragments)) {
+      root = await fetchRoot(env, this.gen.supergraph, this.gen.subgraphs, rootType, plan.operation);
     }
     const result = await plan.compiled.query(root, env ? { env } : {}, raw);
     if (!env || env.errors.length === 0) return JSON.stringify(result);
     return JSON.stringify({ ...result, errors: [...env.errors, ...(result.errors ?? [])] });
   }
+}
+
+/** Subgraph names and URLs are the same in both. */
+function sameEndpoints(a: Supergraph, b: Supergraph): boolean {
+  const x = a.federation.subgraphs;
+  const y = b.federation.subgraphs;
+  if (x.size !== y.size) return false;
+  for (const [name, ep] of x) if (y.get(name)?.url !== ep.url) return false;
+  return true;
+}
+
+/** Why a running group cannot go on under `next`, or undefined when it can. */
+function staleBecause(
+  tag: GroupTag | undefined,
+  next: Generation,
+  changedProviders: ReadonlySet<string>,
+  sameSubgraphs: boolean,
+): string | undefined {
+  if (!tag) return undefined;
+  if (changedProviders.has(tag.binding.providerId))
+    return `the configuration reloaded: provider "${tag.binding.providerId}" changed; subscribe again`;
+  if (!sameSubgraphs) return "the configuration reloaded: the subgraphs changed; subscribe again";
+  const planned = next.planner.plan(tag.query, tag.operationName);
+  if (!planned.ok)
+    return `the schema reloaded and this operation no longer validates: ${planned.errors[0]?.message ?? "invalid"}`;
+  if (
+    planned.plan.kind !== "subscription" ||
+    JSON.stringify(planned.plan.binding) !== JSON.stringify(tag.binding)
+  )
+    return "the schema reloaded and this field's event source changed; subscribe again";
+  return undefined;
 }

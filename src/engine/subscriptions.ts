@@ -42,11 +42,18 @@ export interface SubscriptionsDeps {
   readonly limitCounter: LimitCounter;
   readonly maxTopics: number;
   readonly countSkip: (reason: SkipReason) => void;
+  /** Client subscriptions running (forwarded groups are counted by their requesting worker); shared by generations. */
+  readonly count: { active: number };
+}
+
+/** What a resolution group remembers for a reload: its operation, and the event source it read. */
+export interface GroupTag {
+  readonly query: string;
+  readonly operationName: string | null;
+  readonly binding: SubscribeBinding;
 }
 
 export class Subscriptions {
-  /** Client subscriptions running here (forwarded groups are counted by their requesting worker). */
-  active = 0;
   private resumeSeq = 0;
   /** Bindings whose filter renders claims: their groups are per claim values. */
   private readonly claimFilters = new WeakMap<SubscribeBinding, boolean>();
@@ -154,14 +161,15 @@ export class Subscriptions {
     let cancelled = false;
     let membership: TriggerMembership | undefined;
     const counted = forwarded ? 0 : 1;
-    this.active += counted;
+    this.d.count.active += counted;
     const end = (): void => {
       if (cancelled) return;
       cancelled = true;
       abort.abort();
-      this.active -= counted;
+      this.d.count.active -= counted;
       membership?.unsubscribe();
     };
+    const out = deliverySink ?? sink;
     this.d.triggers
       .subscribe({
         providerId: binding.providerId,
@@ -169,8 +177,14 @@ export class Subscriptions {
         groupKey,
         ...(stream ? { stream } : {}),
         resolver,
-        subscriber: deliverySink ?? sink,
+        subscriber: out,
         ...(delivery?.cursors ? { cursors: delivery.cursors } : {}),
+        tag: { query: req.query, operationName: req.operationName ?? null, binding } satisfies GroupTag,
+        evict: (reason) => {
+          if (cancelled) return;
+          end();
+          out.error([clientError(ErrorCode.SCHEMA_RELOADED, reason)]);
+        },
       })
       .then(
         (m) => {
@@ -225,12 +239,12 @@ export class Subscriptions {
     const end = (): boolean => {
       if (ended) return false;
       ended = true;
-      this.active--;
+      this.d.count.active--;
       return true;
     };
-    this.active++;
+    this.d.count.active++;
     const run = this.d.ownership!.subscribe(triggerKey, groupKey, req, ctx, {
-      next: (json) => sink.next(json),
+      next: (json, meta) => sink.next(json, meta),
       error: (errors) => {
         if (end()) sink.error(errors);
       },

@@ -60,13 +60,19 @@ export interface FanoutStats {
   resolutions: number;
 }
 
+/** Ends one subscriber from outside (a reload that no longer serves its operation), with the reason. */
+export type Evict = (reason: string) => void;
+
 class Group {
-  readonly subscribers = new Set<Subscriber>();
+  /** Each subscriber, with how to end it from outside (absent: it cannot be evicted). */
+  readonly subscribers = new Map<Subscriber, Evict | undefined>();
   // Keeps per-group order when a resolution is asynchronous (entity fetches, later issues).
   private tail: Promise<void> | undefined;
 
   constructor(
     readonly key: string,
+    /** What the engine needs to decide about this group at a reload (opaque here). */
+    readonly tag: unknown,
     private readonly resolve: GroupResolver,
     private readonly stats: FanoutStats,
     private readonly onError: (err: unknown) => void,
@@ -107,7 +113,7 @@ class Group {
     const meta = scope.meta;
     // The cursor goes into the shared payload once per group, not once per subscriber.
     const payload = meta ? withCursor(json, meta.cursor) : json;
-    this.stats.deliveries += deliverAll(this.subscribers, payload, meta, this.onError);
+    this.stats.deliveries += deliverAll(this.subscribers.keys(), payload, meta, this.onError);
     this.observe?.((performance.now() - scope.receivedAt) / 1000);
   }
 }
@@ -171,6 +177,10 @@ export interface SubscribeRequest {
   readonly subscriber: Subscriber;
   /** At-least-once: makes the trigger's cursors, used only when this request creates the trigger. */
   readonly cursors?: () => TriggerCursors;
+  /** Kept with the group when this request creates it, for {@link TriggerRegistry.evict}. */
+  readonly tag?: unknown;
+  /** How to end this subscriber from outside (a reload). */
+  readonly evict?: Evict;
 }
 
 /** What a subscriber holds on its trigger. */
@@ -226,10 +236,10 @@ export class TriggerRegistry {
     }
     let group = trigger.groups.get(req.groupKey);
     if (!group) {
-      group = new Group(req.groupKey, req.resolver, this.stats, this.onError, this.observeLatency);
+      group = new Group(req.groupKey, req.tag, req.resolver, this.stats, this.onError, this.observeLatency);
       trigger.groups.set(req.groupKey, group);
     }
-    group.subscribers.add(req.subscriber);
+    group.subscribers.set(req.subscriber, req.evict);
     const t = trigger;
     const g = group;
     if (created) t.ready = this.open(t, req.providerId, req.topics, req.stream);
@@ -268,6 +278,32 @@ export class TriggerRegistry {
     trigger.releases = releases;
     // Everyone may have left while we were subscribing.
     if (trigger.groups.size === 0) this.release(trigger);
+  }
+
+  /**
+   * Ends every subscriber of the groups `decide` gives a reason for (a reload: the operation no
+   * longer validates, its event source changed). Returns how many subscribers were ended.
+   */
+  evict(decide: (tag: unknown, triggerKey: string) => string | undefined): number {
+    let ended = 0;
+    for (const trigger of [...this.triggers.values()]) {
+      for (const group of [...trigger.groups.values()]) {
+        const reason = decide(group.tag, trigger.key);
+        if (reason === undefined) continue;
+        for (const [subscriber, evict] of [...group.subscribers]) {
+          if (!evict) continue;
+          ended++;
+          try {
+            evict(reason);
+          } catch (err) {
+            this.onError(err);
+          }
+          // The evict callback normally leaves the group itself; make sure.
+          this.remove(trigger, group, subscriber);
+        }
+      }
+    }
+    return ended;
   }
 
   private remove(trigger: Trigger, group: Group, subscriber: Subscriber): void {

@@ -15,6 +15,8 @@ export type ToWorker =
   | { readonly t: "metrics-collect"; readonly id: number }
   | { readonly t: "metrics-text"; readonly id: number; readonly text: string }
   | { readonly t: "shutdown" }
+  /** Apply this config in place (plain data, already validated by the primary). */
+  | { readonly t: "reload"; readonly id: number; readonly config: unknown }
   | { readonly t: "close-now" };
 
 /** Worker → primary. */
@@ -23,7 +25,8 @@ export type ToPrimary =
   | { readonly t: "start-failed"; readonly message: string }
   | { readonly t: "metrics-req"; readonly id: number }
   | { readonly t: "metrics-json"; readonly id: number; readonly json: unknown }
-  | { readonly t: "stopped" };
+  | { readonly t: "stopped" }
+  | { readonly t: "reloaded"; readonly id: number; readonly outcome?: unknown; readonly error?: string };
 
 /** Worker ↔ worker. `id` is the requesting worker's id for one forwarded resolution group. */
 export type PeerMessage =

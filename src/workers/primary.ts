@@ -10,7 +10,7 @@ import { MessageChannel, Worker } from "node:worker_threads";
 import { splitAddr } from "../config/listen.js";
 import { withoutSource } from "../config/loader.js";
 import type { Config } from "../config/types.js";
-import { ErrorCode, StreamgateError } from "../errors.js";
+import { ErrorCode, StreamgateAggregateError, StreamgateError } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
 import { clearRegion, createConnectionTable } from "../security/connections.js";
 import type { ToPrimary, ToWorker, WorkerData } from "./messages.js";
@@ -41,6 +41,8 @@ export interface Primary {
   readonly workers: number;
   /** Asks every worker to drain and stop; resolves when all threads ended. */
   stop(): Promise<void>;
+  /** Has every worker apply `next` (its own reload); rejects when one refused. */
+  reload(next: Config): Promise<Record<string, unknown>>;
 }
 
 /** A free port on `host`: workers need one fixed port to share (port 0 would give each its own). */
@@ -152,7 +154,44 @@ class Supervisor {
         return;
       case "stopped":
         return;
+      case "reloaded": {
+        const wait = this.reloads.get(m.id);
+        if (!wait) return;
+        if (m.error) wait.errors.push(`worker ${slot.index}: ${m.error}`);
+        else wait.outcomes.push(m.outcome);
+        if (--wait.left === 0) wait.done();
+        return;
+      }
     }
+  }
+
+  private reloadSeq = 0;
+  private readonly reloads = new Map<
+    number,
+    { left: number; errors: string[]; outcomes: unknown[]; done: () => void }
+  >();
+
+  /** Sends `next` to every running worker and waits for each to apply it or refuse. */
+  reload(next: Config): Promise<Record<string, unknown>> {
+    const id = ++this.reloadSeq;
+    const config = { ...withoutSource(next), listen_addr: this.shared.listen_addr, workers: 1 };
+    const live = this.slots.filter((s) => s.worker && s.ready);
+    return new Promise((resolve, reject) => {
+      const wait = {
+        left: live.length,
+        errors: [] as string[],
+        outcomes: [] as unknown[],
+        done: () => {
+          this.reloads.delete(id);
+          if (wait.errors.length > 0)
+            reject(new StreamgateAggregateError(ErrorCode.CONFIG_INVALID, "reload refused", wait.errors));
+          else resolve({ workers: wait.outcomes });
+        },
+      };
+      this.reloads.set(id, wait);
+      if (live.length === 0) wait.done();
+      for (const s of live) this.send(s, { t: "reload", id, config });
+    });
   }
 
   private onExit(slot: Slot, worker: Worker, code: number): void {
@@ -223,5 +262,5 @@ export async function startPrimary(config: Config, logger: Logger, logLevel?: st
     await supervisor.stop();
     throw err;
   }
-  return { host, port, workers: n, stop: () => supervisor.stop() };
+  return { host, port, workers: n, stop: () => supervisor.stop(), reload: (next) => supervisor.reload(next) };
 }

@@ -86,6 +86,16 @@ port.on("message", (m: ToWorker) => {
     case "close-now":
       exitNow(0);
       return;
+    case "reload": {
+      const id = m.id;
+      if (!router) return post({ t: "reloaded", id, error: "not started" });
+      const next = configFromObject(m.config as Record<string, unknown>, { env: {} });
+      router.reload(next).then(
+        (outcome) => post({ t: "reloaded", id, outcome }),
+        (err) => post({ t: "reloaded", id, error: errorMessage(err) }),
+      );
+      return;
+    }
   }
 });
 

@@ -146,9 +146,10 @@ events:
     expect(await notReady.json()).toMatchObject({ providers_down: [{ id: "default", kind: "nats" }] });
     // Asked again, still not ready (each request reads the providers afresh).
     const again = await fetch(`${router.http}/health/ready`);
-    expect([again.status, ((await again.json()) as { providers_down: unknown[] }).providers_down.length]).toEqual([
-      503, 1,
-    ]);
+    expect([
+      again.status,
+      ((await again.json()) as { providers_down: unknown[] }).providers_down.length,
+    ]).toEqual([503, 1]);
     const client = wsClient(`${router.ws}/graphql`);
     const sub = collect(client, 'subscription { employeeUpdated(id: "3") { id } }');
     const nats = await startNats({ port });

@@ -10,7 +10,13 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { CursorCodec } from "../../src/delivery/cursor.js";
 import { type NatsServer, startNats } from "../helpers/brokers/nats.js";
 import { type RawSocket, rawSocket } from "../helpers/clients.js";
-import { natsRouterConfig, readMetric, type RunningRouter, startRouterProcess, tempFiles } from "../helpers/router.js";
+import {
+  natsRouterConfig,
+  readMetric,
+  type RunningRouter,
+  startRouterProcess,
+  tempFiles,
+} from "../helpers/router.js";
 
 const SECRET = "cursor-secret-for-tests-0123456789abcdef";
 const SDL = `
