@@ -94,7 +94,10 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
   const delivery = new Delivery(config, logger);
   const supergraph = await loadRouterSupergraph(config);
   for (const d of supergraph.dropped) logger.warn({ problem: d }, "field dropped: unknown provider");
-  const providers = await createProviders(config.events, config.instance_id ?? hostname());
+  const providers = await createProviders(config.events, config.instance_id ?? hostname(), {
+    delivery: config.delivery,
+    logger,
+  });
   options.onProviders?.(providers);
   await startProviders(config, providers, logger);
   const limitCounter = new LimitCounter();

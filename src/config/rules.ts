@@ -2,6 +2,7 @@
  * Rules across keys that the JSON Schema cannot say: settings that only make sense together.
  * Each problem names the path to fix.
  */
+import { parseDuration } from "./duration.js";
 import type { Problem } from "./problems.js";
 
 type Doc = Record<string, unknown>;
@@ -33,11 +34,37 @@ export function crossFieldProblems(data: unknown): Problem[] {
       message: `names no redis provider (got ${JSON.stringify(buffer.provider_id)})`,
     });
   }
+  problems.push(...sessionBufferTimes(buffer));
   if (obj(doc.authorization).require_authentication === true && obj(doc.authentication).jwt === undefined) {
     problems.push({
       path: ["authorization", "require_authentication"],
       message: "needs authentication.jwt: without it no token could ever be verified",
     });
+  }
+  return problems;
+}
+
+/** Below this a session buffer's ttl or lease cannot work: one Redis round trip may take longer. */
+const MIN_BUFFER_MS = 100;
+
+/** The session buffer's ttl and lease: a zero ttl would delete each log as it is written. */
+function sessionBufferTimes(buffer: Doc): Problem[] {
+  const problems: Problem[] = [];
+  for (const key of ["ttl", "lease"]) {
+    const raw = buffer[key];
+    if (typeof raw !== "string" && typeof raw !== "number") continue;
+    let ms: number;
+    try {
+      ms = parseDuration(raw);
+    } catch {
+      continue; // the schema reports a malformed duration
+    }
+    if (ms < MIN_BUFFER_MS) {
+      problems.push({
+        path: ["delivery", "session_buffer", key],
+        message: `must be at least ${MIN_BUFFER_MS}ms`,
+      });
+    }
   }
   return problems;
 }

@@ -27,6 +27,8 @@ export interface DeliveryConfig {
     readonly max_events: number;
     /** milliseconds */
     readonly ttl: number;
+    /** milliseconds: a log's writer lease (docs/delivery.md, "Session buffer"). */
+    readonly lease: number;
   };
 }
 

@@ -33,7 +33,7 @@ export class PositionCursors implements TriggerCursors {
     if (!position) return undefined;
     const before = this.positions[position.key];
     if (before === undefined || position.offset > before) this.positions[position.key] = position.offset;
-    return { cursor: this.current(), position };
+    return event.gap ? { cursor: this.current(), position, gap: true } : { cursor: this.current(), position };
   }
 
   /** Learns where partitions start (a new trigger's heads) without moving any it has seen. */

@@ -97,9 +97,10 @@ export class Delivery {
     }
     if (!replayable) {
       const reason =
-        target.provider.kind === "nats"
+        target.provider.notReplayableReason?.(target.stream) ??
+        (target.provider.kind === "nats"
           ? "NATS core subjects are not replayable (give the field a streamConfiguration, or configure delivery.session_buffer)"
-          : `${target.provider.kind} pub/sub is not replayable (configure delivery.session_buffer)`;
+          : `${target.provider.kind} pub/sub is not replayable (configure delivery.session_buffer)`);
       if (resumeAfter) this.stats.gaps++;
       return {
         report: { guarantee: "at_least_once", achieved: "at_most_once", reason },

@@ -89,6 +89,7 @@ export class DeliverySink implements OperationSink {
       if (seen !== undefined && meta.position.offset <= seen) return; // replayed already
       this.last[meta.position.key] = meta.position.offset;
     }
+    if (meta?.gap) this.gap = true;
     if (!this.first && !this.gap) {
       this.inner.next(json, meta);
       return;

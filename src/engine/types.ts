@@ -41,6 +41,8 @@ export interface EventMeta {
   /** The cursor after this event (also in the payload's `extensions.cursor`; SSE puts it in `id:`). */
   readonly cursor: string;
   readonly position: EventPosition;
+  /** Events before this one were lost (BrokerEvent.gap): the client is told with `extensions.gap`. */
+  readonly gap?: true;
 }
 
 /** Where an operation's results go. Implementations must not throw. */

@@ -32,3 +32,17 @@ export function groupKeyOf(
 export function clusterGroupKey(triggerKey: string, groupKey: string): string {
   return `${triggerKey}\u0003${groupKey}`;
 }
+
+/** NATS wildcards and Redis glob characters (Kafka topic names have none). */
+const PATTERN = /[*>?[]/;
+
+/**
+ * How a trigger's topics become broker subscriptions. Patterns of one field may match the same
+ * message (`x.*` and `x.1`): subscribed separately, the trigger would see it twice, so such a set
+ * is one broker subscription, which providers deliver once per message. Plain topics stay one
+ * subscription each, shared per topic across triggers. The session buffer keeps one log per
+ * broker subscription, so it splits a trigger's topics the same way.
+ */
+export function brokerSources(topics: readonly string[]): readonly (readonly string[])[] {
+  return topics.length > 1 && topics.some((t) => PATTERN.test(t)) ? [topics] : topics.map((t) => [t]);
+}

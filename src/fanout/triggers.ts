@@ -12,7 +12,7 @@ import { decodeEvent } from "../planner/event.js";
 import type { TopicRegistry } from "./topic-registry.js";
 
 import { deliverAll, type Subscriber } from "./deliver.js";
-import { sourceKey } from "./keys.js";
+import { brokerSources, sourceKey } from "./keys.js";
 
 export type { Subscriber } from "./deliver.js";
 
@@ -162,9 +162,6 @@ class Trigger {
   };
 }
 
-/** NATS wildcards and Redis glob characters (Kafka topic names have none). */
-const PATTERN = /[*>?[]/;
-
 export interface SubscribeRequest {
   readonly providerId: string;
   /** Sorted, unique. */
@@ -260,11 +257,7 @@ export class TriggerRegistry {
   ): Promise<void> {
     // Positions first: what the broker holds before the subscription exists is all it skips.
     await trigger.cursors?.prepare?.().catch(() => undefined);
-    // Patterns of one field may match the same message (`x.*` and `x.1`): subscribed separately,
-    // the trigger would see it twice, so such a set is one broker subscription, which providers
-    // deliver once per message. Plain topics stay shared per topic across triggers.
-    const sources =
-      topics.length > 1 && topics.some((t) => PATTERN.test(t)) ? [topics] : topics.map((t) => [t]);
+    const sources = brokerSources(topics);
     const results = await Promise.allSettled(
       sources.map((source) => this.topics.acquire(providerId, source, trigger.onEvents, stream)),
     );

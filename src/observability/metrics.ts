@@ -5,6 +5,7 @@
  * read through their snapshots (`EngineStats`, `WsStats`), never through their internals.
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { isSessionBuffered, type SessionBufferStats } from "../delivery/buffer/stats.js";
 import type { EngineStats } from "../engine/engine.js";
 import type { Provider } from "../providers/provider.js";
 import type { DeliveryStats } from "../delivery/service.js";
@@ -282,6 +283,71 @@ export function createMetrics(src: MetricsSources): { registry: Registry; delive
   });
 
   registerBrokerLag(registry, providers);
+
+  // The session buffer of at-least-once NATS core / Redis pub/sub providers (docs/delivery.md).
+  const buffers = (): [Provider, SessionBufferStats][] =>
+    [...providers.values()].flatMap((p) => (isSessionBuffered(p) ? [[p, p.sessionBuffer()] as const] : []));
+  const bufferTotal = (name: string, help: string, pick: (s: SessionBufferStats) => number): void =>
+    mirrored(registry, name, help, ["provider"], () =>
+      buffers().map(([p, s]) => [{ provider: p.id }, pick(s)] as const),
+    );
+  new Gauge({
+    name: "streamgate_session_buffer_available",
+    help: "1 when the provider's session buffer (Redis) answers on every worker thread; 0: subscriptions are at most once.",
+    labelNames: ["provider"],
+    registers: [registry],
+    aggregator: "min",
+    collect() {
+      for (const [p, s] of buffers()) this.set({ provider: p.id }, s.available ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: "streamgate_session_buffer_logs",
+    help: "Session buffer logs this instance holds (role held: read for local clients or written; writer: this instance appends).",
+    labelNames: ["provider", "role"],
+    registers: [registry],
+    collect() {
+      for (const [p, s] of buffers()) {
+        this.set({ provider: p.id, role: "held" }, s.logs);
+        this.set({ provider: p.id, role: "writer" }, s.writing);
+      }
+    },
+  });
+  bufferTotal(
+    "streamgate_session_buffer_unavailable_total",
+    "Times the session buffer became unavailable.",
+    (s) => s.unavailable,
+  );
+  bufferTotal(
+    "streamgate_session_buffer_at_most_once_total",
+    "Subscriptions that started or went on at most once because the session buffer was unavailable.",
+    (s) => s.atMostOnce,
+  );
+  bufferTotal(
+    "streamgate_session_buffer_appended_total",
+    "Events appended to session buffer logs by this instance.",
+    (s) => s.appended,
+  );
+  bufferTotal(
+    "streamgate_session_buffer_gaps_total",
+    "Gap markers appended: a writer took a log over, or could not append for a while.",
+    (s) => s.gapMarkers,
+  );
+  bufferTotal(
+    "streamgate_session_buffer_dropped_total",
+    "Broker events a log's writer could not append.",
+    (s) => s.dropped,
+  );
+  bufferTotal(
+    "streamgate_session_buffer_high_water_total",
+    "Logs that reached 80% of max_events (clients away longer than that get a gap).",
+    (s) => s.highWater,
+  );
+  bufferTotal(
+    "streamgate_session_buffer_invalid_entries_total",
+    "Log entries the buffer did not write (foreign ids or fields), skipped.",
+    (s) => s.invalidEntries,
+  );
 
   mirrored(
     registry,

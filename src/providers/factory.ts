@@ -4,8 +4,9 @@
  * librdkafka binding each cost megabytes of resident memory a router that does not use them
  * should not pay (profiles/README.md, "Baseline memory").
  */
-import type { EventsConfig } from "../config/types.js";
+import type { DeliveryConfig, EventsConfig } from "../config/types.js";
 import { ErrorCode, StreamgateAggregateError, StreamgateError } from "../errors.js";
+import type { Logger } from "../observability/logger.js";
 import { checkProviderFiles } from "./files.js";
 import { MemoryProvider } from "./memory/provider.js";
 import type { Provider, ProviderKind } from "./provider.js";
@@ -18,10 +19,18 @@ export const MEMORY_URL = "memory://";
 
 const isMemory = (urls: readonly string[]): boolean => urls.length === 1 && urls[0] === MEMORY_URL;
 
+/** What the session buffer needs, when `delivery.session_buffer` is configured. */
+export interface ProviderContext {
+  readonly delivery?: DeliveryConfig;
+  /** Where the session buffer reports outages and takeovers. */
+  readonly logger?: Logger;
+}
+
 /** One provider per configured id and kind. Ids are unique per kind (the config loader checks). */
 export async function createProviders(
   events: EventsConfig,
   instanceId: string,
+  context: ProviderContext = {},
 ): Promise<Map<string, ManagedProvider>> {
   const unusable = checkProviderFiles(events);
   if (unusable.length > 0) {
@@ -78,7 +87,31 @@ export async function createProviders(
         : new MemoryProvider({ id: r.id, kind: "redis", ...retained(r) }),
     );
   }
+  await addSessionBuffer(out, events, instanceId, context);
   return out;
+}
+
+/**
+ * With `delivery.session_buffer`, at-least-once NATS and Redis providers on real brokers get the
+ * buffer in front of them (src/delivery/buffer); loaded only then, as it brings ioredis.
+ */
+async function addSessionBuffer(
+  out: Map<string, ManagedProvider>,
+  events: EventsConfig,
+  instanceId: string,
+  { delivery, logger }: ProviderContext,
+): Promise<void> {
+  const buffer = delivery?.session_buffer;
+  if (!buffer || !logger) return;
+  const { nats, redis } = events.providers;
+  const ids = [
+    ...nats.filter((n) => n.delivery === "at_least_once" && n.url !== MEMORY_URL),
+    ...redis.filter((r) => r.delivery === "at_least_once" && !isMemory(r.urls)),
+  ].map((p) => p.id);
+  const store = redis.find((r) => r.id === buffer.provider_id);
+  if (ids.length === 0 || !store) return;
+  const { withSessionBuffer } = await import("../delivery/buffer/wrap.js");
+  withSessionBuffer(out, ids, store, buffer, instanceId, logger);
 }
 
 /** An at-least-once provider on the embedded broker keeps a log to replay from. */

@@ -14,6 +14,11 @@ export interface BrokerEvent {
   readonly headers?: Readonly<Record<string, string>>;
   /** Opaque replay position (JetStream sequence, Kafka partition:offset); absent for pub/sub. */
   readonly position?: string;
+  /**
+   * Events before this one were lost (the session buffer's writer changed, or the buffer was
+   * unreachable): an at-least-once subscriber's next event says `extensions.gap`.
+   */
+  readonly gap?: true;
 }
 
 /**
@@ -127,6 +132,11 @@ export interface Provider {
    * with a stream, Kafka, a session-buffered provider. Absent: never.
    */
   canReplay?(stream: StreamOptions | undefined): boolean;
+  /**
+   * Why canReplay() is false right now, when the provider knows better than its kind does (a
+   * session buffer that is unreachable); undefined: the generic reason for the kind.
+   */
+  notReplayableReason?(stream: StreamOptions | undefined): string | undefined;
   /** An event's position, parsed (undefined when it has none). */
   positionOf?(event: BrokerEvent, stream: StreamOptions | undefined): EventPosition | undefined;
   /**
