@@ -67,10 +67,10 @@ export function eventPosition(logId: string, position: number): string {
 export function parseEventPosition(position: string | undefined): EventPosition | undefined {
   if (position === undefined) return undefined;
   const at = position.lastIndexOf("@");
-  if (at <= 0) return undefined;
-  const offset = Number(position.slice(at + 1));
-  if (!Number.isSafeInteger(offset) || offset < 0) return undefined;
-  return { key: position.slice(0, at), offset };
+  const digits = position.slice(at + 1);
+  if (at <= 0 || !/^\d{1,16}$/.test(digits)) return undefined;
+  const offset = Number(digits);
+  return Number.isSafeInteger(offset) ? { key: position.slice(0, at), offset } : undefined;
 }
 
 /** One entry read back from a log. */

@@ -35,3 +35,18 @@ export interface SessionBuffered {
 export function isSessionBuffered(p: object): p is SessionBuffered {
   return typeof (p as Partial<SessionBuffered>).sessionBuffer === "function";
 }
+
+/** The counters a buffer keeps as it goes (the rest of {@link SessionBufferStats} is read live). */
+export type BufferCounters = Omit<SessionBufferStats, "available" | "logs" | "writing">;
+
+export function newBufferCounters(): BufferCounters {
+  return {
+    unavailable: 0,
+    atMostOnce: 0,
+    appended: 0,
+    gapMarkers: 0,
+    dropped: 0,
+    highWater: 0,
+    invalidEntries: 0,
+  };
+}

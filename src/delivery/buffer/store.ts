@@ -7,7 +7,7 @@
  */
 import type { Redis } from "ioredis";
 import type { RedisProviderConfig } from "../../config/types.js";
-import { errorMessage } from "../../errors.js";
+import { ErrorCode, errorMessage, StreamgateError } from "../../errors.js";
 import type { BrokerEvent } from "../../providers/provider.js";
 import { closeClient, createClient } from "../../providers/redis/client.js";
 import { checkConfig, resolveOptions } from "../../providers/redis/options.js";
@@ -36,7 +36,8 @@ type Client = Redis & Scripted;
 const STATES = ["let-go", "writer", "acquired", "other"] as const;
 
 function pair(reply: unknown): [number, number] {
-  if (!Array.isArray(reply) || reply.length !== 2) throw new Error("unexpected script reply");
+  if (!Array.isArray(reply) || reply.length !== 2)
+    throw new StreamgateError(ErrorCode.INTERNAL, "session buffer: unexpected script reply");
   return [Number(reply[0]), Number(reply[1])];
 }
 
@@ -96,7 +97,8 @@ export class BufferStore {
       await this.cmd.sgTick(keys.lease, keys.interest, keys.log, me, leaseMs, ttlMs, mode),
     );
     const name = STATES[state];
-    if (name === undefined) throw new Error(`unexpected tick state ${state}`);
+    if (name === undefined)
+      throw new StreamgateError(ErrorCode.INTERNAL, `session buffer: unexpected tick state ${state}`);
     return name === "acquired" ? { state: name, existed: existed === 1 } : { state: name };
   }
 
