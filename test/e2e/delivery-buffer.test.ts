@@ -45,7 +45,7 @@ const enc = new TextEncoder();
 /** A subject/channel key no other test uses (logs outlive a test by ttl). */
 const freshKey = (name: string): string => `${name}-${process.pid}-${++keySeq}`;
 
-function config(instance: string, maxEvents = 1000): string {
+function config(instance: string, maxEvents = 1000, workers = 1): string {
   return natsRouterConfig(
     nats.url,
     `        delivery: at_least_once
@@ -56,6 +56,7 @@ function config(instance: string, maxEvents = 1000): string {
       - id: buffer
         urls: ["${store.url}"]
 instance_id: ${instance}
+workers: ${workers}
 heartbeat_interval: 1s
 delivery:
   cursor_secret: "${SECRET}"
@@ -68,8 +69,8 @@ delivery:
   );
 }
 
-async function router(instance: string, maxEvents?: number): Promise<RunningRouter> {
-  const d = await tempFiles({ "events.graphql": SDL, "config.yaml": config(instance, maxEvents) });
+async function router(instance: string, maxEvents?: number, workers?: number): Promise<RunningRouter> {
+  const d = await tempFiles({ "events.graphql": SDL, "config.yaml": config(instance, maxEvents, workers) });
   return startRouterProcess(["--config", `${d}/config.yaml`]);
 }
 
@@ -426,6 +427,37 @@ describe("session buffer limits and hostile input", () => {
     }
     expect(r.process.exitCode).toBeNull();
     good.ws.close();
+  });
+});
+
+describe("session buffer with worker threads", () => {
+  it("resumes on a router with two workers, whichever worker holds the client", async () => {
+    const r = await router("workers", 1000, 2);
+    try {
+      const key = freshKey("workers");
+      const first = await subscribe(r, "nats", key);
+      await primed("nats", key, first);
+      const pub = publisher("nats", key, 1);
+      await vi.waitFor(() => expect(ids(first).filter((i) => i > 0).length).toBeGreaterThan(40));
+      first.ws.terminate();
+      const before = ids(first).filter((i) => i > 0);
+      await sleep(300);
+      // Several sockets: the port is shared, so the kernel spreads them over the workers (one owns
+      // the trigger; the others forward to it).
+      const resumed = await Promise.all([1, 2, 3, 4].map(() => subscribe(r, "nats", key, lastCursor(first))));
+      await vi.waitFor(() => expect(Math.min(...resumed.map((c) => ids(c).length))).toBeGreaterThan(50), {
+        timeout: 10_000,
+      });
+      const end = await pub.stop();
+      for (const c of resumed) {
+        await vi.waitFor(() => expect(ids(c).at(-1)).toBe(end), { timeout: 10_000 });
+        expectExactly(ids(c), before.at(-1)! + 1, end);
+        c.ws.close();
+      }
+      expectExactly(before, 1, before.at(-1)!);
+    } finally {
+      expect(await r.stop()).toBe(0);
+    }
   });
 });
 
