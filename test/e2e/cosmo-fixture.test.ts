@@ -3,7 +3,7 @@
  * subgraph that owns Employee.details. Kafka and Redis run on the embedded broker here (their
  * real brokers have their own e2e files); NATS is a real nats-server.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -13,6 +13,9 @@ import { REPO_ROOT, type RunningRouter, startRouterProcess, tempFiles } from "..
 import { type RunningSubgraph, startSubgraph } from "../helpers/subgraphs.js";
 
 const FIXTURE = resolve(REPO_ROOT, "../shared/fixtures/cosmo-demo/employeeupdated.graphqls");
+// The fixture is the specification's, beside the repo (../shared): a bare clone skips this file.
+const PRESENT = existsSync(FIXTURE);
+const withFixture = describe.skipIf(!PRESENT);
 
 const EMPLOYEES = `
 extend schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key"])
@@ -29,6 +32,7 @@ let router: RunningRouter;
 const enc = new TextEncoder();
 
 beforeAll(async () => {
+  if (!PRESENT) return;
   nats = await startNats();
   nc = await connect({ servers: nats.url });
   for (const prefix of ["getEmployee", "getEmployeeMyNats"]) {
@@ -86,7 +90,7 @@ const mutate = async (query: string) => {
   expect(JSON.stringify(res.body)).toContain('"success":true');
 };
 
-describe("the Cosmo demo event-driven subgraph, unchanged", () => {
+withFixture("the Cosmo demo event-driven subgraph, unchanged", () => {
   it("uses the fixture file as is", () => {
     expect(readFileSync(FIXTURE, "utf8")).toContain("@edfs__natsSubscribe");
   });

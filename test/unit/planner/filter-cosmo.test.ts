@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { getNamedType } from "graphql";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -7,10 +8,13 @@ import { validateFilter } from "../../../src/schema/filter-validate.js";
 import type { SubscribeBinding } from "../../../src/schema/model.js";
 import { loadSupergraph, type Supergraph } from "../../../src/schema/supergraph.js";
 
-describe("the Cosmo demo fixture's filters", () => {
-  const FIXTURE = fileURLToPath(
-    new URL("../../../../shared/fixtures/cosmo-demo/employeeupdated.graphqls", import.meta.url),
-  );
+const FIXTURE = fileURLToPath(
+  new URL("../../../../shared/fixtures/cosmo-demo/employeeupdated.graphqls", import.meta.url),
+);
+// The fixture is the specification's, beside the repo (../shared): a bare clone skips these.
+const withFixture = describe.skipIf(!existsSync(FIXTURE));
+
+withFixture("the Cosmo demo fixture's filters", () => {
   const EMPLOYEES: SubgraphConfig = {
     name: "employees",
     routing_url: "http://127.0.0.1:1/graphql",
