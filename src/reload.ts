@@ -64,7 +64,11 @@ export async function reloadRouter(t: ReloadTarget, current: Config, next: Confi
   const changed = [...after].filter(([id, json]) => before.get(id) !== json).map(([id]) => id);
   const removed = [...before.keys()].filter((id) => !after.has(id));
   // The new providers first, fully started: if one cannot start, nothing has changed yet.
-  const all = await createProviders(next.events, t.instanceId);
+  // The delivery section needs a restart: replaced providers get the session buffer it set up.
+  const all = await createProviders(next.events, t.instanceId, {
+    delivery: current.delivery,
+    logger: t.logger,
+  });
   const fresh = new Map([...all].filter(([id]) => changed.includes(id)));
   for (const [id, p] of all) if (!fresh.has(id)) void p.stop().catch(() => undefined);
   try {

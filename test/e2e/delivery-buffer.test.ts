@@ -5,6 +5,7 @@
  * one holding the buffer, so either can be stopped alone), the built router, raw
  * graphql-transport-ws sockets, publishers that never stop.
  */
+import { writeFile } from "node:fs/promises";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -455,6 +456,44 @@ describe("session buffer with worker threads", () => {
         c.ws.close();
       }
       expectExactly(before, 1, before.at(-1)!);
+    } finally {
+      expect(await r.stop()).toBe(0);
+    }
+  });
+});
+
+describe("session buffer across a reload", () => {
+  it("keeps buffering a provider the reload replaced: new subscriptions still get cursors and resume", async () => {
+    const dir = await tempFiles({ "events.graphql": SDL, "config.yaml": config("reload") });
+    const r = await startRouterProcess(["--config", `${dir}/config.yaml`]);
+    try {
+      const key = freshKey("reload");
+      const first = await subscribe(r, "nats", key);
+      await primed("nats", key, first);
+      // The NATS provider changes (a readiness ceiling): the reload replaces it.
+      const changed = config("reload").replace(
+        "        delivery: at_least_once\n    redis:",
+        "        delivery: at_least_once\n        health: { max_lag: 1000 }\n    redis:",
+      );
+      expect(changed).not.toBe(config("reload"));
+      await writeFile(`${dir}/config.yaml`, changed);
+      process.kill(r.process.pid!, "SIGHUP");
+      await vi.waitFor(() => expect(r.logs.some((l) => l.msg === "configuration reloaded")).toBe(true), {
+        timeout: 10_000,
+      });
+      const second = await subscribe(r, "nats", key);
+      await primed("nats", key, second, 1);
+      expect(nexts(second)[0]!.payload.extensions).toMatchObject({
+        cursor: expect.any(String),
+        delivery: { achieved: "at_least_once" },
+      });
+      for (let i = 2; i <= 5; i++) publish("nats", key, i);
+      await vi.waitFor(() => expect(ids(second).at(-1)).toBe(5));
+      const cursorAt2 = nexts(second).find((n) => Object.values(n.payload.data)[0]!.id === "2")!.payload
+        .extensions!.cursor as string;
+      const resumed = await subscribe(r, "nats", key, cursorAt2);
+      await vi.waitFor(() => expect(ids(resumed)).toEqual([3, 4, 5]));
+      for (const c of [first, second, resumed]) c.ws.close();
     } finally {
       expect(await r.stop()).toBe(0);
     }
