@@ -1,16 +1,13 @@
-import { fileURLToPath } from "node:url";
 import { getNamedType } from "graphql";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
 import type { SubgraphConfig } from "../../../src/config/types.js";
 import { compileFilter, fieldTypeResolver } from "../../../src/planner/filter.js";
 import { validateFilter } from "../../../src/schema/filter-validate.js";
 import type { SubscribeBinding } from "../../../src/schema/model.js";
 import { loadSupergraph, type Supergraph } from "../../../src/schema/supergraph.js";
+import { COSMO_DEMO_FIXTURE as FIXTURE, describeCosmoDemo } from "../../helpers/fixtures.js";
 
-describe("the Cosmo demo fixture's filters", () => {
-  const FIXTURE = fileURLToPath(
-    new URL("../../../../shared/fixtures/cosmo-demo/employeeupdated.graphqls", import.meta.url),
-  );
+describeCosmoDemo("the Cosmo demo fixture's filters", () => {
   const EMPLOYEES: SubgraphConfig = {
     name: "employees",
     routing_url: "http://127.0.0.1:1/graphql",

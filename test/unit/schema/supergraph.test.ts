@@ -1,13 +1,10 @@
-import { fileURLToPath } from "node:url";
 import { getNamedType, isInterfaceType, isUnionType, printType } from "graphql";
 import { describe, expect, it } from "vitest";
 import type { SubgraphConfig } from "../../../src/config/types.js";
 import type { SubscribeBinding } from "../../../src/schema/model.js";
 import { loadSupergraph, type Supergraph } from "../../../src/schema/supergraph.js";
+import { COSMO_DEMO_FIXTURE as FIXTURE, describeCosmoDemo } from "../../helpers/fixtures.js";
 
-const FIXTURE = fileURLToPath(
-  new URL("../../../../shared/fixtures/cosmo-demo/employeeupdated.graphqls", import.meta.url),
-);
 const LINK = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key"])`;
 const EMPLOYEES: SubgraphConfig = {
   name: "employees",
@@ -20,7 +17,7 @@ const EMPLOYEES: SubgraphConfig = {
 
 const events = (schema: string): SubgraphConfig => ({ name: "events", schema });
 
-describe("loadSupergraph: the Cosmo demo fixture", () => {
+describeCosmoDemo("loadSupergraph: the Cosmo demo fixture", () => {
   let sg: Supergraph;
   const load = async (): Promise<Supergraph> => {
     sg ??= await loadSupergraph([{ name: "events", schema_file: FIXTURE }, EMPLOYEES]);
