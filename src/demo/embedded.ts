@@ -8,7 +8,7 @@ import { configFromObject } from "../config/loader.js";
 import type { Config } from "../config/types.js";
 import { MemoryProvider } from "../providers/memory/provider.js";
 import type { ManagedProvider } from "../providers/factory.js";
-import type { PlaygroundExamples } from "../router.js";
+import type { PlaygroundExamples } from "./playground.js";
 import { DEMO_EMPLOYEES_SDL, type DemoEmployees } from "./entity-subgraph.js";
 import type { Logger } from "../observability/logger.js";
 import { errorMessage } from "../errors.js";
@@ -42,10 +42,14 @@ type Employee @key(fields: "id", resolvable: false) {
 `;
 
 export const DEMO_EXAMPLES: PlaygroundExamples = {
-  subscription: `# Run this, then the mutation on the right (or in a second tab).
-# The event carries only the id; name, role and department come from the
-# demo's HTTP subgraph through _entities, once per event for all subscribers.
-subscription {
+  subscription: `# Run this (▶ or Ctrl/⌘+Enter). Then open this page in
+# a second browser tab, pick the UpdateEmployee tab there
+# and run it: the event arrives here. (Switching tabs in
+# one page stops the running subscription.)
+# The event carries only the id: name, role and
+# department come from the demo's HTTP subgraph through
+# _entities, once per event for all subscribers.
+subscription OnEmployeeUpdated {
   employeeUpdated(id: "1") {
     id
     name
@@ -53,7 +57,9 @@ subscription {
     department { name }
   }
 }`,
-  mutation: `mutation {
+  mutation: `# Publishes {"id":"1","update":{"name":"Ada"}} on
+# employeeUpdated.1; the demo subgraph keeps the new name.
+mutation UpdateEmployee {
   updateEmployee(id: "1", update: { name: "Ada" }) {
     success
   }

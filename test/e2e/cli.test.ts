@@ -78,7 +78,7 @@ type Employee @key(fields: "id") { id: ID! name: String }`,
     const router = await startRouterProcess(["--listen-addr", "127.0.0.1:0"]);
     cleanups.push(() => router.stop());
     const page = await (await fetch(`${router.http}/`)).text();
-    expect(page).toContain('const GRAPHQL_PATH = "/graphql"');
+    expect(page).toContain('"graphqlPath":"/graphql"');
     expect(page).toContain("updateEmployee");
     const client = wsClient(`${router.ws}/graphql`);
     const sub = collect(client, 'subscription { employeeUpdated(id: "1") { __typename id } }');
