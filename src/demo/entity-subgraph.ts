@@ -106,6 +106,29 @@ function rootValue(people: DemoEmployees) {
   };
 }
 
+// It may listen beyond loopback (docker/compose.yaml): a request body is bounded like the router's.
+const MAX_BODY = 1024 * 1024;
+
+/** A GraphQL-over-HTTP body, or what is wrong with it. */
+function parseRequest(text: string): { query: string; variables: Record<string, unknown> } | string {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return "bad JSON";
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return "body must be a JSON object";
+  const { query, variables } = body as { query?: unknown; variables?: unknown };
+  if (typeof query !== "string") return "query must be a string";
+  if (
+    variables !== undefined &&
+    variables !== null &&
+    (typeof variables !== "object" || Array.isArray(variables))
+  )
+    return "variables must be an object";
+  return { query, variables: (variables ?? {}) as Record<string, unknown> };
+}
+
 export interface DemoSubgraph {
   readonly url: string;
   /** The records it serves; the embedded demo stores published names here. */
@@ -113,35 +136,46 @@ export interface DemoSubgraph {
   close(): Promise<void>;
 }
 
-/** Starts the demo subgraph on 127.0.0.1 and a free port. */
-export function startDemoSubgraph(employees = new DemoEmployees()): Promise<DemoSubgraph> {
+/** Starts the demo subgraph, by default on 127.0.0.1 and a free port. */
+export function startDemoSubgraph(
+  employees = new DemoEmployees(),
+  listen: { host: string; port: number } = { host: "127.0.0.1", port: 0 },
+): Promise<DemoSubgraph> {
   const root = rootValue(employees);
   const server: Server = createServer((req, res) => {
+    const reply = (status: number, body: unknown) => {
+      if (!res.headersSent) res.writeHead(status, { "content-type": "application/json" });
+      res.end(JSON.stringify(body));
+    };
     const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", async () => {
-      let body: { query?: string; variables?: Record<string, unknown> };
-      try {
-        body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-      } catch {
-        res.writeHead(400, { "content-type": "application/json" }).end('{"errors":[{"message":"bad JSON"}]}');
-        return;
-      }
-      const result = await graphql({
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size <= MAX_BODY) chunks.push(c);
+    });
+    req.on("error", () => res.destroy());
+    req.on("end", () => {
+      if (size > MAX_BODY) return reply(413, { errors: [{ message: "request body too large" }] });
+      const body = parseRequest(Buffer.concat(chunks).toString("utf8"));
+      if (typeof body === "string") return reply(400, { errors: [{ message: body }] });
+      graphql({
         schema: EXECUTABLE,
-        source: body.query ?? "",
+        source: body.query,
         rootValue: root,
-        variableValues: body.variables ?? {},
-      });
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(result));
+        variableValues: body.variables,
+      }).then(
+        (result) => reply(200, result),
+        (err: unknown) => reply(400, { errors: [{ message: String((err as Error)?.message ?? err) }] }),
+      );
     });
   });
   server.keepAliveTimeout = 60_000;
-  return new Promise((resolve) => {
-    server.listen(0, "127.0.0.1", () => {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(listen.port, listen.host, () => {
       const { port } = server.address() as AddressInfo;
       resolve({
-        url: `http://127.0.0.1:${port}/graphql`,
+        url: `http://${listen.host.includes(":") ? `[${listen.host}]` : listen.host}:${port}/graphql`,
         employees,
         close: () => new Promise((r) => server.close(() => r())),
       });
