@@ -3,7 +3,8 @@
  * The demo's employees subgraph as a process of its own: docker/compose.yaml runs it as the
  * `employees` service next to the router. It listens on LISTEN_ADDR (default 127.0.0.1:4001). With
  * NATS_URL set it keeps the names published on employeeUpdated.* as the embedded demo does, the
- * way a real service hears about changes: by subscribing to the broker itself.
+ * way a real service hears about changes: by subscribing to the broker itself; and it answers
+ * getEmployee.<id> requests (the demo's employeeFromEvent query) as the embedded demo's responder.
  */
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { splitAddr } from "../config/listen.js";
@@ -30,7 +31,14 @@ async function main(): Promise<void> {
         if (update) employees.rename(update.id, update.name);
       },
     });
-    logger.info({ nats: natsUrl }, "keeping names published on employeeUpdated.*");
+    nc.subscribe("getEmployee.*", {
+      callback: (err, msg) => {
+        if (err) return logger.warn({ err: errorMessage(err) }, "getEmployee subscription failed");
+        const id = msg.subject.slice("getEmployee.".length);
+        msg.respond(JSON.stringify({ __typename: "Employee", id }));
+      },
+    });
+    logger.info({ nats: natsUrl }, "keeping names published on employeeUpdated.*, answering getEmployee.*");
   }
   const stop = (signal: string) => {
     logger.info({ signal }, "stopping");

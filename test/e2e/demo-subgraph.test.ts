@@ -1,7 +1,7 @@
 /**
  * The demo's employees subgraph as its own process (the compose file's `employees` service):
  * hostile requests get a 4xx and leave it serving; with NATS_URL it keeps the names published on
- * employeeUpdated.* (a real nats-server); SIGTERM stops it.
+ * employeeUpdated.* and answers getEmployee.<id> (a real nats-server); SIGTERM stops it.
  */
 import { spawn } from "node:child_process";
 import { join } from "node:path";
@@ -70,6 +70,11 @@ describe("the demo employees subgraph process", () => {
       },
       { timeout: 8000, interval: 200 },
     );
+  });
+
+  it("answers getEmployee.<id> requests over NATS", async () => {
+    const reply = await nc.request("getEmployee.42", "{}", { timeout: 5000 });
+    expect(JSON.parse(reply.string())).toEqual({ __typename: "Employee", id: "42" });
   });
 
   it("exits 0 on SIGTERM", async () => {
