@@ -1,9 +1,6 @@
-import { getNamedType } from "graphql";
 import { beforeAll, describe, expect, it } from "vitest";
-import { compileFilter, fieldTypeResolver } from "../../../src/planner/filter.js";
-import { validateFilter } from "../../../src/schema/filter-validate.js";
-import type { SubscribeBinding } from "../../../src/schema/model.js";
 import { loadSupergraph, type Supergraph } from "../../../src/schema/supergraph.js";
+import { fixtureFilters } from "../../helpers/fixture-filters.js";
 import { PARCELS_FIXTURE } from "../../helpers/fixtures.js";
 
 describe("the parcels fixture's filters", () => {
@@ -21,21 +18,10 @@ describe("the parcels fixture's filters", () => {
     ]);
   });
 
-  const filterOf = (name: string) => {
-    const field = sg.schema.getSubscriptionType()!.getFields()[name]!;
-    const binding = sg.bindings.get(`Subscription.${name}`) as SubscribeBinding;
-    return { field, returnType: getNamedType(field.type), filter: binding.filter! };
-  };
-
   it("validates every filter without a problem", () => {
-    const names = [...sg.bindings]
-      .filter(([k, b]) => k.startsWith("Subscription.") && b.kind === "subscribe" && b.filter)
-      .map(([k]) => k.slice("Subscription.".length));
-    expect(names).toHaveLength(7);
-    for (const name of names) {
-      const { field, returnType, filter } = filterOf(name);
-      expect([name, validateFilter(filter, field, returnType, sg.schema)]).toEqual([name, []]);
-    }
+    const filters = fixtureFilters(sg);
+    expect(filters.fields).toHaveLength(7);
+    expect(filters.problems()).toEqual(filters.fields.map((name) => [name, []]));
   });
 
   // Arguments as GraphQL coerces them: ID values are strings, Int values numbers.
@@ -54,8 +40,6 @@ describe("the parcels fixture's filters", () => {
     ["trackingEvents", { carrier: "a" }, { __typename: "ParcelDelivered", no: 1, carrier: "b" }, false],
     ["depotActivity", { carrier: "a" }, { __typename: "ParcelDeparted", no: 1, carrier: "a" }, true],
   ] as const)("%s(%j) on %j → %s", (name, args, event, expected) => {
-    const { returnType, filter } = filterOf(name);
-    const pred = compileFilter(filter, { args }, fieldTypeResolver(sg.schema, returnType.name));
-    expect(pred({ __typename: returnType.name, ...event })).toBe(expected);
+    expect(fixtureFilters(sg).keeps(name, args, event)).toBe(expected);
   });
 });
