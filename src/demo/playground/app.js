@@ -1,13 +1,19 @@
 // The playground page's script (browser code, bundled by scripts/build-playground.mjs into
-// dist/demo/playground/; never run by Node). GraphiQL with subscriptions over graphql-ws, queries
-// and mutations over HTTP POST, schema-aware editing from the router's introspection, and the
-// demo's operations preloaded as tabs. Its settings come from the page (src/demo/playground.ts).
+// dist/demo/playground/; never run by Node). GraphiQL with subscriptions on the project's own
+// client (streamgate/client over graphql-transport-ws: it reconnects and resumes from the last
+// cursor by itself), queries and mutations over HTTP POST, schema-aware editing from the router's
+// introspection, and the demo's operations preloaded as tabs. Its settings come from the page
+// (src/demo/playground.ts).
 import { createGraphiQLFetcher } from "@graphiql/toolkit";
 import { GraphiQL } from "graphiql";
-import { createClient } from "graphql-ws";
 import { createElement as h } from "react";
 import { createRoot } from "react-dom/client";
+import * as StreamgateClient from "../../client/index.ts";
 import "graphiql/style.css";
+
+// The client is also the page's own API, for the browser console and the browser tests
+// (test/helpers/browser.ts subscribeInPage).
+globalThis.StreamgateClient = StreamgateClient;
 
 // Monaco runs its language services in web workers, bundled next to this file; the build passes
 // their file names in (hashed, so they can be cached for good).
@@ -21,11 +27,11 @@ globalThis.MonacoEnvironment = {
 const settings = JSON.parse(document.getElementById("streamgate-playground").textContent);
 const path = settings.graphqlPath;
 const ws = `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}${path}`;
-const fetcher = createGraphiQLFetcher({
-  url: path,
-  // retryAttempts 0: a refused subscription shows its error instead of reconnecting forever.
-  wsClient: createClient({ url: ws, retryAttempts: 0 }),
-});
+// streamgate/client's subscribe(request, sink) → stop is graphql-ws's Client shape, which is what
+// GraphiQL's fetcher drives. A router restart shows as a pause, then more events.
+const client = StreamgateClient.createClient({ url: ws, retryAttempts: Number.POSITIVE_INFINITY });
+globalThis.StreamgatePlayground = { client };
+const fetcher = createGraphiQLFetcher({ url: path, wsClient: client });
 
 const tabs = (settings.examples ?? []).map((query) => ({ query }));
 createRoot(document.getElementById("root")).render(
