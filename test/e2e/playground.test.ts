@@ -6,7 +6,7 @@
 import { getIntrospectionQuery } from "graphql";
 import type { Page } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { launchChromium, type TestBrowser } from "../helpers/browser.js";
+import { launchChromium, setQueryEditor, type TestBrowser } from "../helpers/browser.js";
 import { postGraphql } from "../helpers/clients.js";
 import { type RunningRouter, startRouterProcess, tempFiles } from "../helpers/router.js";
 
@@ -128,12 +128,8 @@ describe("the playground (GraphiQL) in headless Chromium", () => {
     async () => {
       const page = await openPlayground();
       await page.click(".graphiql-tab-add");
-      await page.click(".graphiql-query-editor .view-lines");
-      await page.keyboard.down("Control");
-      await page.keyboard.press("a");
-      await page.keyboard.up("Control");
-      await page.keyboard.press("Backspace");
-      await page.keyboard.type('subscription { employeeUpdated(id: "1") { ');
+      await setQueryEditor(page, 'subscription { employeeUpdated(id: "1") {  } }');
+      for (let i = 0; i < 4; i++) await page.keyboard.press("ArrowLeft"); // into the inner selection set
       await page.keyboard.down("Control");
       await page.keyboard.press("Space");
       await page.keyboard.up("Control");
