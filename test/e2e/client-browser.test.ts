@@ -63,7 +63,7 @@ describe("streamgate/client in Chromium", () => {
         ).StreamgatePlayground.client.stats().eventsReceived,
     );
     expect(stats).toBeGreaterThanOrEqual(1);
-  });
+  }, 60_000); // GraphiQL (5 MB of script and Monaco's workers) on a busy 2-core machine
 
   it("the page's client reconnects by itself after the router is SIGKILLed and restarted", async () => {
     const sub = await subscribeInPage(page, ANY_SUB, "anyEmployeeUpdated");

@@ -6,6 +6,7 @@
 // (src/demo/playground.ts).
 import { createGraphiQLFetcher } from "@graphiql/toolkit";
 import { GraphiQL } from "graphiql";
+import { getOperationAST, parse } from "graphql";
 import { createElement as h } from "react";
 import { createRoot } from "react-dom/client";
 import * as StreamgateClient from "../../client/index.ts";
@@ -27,11 +28,34 @@ globalThis.MonacoEnvironment = {
 const settings = JSON.parse(document.getElementById("streamgate-playground").textContent);
 const path = settings.graphqlPath;
 const ws = `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}${path}`;
-// streamgate/client's subscribe(request, sink) → stop is graphql-ws's Client shape, which is what
-// GraphiQL's fetcher drives. A router restart shows as a pause, then more events.
+// Every subscription runs on streamgate/client (named or not: GraphiQL's own fetcher would send an
+// anonymous one over HTTP multipart); queries and mutations go over HTTP POST. A router restart
+// shows as a pause, then more events.
 const client = StreamgateClient.createClient({ url: ws, retryAttempts: Number.POSITIVE_INFINITY });
 globalThis.StreamgatePlayground = { client };
-const fetcher = createGraphiQLFetcher({ url: path, wsClient: client });
+const http = createGraphiQLFetcher({ url: path });
+
+/** The subscription's results as GraphiQL shows a stream; its stop button ends the iterator. */
+async function* subscription(request) {
+  try {
+    yield* client.iterate(request);
+  } catch (err) {
+    // A refused subscription (validation, limits, auth): show the router's errors, not a stack.
+    yield { errors: err?.errors?.length ? err.errors : [{ message: String(err?.message ?? err), extensions: { code: err?.code } }] };
+  }
+}
+
+/** The kind of operation `params` runs; from its own text (GraphiQL's parsed copy may lag an edit). */
+function kindOf(params) {
+  try {
+    return getOperationAST(parse(params.query), params.operationName ?? undefined)?.operation;
+  } catch {
+    return undefined; // a syntax error: the router reports it over HTTP
+  }
+}
+
+const fetcher = (params, opts) =>
+  kindOf(params) === "subscription" ? subscription(params) : http(params, opts);
 
 const tabs = (settings.examples ?? []).map((query) => ({ query }));
 createRoot(document.getElementById("root")).render(
