@@ -6,7 +6,7 @@
 import { parseArgs } from "node:util";
 import { configFromObject, loadConfigFile, withoutSource } from "./config/loader.js";
 import type { Config, LogLevel } from "./config/types.js";
-import { DEMO_EXAMPLES, demoConfig, installDemoResponder } from "./demo/embedded.js";
+import { DEMO_EXAMPLES, demoConfig, installDemo } from "./demo/embedded.js";
 import { type DemoSubgraph, startDemoSubgraph } from "./demo/entity-subgraph.js";
 import { errorMessage, StreamgateError } from "./errors.js";
 import { checkProviderFiles } from "./providers/files.js";
@@ -115,7 +115,9 @@ async function main(): Promise<number> {
     async () => {
       const router = await startRouter(config, {
         logger,
-        ...(embedded ? { examples: DEMO_EXAMPLES, onProviders: installDemoResponder } : {}),
+        ...(demo
+          ? { examples: DEMO_EXAMPLES, onProviders: (p) => installDemo(p, demo!.employees, logger) }
+          : {}),
       });
       return {
         host: router.host,

@@ -2,10 +2,10 @@
  * The router's lifecycle: schema → providers → engine → uWS app → listen; and the reverse on
  * stop, draining clients within the grace period.
  */
-import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { splitAddr } from "./config/listen.js";
 import type { Config } from "./config/types.js";
+import { mountPlayground, type PlaygroundExamples } from "./demo/playground.js";
 import { Engine } from "./engine/engine.js";
 import { ErrorCode, StreamgateError } from "./errors.js";
 import { startHeapTrim } from "./observability/heap-trim.js";
@@ -27,10 +27,7 @@ import { mountOperationalRoutes } from "./transport/routes.js";
 import type { ClusterLink } from "./workers/cluster.js";
 import { joinCluster, mountFaultInjection } from "./workers/join.js";
 
-export interface PlaygroundExamples {
-  readonly subscription: string;
-  readonly mutation: string;
-}
+export type { PlaygroundExamples };
 
 export interface RouterOptions {
   readonly logger: Logger;
@@ -61,30 +58,6 @@ export interface Router {
    * when its schemas or new providers do not load.
    */
   reload(next: Config): Promise<ReloadOutcome>;
-}
-
-/**
- * The browser build of `streamgate/client` (scripts/build-client.mjs), inlined so the playground
- * needs no extra route. "</script" cannot occur in its code, only in strings, where "<\/" is equal.
- */
-function clientBundle(): string {
-  try {
-    const js = readFileSync(new URL("./client/streamgate-client.iife.js", import.meta.url), "utf8");
-    return js.replace(/<\/script/gi, "<\\/script");
-  } catch {
-    return 'document.title = "client bundle missing: run npm run build"';
-  }
-}
-
-function playgroundPage(config: Config, examples: PlaygroundExamples | undefined): string {
-  const html = readFileSync(new URL("./demo/playground/index.html", import.meta.url), "utf8");
-  // JSON inside <script>: "</" must not close the script element.
-  const js = (s: string): string => JSON.stringify(s).replace(/<\//g, "<\\/");
-  return html
-    .replace("__CLIENT_BUNDLE__", () => clientBundle())
-    .replace("__GRAPHQL_PATH__", () => config.graphql_path.replace(/[^\w/.-]/g, ""))
-    .replace("__DEFAULT_QUERY__", () => js(examples?.subscription ?? "subscription {\n  \n}"))
-    .replace("__DEFAULT_MUTATION__", () => js(examples?.mutation ?? "mutation {\n  \n}"));
 }
 
 export async function startRouter(config: Config, options: RouterOptions): Promise<Router> {
@@ -162,7 +135,9 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
     providers: () => providers.values(),
     draining: () => draining,
     liveBody: cluster ? `{"status":"live","worker":${cluster.self}}` : '{"status":"live"}',
-    ...(config.playground ? { playground: playgroundPage(config, options.examples) } : {}),
+    ...(config.playground
+      ? { playground: (a: TemplatedApp) => mountPlayground(a, config.graphql_path, options.examples) }
+      : {}),
   });
 
   const { host, port } = splitAddr(config.listen_addr);

@@ -75,7 +75,7 @@ export class Reply {
   }
 
   /** Ends the response; `closeConnection` also closes the socket once it is written. */
-  end(body?: string, closeConnection = false): void {
+  end(body?: string | Uint8Array, closeConnection = false): void {
     if (this.state !== OPEN) return;
     this.state = ENDED;
     this.guard(() => this.res.end(body, closeConnection));
@@ -92,7 +92,7 @@ export class Reply {
    * A whole response at once, corked. `closeConnection` closes the socket after it (a request
    * whose body was not read must not leave the rest of it to be parsed as the next request).
    */
-  send(status: string, headers: readonly Header[], body: string, closeConnection = false): void {
+  send(status: string, headers: readonly Header[], body: string | Uint8Array, closeConnection = false): void {
     this.cork(() => {
       this.status(status);
       for (const [k, v] of headers) this.header(k, v);

@@ -17,8 +17,8 @@ export interface OperationalRoutes {
   readonly draining: () => boolean;
   /** The body of /health/live (a worker adds its index). */
   readonly liveBody: string;
-  /** The playground page, when enabled. */
-  readonly playground?: string;
+  /** Mounts the playground's routes (src/demo/playground.ts), when enabled. */
+  readonly playground?: (app: TemplatedApp) => void;
 }
 
 const JSON_HEADERS = [["content-type", "application/json"]] as const;
@@ -38,12 +38,7 @@ export function mountOperationalRoutes(app: TemplatedApp, o: OperationalRoutes):
     const r = readiness(true, o.providers(), o.draining());
     new Reply(res).send(r.ready ? "200 OK" : "503 Service Unavailable", JSON_HEADERS, r.body);
   });
-  const page = o.playground;
-  if (page !== undefined) {
-    app.get("/", (res) => {
-      new Reply(res).send("200 OK", [["content-type", "text/html; charset=utf-8"]], page);
-    });
-  }
+  o.playground?.(app);
   app.any("/*", (res) => {
     sendErrors(new Reply(res), "404 Not Found", [{ message: "not found" }]);
   });

@@ -192,7 +192,7 @@ describe("NatsProvider specifics", () => {
       await Promise.all([unconfirmed.start(), confirmed.start()]);
       const c = new Collector();
       await unconfirmed.subscribe([`${prefix}.fast`], c.handler);
-      frozen.signal("SIGSTOP"); // the server reads nothing, answers no PING
+      await frozen.signal("SIGSTOP"); // the server reads nothing, answers no PING
       const t0 = performance.now();
       for (let i = 0; i < 50; i++) await unconfirmed.publish(`${prefix}.fast`, bytes(String(i)));
       expect(performance.now() - t0).toBeLessThan(200);
@@ -200,10 +200,10 @@ describe("NatsProvider specifics", () => {
       await expect(confirmed.publish(`${prefix}.fast`, bytes("x"))).rejects.toMatchObject({
         code: ErrorCode.PUBLISH_FAILED,
       });
-      frozen.signal("SIGCONT");
+      await frozen.signal("SIGCONT");
       await c.waitForCount(50);
     } finally {
-      frozen.signal("SIGCONT");
+      await frozen.signal("SIGCONT");
       await Promise.all([unconfirmed.stop(), confirmed.stop()]);
       await frozen.stop();
     }

@@ -1,9 +1,11 @@
 /** The command-line contract: help, config checking, the embedded default, signals. */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { startNats } from "../helpers/brokers/nats.js";
 import { freePort } from "../helpers/brokers/net.js";
 import { collect, postGraphql, rawSocket, wsClient } from "../helpers/clients.js";
-import { runCli, startRouterProcess, tempFiles } from "../helpers/router.js";
+import { REPO_ROOT, runCli, startRouterProcess, tempFiles } from "../helpers/router.js";
 
 const EVENTS = `type Subscription { employeeUpdated(id: ID!): Employee! @edfs__natsSubscribe(subjects: ["employeeUpdated.{{ args.id }}"]) }
 type Employee @key(fields: "id", resolvable: false) { id: ID! @external }`;
@@ -18,6 +20,9 @@ describe("streamgate CLI", () => {
     const r = await runCli(["--help"]);
     expect(r.code).toBe(0);
     for (const opt of ["--config", "--check-config", "--log-level"]) expect(r.stdout).toContain(opt);
+    // It points to the configuration reference, which must exist.
+    expect(r.stdout).toContain("docs/configuration.md");
+    expect(existsSync(join(REPO_ROOT, "docs/configuration.md"))).toBe(true);
   });
 
   it("rejects unknown options", async () => {
@@ -73,7 +78,7 @@ type Employee @key(fields: "id") { id: ID! name: String }`,
     const router = await startRouterProcess(["--listen-addr", "127.0.0.1:0"]);
     cleanups.push(() => router.stop());
     const page = await (await fetch(`${router.http}/`)).text();
-    expect(page).toContain('const GRAPHQL_PATH = "/graphql"');
+    expect(page).toContain('"graphqlPath":"/graphql"');
     expect(page).toContain("updateEmployee");
     const client = wsClient(`${router.ws}/graphql`);
     const sub = collect(client, 'subscription { employeeUpdated(id: "1") { __typename id } }');

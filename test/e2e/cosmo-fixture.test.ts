@@ -1,21 +1,15 @@
 /**
  * Contract check: the Cosmo router demo's event-driven subgraph, unchanged, next to an ordinary
  * subgraph that owns Employee.details. Kafka and Redis run on the embedded broker here (their
- * real brokers have their own e2e files); NATS is a real nats-server.
+ * real brokers have their own e2e files); NATS is a real nats-server. The fixture lives in the
+ * specification's shared/ folder: where it is absent the suite is skipped, and
+ * test/e2e/parcels-fixture.test.ts runs the same shapes on the repo's own fixture.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { type NatsServer, startNats } from "../helpers/brokers/nats.js";
-import { type Collected, collect, postGraphql, wsClient } from "../helpers/clients.js";
-import { REPO_ROOT, type RunningRouter, startRouterProcess, tempFiles } from "../helpers/router.js";
-import { type RunningSubgraph, startSubgraph } from "../helpers/subgraphs.js";
-
-const FIXTURE = resolve(REPO_ROOT, "../shared/fixtures/cosmo-demo/employeeupdated.graphqls");
-// The fixture is the specification's, beside the repo (../shared): a bare clone skips this file.
-const PRESENT = existsSync(FIXTURE);
-const withFixture = describe.skipIf(!PRESENT);
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, expect, it, vi } from "vitest";
+import { collect, postGraphql, wsClient } from "../helpers/clients.js";
+import { type FixtureStack, startFixtureStack, until } from "../helpers/fixture-router.js";
+import { COSMO_DEMO_FIXTURE as FIXTURE, describeCosmoDemo } from "../helpers/fixtures.js";
 
 const EMPLOYEES = `
 extend schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key"])
@@ -25,72 +19,32 @@ type Query { employee(id: Int!): Employee }
 `;
 const details = (id: number) => ({ forename: `F${id}`, surname: `S${id}` });
 
-let nats: NatsServer;
-let nc: NatsConnection;
-let employees: RunningSubgraph;
-let router: RunningRouter;
-const enc = new TextEncoder();
-
-beforeAll(async () => {
-  if (!PRESENT) return;
-  nats = await startNats();
-  nc = await connect({ servers: nats.url });
-  for (const prefix of ["getEmployee", "getEmployeeMyNats"]) {
-    nc.subscribe(`${prefix}.*`, {
-      callback: (_e, m) => {
-        m.respond(
-          enc.encode(JSON.stringify({ __typename: "Employee", id: Number(m.subject.split(".")[1]) })),
-        );
+describeCosmoDemo("the Cosmo demo event-driven subgraph, unchanged", () => {
+  let stack: FixtureStack;
+  let router: FixtureStack["router"];
+  let nc: FixtureStack["nc"];
+  let mutate: FixtureStack["mutate"];
+  beforeAll(async () => {
+    stack = await startFixtureStack({
+      eventsSchemaFile: FIXTURE,
+      entitySdl: EMPLOYEES,
+      resolvers: {
+        Employee: { __resolveReference: (r: { id: number }) => ({ id: r.id, details: details(r.id) }) },
+        Query: { employee: (_: unknown, a: { id: number }) => ({ id: a.id, details: details(a.id) }) },
       },
+      responders: ["getEmployee.*", "getEmployeeMyNats.*"].map((subject) => ({
+        subject,
+        typename: "Employee",
+        key: "id",
+      })),
+      natsIds: ["default", "my-nats"],
+      kafkaId: "my-kafka",
+      redisId: "my-redis",
     });
-  }
-  await nc.flush();
-  employees = await startSubgraph(EMPLOYEES, {
-    Employee: { __resolveReference: (r: { id: number }) => ({ id: r.id, details: details(r.id) }) },
-    Query: { employee: (_: unknown, a: { id: number }) => ({ id: a.id, details: details(a.id) }) },
-  } as never);
-  const dir = await tempFiles({
-    "employees.graphql": EMPLOYEES,
-    "c.yaml": `listen_addr: 127.0.0.1:0
-subgraphs:
-  - { name: employees, routing_url: "${employees.url}", schema_file: employees.graphql }
-  - { name: employeeupdated, schema_file: "${FIXTURE}" }
-events:
-  providers:
-    nats:
-      - { id: default, url: "${nats.url}" }
-      - { id: my-nats, url: "${nats.url}" }
-    kafka: [{ id: my-kafka, brokers: ["memory://"] }]
-    redis: [{ id: my-redis, urls: ["memory://"] }]
-`,
+    ({ router, nc, mutate } = stack);
   });
-  router = await startRouterProcess(["--config", `${dir}/c.yaml`]);
-});
+  afterAll(() => stack?.stop());
 
-afterAll(async () => {
-  await router?.stop();
-  await employees?.stop();
-  await nc?.close();
-  await nats?.stop();
-});
-
-async function until(subs: readonly Collected[], act: () => Promise<void> | void, n = 1): Promise<void> {
-  await vi.waitFor(
-    async () => {
-      if (subs.every((s) => s.values.length >= n)) return;
-      await act();
-      throw new Error("waiting");
-    },
-    { timeout: 8000, interval: 200 },
-  );
-}
-
-const mutate = async (query: string) => {
-  const res = await postGraphql(router.http, { query });
-  expect(JSON.stringify(res.body)).toContain('"success":true');
-};
-
-withFixture("the Cosmo demo event-driven subgraph, unchanged", () => {
   it("uses the fixture file as is", () => {
     expect(readFileSync(FIXTURE, "utf8")).toContain("@edfs__natsSubscribe");
   });

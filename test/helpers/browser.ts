@@ -8,6 +8,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import { expect, vi } from "vitest";
 import { ensureBinary } from "./brokers/ensure.js";
 
 export interface TestBrowser {
@@ -96,4 +97,29 @@ export async function subscribeInPage(
         return { got: w.got, errs: w.errs, stats: w.client.stats() };
       }),
   };
+}
+
+/**
+ * Replaces the text of the playground's (GraphiQL's) query editor with `text`, as one edit (no
+ * bracket auto-closing per keystroke), and checks it took, trying again if not: on a busy machine
+ * the editor may not hold the focus yet when first clicked. `text` is one line.
+ */
+export async function setQueryEditor(page: Page, text: string): Promise<void> {
+  const lines = ".graphiql-query-editor .view-lines";
+  const read = () => page.$eval(lines, (e) => (e.textContent ?? "").replace(/\s+/g, " ").trim());
+  await vi.waitFor(
+    async () => {
+      // A background page gets no focus events; bring it forward, then put the caret in Monaco's
+      // input (its textarea) so the keys below reach the editor, not the page.
+      await page.bringToFront();
+      await page.click(lines);
+      await page.focus(".graphiql-query-editor textarea");
+      await page.keyboard.down("Control");
+      await page.keyboard.press("a");
+      await page.keyboard.up("Control");
+      await page.keyboard.sendCharacter(text);
+      expect(await read()).toBe(text.replace(/\s+/g, " ").trim());
+    },
+    { timeout: 20_000, interval: 300 },
+  );
 }

@@ -4,6 +4,7 @@
  * that can be killed and started again to test broker outages.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
 import { freePort, waitForPort } from "./net.js";
 
 /** How long a server may take to print its ready line and to accept connections. */
@@ -82,8 +83,11 @@ export interface RestartableServer {
   start(): Promise<void>;
   /** kill() then start(). */
   restart(): Promise<void>;
-  /** Sends a signal to the running server (SIGSTOP / SIGCONT freeze and thaw it). */
-  signal(sig: NodeJS.Signals): void;
+  /**
+   * Sends a signal to the running server (SIGSTOP / SIGCONT freeze and thaw it); resolves once
+   * the kernel shows the process stopped or running again, so a test acts on the state it asked for.
+   */
+  signal(sig: NodeJS.Signals): Promise<void>;
 }
 
 export interface RestartableOptions {
@@ -138,8 +142,19 @@ export async function startRestartable(options: RestartableOptions): Promise<Res
       await kill();
       await launch();
     },
-    signal: (sig) => {
-      proc?.kill(sig);
+    signal: async (sig) => {
+      const p = proc;
+      if (!p?.pid) return;
+      p.kill(sig);
+      if (sig !== "SIGSTOP" && sig !== "SIGCONT") return;
+      const want = sig === "SIGSTOP";
+      for (let i = 0; i < 200; i++) {
+        const stat = await readFile(`/proc/${p.pid}/stat`, "utf8").catch(() => "");
+        // The state is the field after the parenthesised command name.
+        const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+        if ((state === "T") === want) return;
+        await new Promise((r) => setTimeout(r, 5));
+      }
     },
     stop: async () => {
       stopped = true;

@@ -1,20 +1,10 @@
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { getNamedType } from "graphql";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
 import type { SubgraphConfig } from "../../../src/config/types.js";
-import { compileFilter, fieldTypeResolver } from "../../../src/planner/filter.js";
-import { validateFilter } from "../../../src/schema/filter-validate.js";
-import type { SubscribeBinding } from "../../../src/schema/model.js";
 import { loadSupergraph, type Supergraph } from "../../../src/schema/supergraph.js";
+import { fixtureFilters } from "../../helpers/fixture-filters.js";
+import { COSMO_DEMO_FIXTURE as FIXTURE, describeCosmoDemo } from "../../helpers/fixtures.js";
 
-const FIXTURE = fileURLToPath(
-  new URL("../../../../shared/fixtures/cosmo-demo/employeeupdated.graphqls", import.meta.url),
-);
-// The fixture is the specification's, beside the repo (../shared): a bare clone skips these.
-const withFixture = describe.skipIf(!existsSync(FIXTURE));
-
-withFixture("the Cosmo demo fixture's filters", () => {
+describeCosmoDemo("the Cosmo demo fixture's filters", () => {
   const EMPLOYEES: SubgraphConfig = {
     name: "employees",
     routing_url: "http://127.0.0.1:1/graphql",
@@ -27,21 +17,10 @@ withFixture("the Cosmo demo fixture's filters", () => {
     sg = await loadSupergraph([{ name: "events", schema_file: FIXTURE }, EMPLOYEES]);
   });
 
-  const filterOf = (name: string) => {
-    const field = sg.schema.getSubscriptionType()!.getFields()[name]!;
-    const binding = sg.bindings.get(`Subscription.${name}`) as SubscribeBinding;
-    return { field, returnType: getNamedType(field.type), filter: binding.filter! };
-  };
-
   it("validates every filter without a problem", () => {
-    const names = [...sg.bindings]
-      .filter(([k, b]) => k.startsWith("Subscription.") && b.kind === "subscribe" && b.filter)
-      .map(([k]) => k.slice("Subscription.".length));
-    expect(names).toHaveLength(7);
-    for (const name of names) {
-      const { field, returnType, filter } = filterOf(name);
-      expect([name, validateFilter(filter, field, returnType, sg.schema)]).toEqual([name, []]);
-    }
+    const filters = fixtureFilters(sg);
+    expect(filters.fields).toHaveLength(7);
+    expect(filters.problems()).toEqual(filters.fields.map((name) => [name, []]));
   });
 
   // Arguments as GraphQL coerces them: ID values are strings, Int values numbers.
@@ -100,8 +79,6 @@ withFixture("the Cosmo demo fixture's filters", () => {
       true,
     ],
   ] as const)("%s(%j) on %j → %s", (name, args, event, expected) => {
-    const { returnType, filter } = filterOf(name);
-    const pred = compileFilter(filter, { args }, fieldTypeResolver(sg.schema, returnType.name));
-    expect(pred({ __typename: returnType.name, ...event })).toBe(expected);
+    expect(fixtureFilters(sg).keeps(name, args, event)).toBe(expected);
   });
 });

@@ -239,7 +239,8 @@ describe("renderTopics: limits.max_topics_per_subscription", () => {
   it("refuses a 50,000-element list at once, naming the configured limit", () => {
     const t0 = performance.now();
     const err = refused(["a.{{ args.ids }}"], { args: { ids: ids(50_000) } }, 100);
-    expect(performance.now() - t0).toBeLessThan(50);
+    // Generous for a loaded CI machine; rendering and validating 50,000 subjects takes far longer.
+    expect(performance.now() - t0).toBeLessThan(1000);
     expect(err.message).toBe(
       "the subscription would render more than 100 topics (limits.max_topics_per_subscription)",
     );
@@ -249,7 +250,8 @@ describe("renderTopics: limits.max_topics_per_subscription", () => {
     // 10,000 × 10,000 = 10^8 strings if the product were built first.
     const t0 = performance.now();
     refused(["{{ args.a }}.{{ args.b }}"], { args: { a: ids(10_000), b: ids(10_000) } }, 100);
-    expect(performance.now() - t0).toBeLessThan(50);
+    // Building 10^8 strings first would take minutes (or exhaust the heap), not this.
+    expect(performance.now() - t0).toBeLessThan(1000);
   });
 
   it("counts over all templates of the field, static ones included", () => {

@@ -1,14 +1,10 @@
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { getNamedType, isInterfaceType, isUnionType, printType } from "graphql";
 import { describe, expect, it } from "vitest";
 import type { SubgraphConfig } from "../../../src/config/types.js";
 import type { SubscribeBinding } from "../../../src/schema/model.js";
 import { loadSupergraph, type Supergraph } from "../../../src/schema/supergraph.js";
+import { COSMO_DEMO_FIXTURE as FIXTURE, describeCosmoDemo } from "../../helpers/fixtures.js";
 
-const FIXTURE = fileURLToPath(
-  new URL("../../../../shared/fixtures/cosmo-demo/employeeupdated.graphqls", import.meta.url),
-);
 const LINK = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key"])`;
 const EMPLOYEES: SubgraphConfig = {
   name: "employees",
@@ -21,10 +17,7 @@ const EMPLOYEES: SubgraphConfig = {
 
 const events = (schema: string): SubgraphConfig => ({ name: "events", schema });
 
-// The fixture is the specification's, beside the repo (../shared): a bare clone skips these.
-const withFixture = describe.skipIf(!existsSync(FIXTURE));
-
-withFixture("loadSupergraph: the Cosmo demo fixture", () => {
+describeCosmoDemo("loadSupergraph: the Cosmo demo fixture", () => {
   let sg: Supergraph;
   const load = async (): Promise<Supergraph> => {
     sg ??= await loadSupergraph([{ name: "events", schema_file: FIXTURE }, EMPLOYEES]);
