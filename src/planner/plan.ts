@@ -18,12 +18,26 @@ import {
   specifiedRules,
   validate,
 } from "graphql";
-import { type CompiledQuery, compileQuery, isCompiledQuery } from "graphql-jit";
+import { createRequire } from "node:module";
+import type { CompiledQuery } from "graphql-jit";
 import { LRUCache } from "lru-cache";
 import { DistinctArgumentsPerFieldRule } from "./argument-variants.js";
 import type { FieldBinding, RootFieldKey, SubscribeBinding } from "../schema/model.js";
 import { type LimitName, limitError } from "../security/limits.js";
 import { checkOperationLimits, type OperationLimits } from "./operation-limits.js";
+
+type GraphqlJit = typeof import("graphql-jit");
+let jitModule: GraphqlJit | undefined;
+
+/**
+ * graphql-jit, loaded on the first operation planned: with its JSON serializer's dependencies it
+ * is ~12 MB of resident memory a router that has not served an operation yet does not need
+ * (profiles/README.md, "Empty router"). Synchronous, since planning is.
+ */
+function graphqlJit(): GraphqlJit {
+  jitModule ??= createRequire(import.meta.url)("graphql-jit") as GraphqlJit;
+  return jitModule;
+}
 
 export interface PlanError {
   readonly [key: string]: unknown;
@@ -165,8 +179,9 @@ export class Planner {
         WireCode.BAD_REQUEST,
       );
     }
-    const compiled = compileQuery(this.schema, document, operation.name?.value);
-    if (!isCompiledQuery(compiled)) {
+    const jit = graphqlJit();
+    const compiled = jit.compileQuery(this.schema, document, operation.name?.value);
+    if (!jit.isCompiledQuery(compiled)) {
       return { ok: false, errors: toPlanErrors((compiled.errors ?? []) as GraphQLError[]) };
     }
     if (operation.operation !== "subscription") {
