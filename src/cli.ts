@@ -3,12 +3,14 @@
  * Process entry: options, config, start, signals. Exit codes: 0 ok / clean shutdown, 1 bad config
  * or start failure.
  */
+import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { configFromObject, loadConfigFile, withoutSource } from "./config/loader.js";
 import type { Config, LogLevel } from "./config/types.js";
 import { DEMO_EXAMPLES, demoConfig, installDemo } from "./demo/embedded.js";
 import { type DemoSubgraph, startDemoSubgraph } from "./demo/entity-subgraph.js";
 import { errorMessage, StreamgateError } from "./errors.js";
+import { loadHookModules } from "./hooks/load.js";
 import { checkProviderFiles } from "./providers/files.js";
 import { createLogger } from "./observability/logger.js";
 import { loadRouterSupergraph, startRouter } from "./router.js";
@@ -87,12 +89,21 @@ async function main(): Promise<number> {
         () => undefined,
         (err: unknown) => err,
       );
+      // Hook modules are imported and checked, as at start.
+      const hooks = await loadHookModules(
+        config.modules,
+        config.source ? dirname(config.source) : process.cwd(),
+      ).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
       if (files.length > 0) {
         process.stderr.write(`${label}: provider TLS or credentials files are unusable\n`);
         process.stderr.write(`${files.map((f) => `  - ${f}`).join("\n")}\n`);
       }
+      if (hooks !== undefined) process.stderr.write(`${errorMessage(hooks)}\n`);
       if (schema !== undefined) throw schema;
-      if (files.length > 0) return 1;
+      if (files.length > 0 || hooks !== undefined) return 1;
       process.stdout.write(`${path ?? "embedded default"}: configuration and schemas are valid\n`);
       return 0;
     }

@@ -5,3 +5,20 @@ export { ErrorCode, StreamgateAggregateError, StreamgateError } from "./errors.j
 export { createLogger } from "./observability/logger.js";
 export type { Router, RouterOptions } from "./router.js";
 export { startRouter } from "./router.js";
+export type {
+  DeliverContext,
+  DeliverHook,
+  DeliverResult,
+  HookContext,
+  HookEvent,
+  HookEventResult,
+  HookRefusal,
+  PublishContext,
+  PublishResult,
+  ReceiveEventsContext,
+  ReceiveEventsResult,
+  StreamHooks,
+  SubscriptionCreateContext,
+  SubscriptionCreateResult,
+  SubscriptionStartContext,
+} from "./hooks/types.js";

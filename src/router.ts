@@ -19,6 +19,8 @@ import { type TemplatedApp, type us_listen_socket, uws } from "./transport/uws.j
 import { mountWebSocket, type WebSocketHandle } from "./transport/websocket.js";
 import { Delivery } from "./delivery/service.js";
 import { type ReloadOutcome, reloadRouter } from "./reload.js";
+import { loadHooks } from "./hooks/setup.js";
+import { headerCapture } from "./transport/headers.js";
 import { Security } from "./security/security.js";
 import { loadRouterSupergraph, startProviders } from "./startup.js";
 
@@ -65,6 +67,8 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
   // First: a config it refuses (require_authentication without jwt) fails before anything starts.
   const security = new Security(config);
   const delivery = new Delivery(config, logger);
+  // Before any broker connects: a module that does not load stops the start.
+  const hooks = await loadHooks(config, logger);
   const supergraph = await loadRouterSupergraph(config);
   for (const d of supergraph.dropped) logger.warn({ problem: d }, "field dropped: unknown provider");
   const providers = await createProviders(config.events, config.instance_id ?? hostname(), {
@@ -92,6 +96,7 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
     security: security.stats,
     delivery: delivery.stats,
     limits: () => limitCounter.snapshot(),
+    ...(hooks ? { hooks: () => hooks.stats() } : {}),
   });
   const engine = new Engine(
     supergraph,
@@ -110,6 +115,7 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
       observeLatency: (seconds) => metrics.deliveryLatency.observe(seconds),
       security,
       delivery,
+      ...(hooks ? { hooks } : {}),
       ...(cluster ? { ownership: cluster } : {}),
     },
     logger,
@@ -118,12 +124,15 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
   security.start();
 
   const app: TemplatedApp = uws.App();
-  const websocket = mountWebSocket(app, { config, engine, logger, security, admission });
+  // Request headers are kept per connection only for hooks that are given a request context.
+  const captureHeaders = hooks?.needsRequest ? { captureHeaders: headerCapture(config.hooks.headers) } : {};
+  const websocket = mountWebSocket(app, { config, engine, logger, security, admission, ...captureHeaders });
   const httpStreams = mountGraphqlHttp(app, {
     config,
     engine,
     security,
     admission,
+    ...captureHeaders,
     limits: { budget: websocket.budget, policy: websocket.policy },
   });
   let draining = false;

@@ -3,6 +3,7 @@
  * listening on a free loopback port, and is measured as the sum over its process tree.
  *
  *   streamgate  Streamgate, 1 worker, `node dist/cli.js --config <generated>` on NATS, Redis, Kafka or memory://
+ *   streamgate-hook-receive / -deliver  the same with a no-op stream hook module (issue 13)
  *   graphql-ws  baseline 2: graphql-ws on ws, graphql-js, in-process pubsub (bench/baselines/graphql-ws-server.mjs)
  *   federated   baseline 3: gateway proxying each subscription over its own WebSocket to a subgraph
  *   uws-floor   the floor: bare uWebSockets.js topics, same bytes (bench/baselines/uws-floor.mjs)
@@ -47,6 +48,9 @@ export function streamgateConfig({
     limits: {
       connection_init_timeout: "60s",
       max_subscriptions_per_connection: 100,
+      // Every generated client comes from 127.0.0.1: the per-address default (1000) would refuse
+      // all but the first thousand with 429.
+      max_connections_per_ip: 1_000_000,
       ...limits,
     },
   };
@@ -66,10 +70,16 @@ export const STACKS = {
       env = {},
       cli = CLI,
       workers = 1,
+      hookModule,
     }) {
       if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` first`);
       const dir = await mkdtemp(join(tmpdir(), "streamgate-bench-"));
       const config = streamgateConfig({ brokerKind, brokerUrl, limits, workers });
+      if (hookModule) {
+        // A stream hook module beside the config (issue 13's benchmark: the cost of a no-op hook).
+        await writeFile(join(dir, "hooks.mjs"), hookModule);
+        config.modules = ["./hooks.mjs"];
+      }
       const file = join(dir, "streamgate.json");
       await writeFile(file, JSON.stringify(config, null, 2));
       const child = spawnReady(process.execPath, [...nodeArgs, cli, "--config", file], {
@@ -96,6 +106,24 @@ export const STACKS = {
         cpus: opts.cpus ? `0-${n - 1}` : undefined,
       });
     },
+  },
+  // Stream hooks (docs/hooks.md): the same router with a no-op hook module, to compare with
+  // `streamgate` in the same run (issue 13: each within 5% of no hook in deliveries/s).
+  "streamgate-hook-receive": {
+    label: "Streamgate, a no-op onReceiveEvents (once per broker batch)",
+    brokers: ["nats", "redis", "kafka", "memory"],
+    fdsPerClient: 1,
+    start: (opts) =>
+      STACKS.streamgate.start({
+        ...opts,
+        hookModule: "export default { onReceiveEvents(ctx) { return ctx.events; } };\n",
+      }),
+  },
+  "streamgate-hook-deliver": {
+    label: "Streamgate, a no-op onDeliver (once per event and resolution group)",
+    brokers: ["nats", "redis", "kafka", "memory"],
+    fdsPerClient: 1,
+    start: (opts) => STACKS.streamgate.start({ ...opts, hookModule: "export default { onDeliver() {} };\n" }),
   },
   // Another build of Streamgate for before/after comparisons in one run (A B A B): build the
   // "before" commit into a copy of dist/ and point STREAMGATE_BASE_CLI at its cli.js.

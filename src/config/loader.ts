@@ -205,8 +205,8 @@ function duplicates(data: unknown): Problem[] {
 }
 
 /**
- * Validated file shape → Config: durations in ms, file paths (schema_file, provider TLS and
- * credentials files) absolute, editor-only keys dropped.
+ * Validated file shape → Config: durations in ms, file paths (schema_file, hook modules, provider
+ * TLS and credentials files) absolute, editor-only keys dropped.
  */
 function finish(data: Record<string, unknown>, baseDir: string): Record<string, unknown> {
   delete data.$schema;
@@ -214,6 +214,7 @@ function finish(data: Record<string, unknown>, baseDir: string): Record<string, 
     if (obj && typeof obj[key] === "string") obj[key] = resolve(baseDir, obj[key] as string);
   };
   for (const subgraph of data.subgraphs as Record<string, unknown>[]) absolute(subgraph, "schema_file");
+  data.modules = (data.modules as string[]).map((m) => resolve(baseDir, m));
   const providers = (data.events as { providers: Record<string, Record<string, unknown>[]> }).providers;
   for (const list of Object.values(providers)) {
     for (const p of list) {

@@ -182,6 +182,29 @@ export interface CorsConfig {
   readonly allow_origins: readonly string[];
 }
 
+/** One hook's own limits; absent values come from `hooks.timeout` / `hooks.max_concurrency`. */
+export interface HookLimitsConfig {
+  /** milliseconds */
+  readonly timeout?: number;
+  readonly max_concurrency?: number;
+}
+
+/** What a hook's failure does to the events it ran for (docs/hooks.md). */
+export type HookFailurePolicy = "skip" | "error";
+
+export interface HooksConfig {
+  /** milliseconds */
+  readonly timeout: number;
+  readonly max_concurrency: number;
+  /** Request headers kept for hooks, lower case; "*" = all. */
+  readonly headers: readonly string[];
+  readonly on_subscription_create: HookLimitsConfig;
+  readonly on_subscription_start: HookLimitsConfig;
+  readonly on_receive_events: HookLimitsConfig & { readonly failure_policy: HookFailurePolicy };
+  readonly on_deliver: HookLimitsConfig & { readonly failure_policy: HookFailurePolicy };
+  readonly on_publish: HookLimitsConfig;
+}
+
 export interface Config {
   /** host:port; port 0 picks a free port. */
   readonly listen_addr: string;
@@ -204,6 +227,9 @@ export interface Config {
   /** Reload on a change of the config file or a schema file (SIGHUP does it always). */
   readonly watch_config: boolean;
   readonly delivery: DeliveryConfig;
+  /** Stream hook modules, absolute paths (resolved against the config file's folder). */
+  readonly modules: readonly string[];
+  readonly hooks: HooksConfig;
   /** NATS request/reply timeout for @edfs__natsRequest, milliseconds. */
   readonly request_timeout: number;
   /** Names this instance's JetStream durables; undefined = the host name. */

@@ -7,7 +7,13 @@
 import type { Config } from "../config/types.js";
 import type { EventMeta } from "../engine/types.js";
 import { ErrorCode, errorMessage, StreamgateError } from "../errors.js";
-import type { EventScope, GroupResolver, TriggerCursors } from "../fanout/triggers.js";
+import {
+  type EventScope,
+  GroupFailure,
+  type GroupResolver,
+  type TriggerCursors,
+  type TriggerReceive,
+} from "../fanout/triggers.js";
 import type { Logger } from "../observability/logger.js";
 import { decodeEvent } from "../planner/event.js";
 import type { BrokerEvent, EventPosition, Provider, StreamOptions } from "../providers/provider.js";
@@ -143,6 +149,9 @@ export class Delivery {
    * Replays what the client missed through the subscription's own resolver (same filters,
    * `_entities` and shaping as live events), then lets its held live events through. A replay
    * that fails or runs past `resume_timeout` goes live anyway, with `gap` on the next event.
+   * `receive`: the trigger's batch transform (onReceiveEvents hooks), run on replayed batches
+   * too, so a client resuming never sees an event the hook dropped; events a hook added carry no
+   * position and are not replayed.
    */
   async replay(
     target: DeliveryTarget,
@@ -150,6 +159,7 @@ export class Delivery {
     resolve: GroupResolver,
     sink: DeliverySink,
     signal: AbortSignal,
+    receive?: TriggerReceive,
   ): Promise<void> {
     const codec = this.codec!;
     const cursors = new PositionCursors(
@@ -163,18 +173,35 @@ export class Delivery {
     const timer = setTimeout(() => timeout.abort(), this.resumeTimeoutMs);
     const both = AbortSignal.any([signal, timeout.signal]);
     let chain: Promise<void> = Promise.resolve();
+    const deliver = (json: string | null, meta: EventMeta): void => {
+      if (json === null || both.aborted) return;
+      this.stats.replayedEvents++;
+      sink.replayed(withCursor(json, meta.cursor), meta);
+    };
     const onEvents = (events: readonly BrokerEvent[]): Promise<void> => {
+      if (receive) {
+        chain = chain.then(async () => {
+          const out = await receive.transform(
+            events,
+            events.map((ev) => decodeEvent(ev.data)),
+          );
+          const metas = events.map((ev) => cursors.advance(ev));
+          if (!out.ok) throw new GroupFailure(out.errors);
+          for (const item of out.events) {
+            const meta = item.source === undefined ? undefined : metas[item.source];
+            if (!meta) continue;
+            const scope: EventScope = { memo: new Map(), receivedAt: performance.now(), meta };
+            deliver(await resolve(item.decoded, item.raw, scope), meta);
+          }
+        });
+        return chain;
+      }
       for (const ev of events) {
         const meta = cursors.advance(ev);
         if (!meta) continue;
         const scope: EventScope = { memo: new Map(), receivedAt: performance.now(), meta };
         const out = resolve(decodeEvent(ev.data), ev, scope);
-        chain = chain.then(async () => {
-          const json = await out;
-          if (json === null || both.aborted) return;
-          this.stats.replayedEvents++;
-          sink.replayed(withCursor(json, meta.cursor), meta as EventMeta);
-        });
+        chain = chain.then(async () => deliver(await out, meta));
       }
       return chain;
     };
@@ -194,6 +221,11 @@ export class Delivery {
       if (timeout.signal.aborted && !signal.aborted)
         throw new StreamgateError(ErrorCode.PROVIDER_UNAVAILABLE, "replay timed out");
     } catch (err) {
+      if (err instanceof GroupFailure) {
+        // A hook's `error` policy: the subscription is over, not resumed with a gap.
+        if (!signal.aborted) sink.error(err.errors);
+        return;
+      }
       if (!signal.aborted) {
         this.stats.gaps++;
         sink.markGap();

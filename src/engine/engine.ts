@@ -24,6 +24,7 @@ import type { Security } from "../security/security.js";
 import type { Delivery } from "../delivery/service.js";
 import { Admission } from "./admission.js";
 import { type GroupTag, Subscriptions } from "./subscriptions.js";
+import type { HookSet } from "../hooks/hooks.js";
 import type {
   LocalExecutor,
   OperationRequest,
@@ -51,6 +52,8 @@ export interface EngineOptions {
   readonly operationLimits?: OperationLimits;
   /** Where refusals for a limit are counted (shared with the transports). */
   readonly limitCounter?: LimitCounter;
+  /** Stream hooks of the configured modules (docs/hooks.md); absent: none, and nothing paid. */
+  readonly hooks?: HookSet;
 }
 
 const DONE: RunningOperation = { cancel() {} };
@@ -138,6 +141,7 @@ export class Engine implements LocalExecutor {
       logger,
       maxTopics: this.maxTopics,
       refused,
+      hooks: options.hooks,
     });
     const planner = new Planner(schema, supergraph.bindings, {
       ...(options.maxDocumentSize ? { maxDocumentSize: options.maxDocumentSize } : {}),
@@ -158,6 +162,7 @@ export class Engine implements LocalExecutor {
       maxTopics: this.maxTopics,
       countSkip: this.countSkip,
       count: this.count,
+      hooks: options.hooks,
     });
     return { supergraph, schema, planner, admission, subgraphs, subs };
   }
@@ -228,8 +233,13 @@ export class Engine implements LocalExecutor {
    * Runs `req` on this worker whoever owns its trigger: for another worker's forwarded group
    * (not counted as a client subscription here; the requesting worker counts its clients).
    */
-  executeLocal(req: OperationRequest, sink: OperationSink, ctx: RequestContext): RunningOperation {
-    return this.start(req, sink, ctx, true);
+  executeLocal(
+    req: OperationRequest,
+    sink: OperationSink,
+    ctx: RequestContext,
+    topics?: readonly string[],
+  ): RunningOperation {
+    return this.start(req, sink, ctx, true, topics);
   }
 
   private start(
@@ -237,6 +247,7 @@ export class Engine implements LocalExecutor {
     sink: OperationSink,
     ctx: RequestContext,
     forwarded: boolean,
+    topics?: readonly string[],
   ): RunningOperation {
     const planned = this.gen.planner.plan(req.query, req.operationName);
     if (!planned.ok) {
@@ -250,9 +261,9 @@ export class Engine implements LocalExecutor {
       sink.error(refused);
       return DONE;
     }
-    if (plan.kind === "subscription") return this.gen.subs.start(plan, req, sink, ctx, forwarded);
+    if (plan.kind === "subscription") return this.gen.subs.start(plan, req, sink, ctx, forwarded, topics);
     let cancelled = false;
-    this.run(plan, req).then(
+    this.run(plan, req, ctx).then(
       (json) => {
         if (cancelled) return;
         sink.next(json);
@@ -271,7 +282,7 @@ export class Engine implements LocalExecutor {
   }
 
   /** A query or mutation: routed root fields first, then graphql-jit (EDFS resolvers inside). */
-  private async run(plan: OperationPlan, req: OperationRequest): Promise<string> {
+  private async run(plan: OperationPlan, req: OperationRequest, ctx: RequestContext): Promise<string> {
     const rootType =
       plan.kind === "mutation" ? this.gen.schema.getMutationType()! : this.gen.schema.getQueryType()!;
     const fragments = fragmentsOf(plan);
@@ -293,7 +304,9 @@ export class Engine implements LocalExecutor {
     if (env && routesToSubgraphs(this.gen.supergraph, rootType, plan.operation, fragments)) {
       root = await fetchRoot(env, this.gen.supergraph, this.gen.subgraphs, rootType, plan.operation);
     }
-    const result = await plan.compiled.query(root, env ? { env } : {}, raw);
+    // The caller reaches publish resolvers for onPublish hooks.
+    const caller = { ctx, operationName: req.operationName ?? null, variables: raw };
+    const result = await plan.compiled.query(root, env ? { env, caller } : { caller }, raw);
     if (!env || env.errors.length === 0) return JSON.stringify(result);
     return JSON.stringify({ ...result, errors: [...env.errors, ...(result.errors ?? [])] });
   }

@@ -22,6 +22,11 @@ import type { Provider } from "../providers/provider.js";
 import { PLACEHOLDER_QUERY_FIELD, type Supergraph } from "../schema/supergraph.js";
 import type { Template } from "../schema/template.js";
 import type { LimitName } from "../security/limits.js";
+import { hookErrors } from "../hooks/failures.js";
+import type { HookSet } from "../hooks/hooks.js";
+import { hookRequest } from "../hooks/request.js";
+import type { PublishOptions } from "../providers/provider.js";
+import { anonymous, type RequestContext } from "./types.js";
 
 export interface ResolverDeps {
   readonly supergraph: Supergraph;
@@ -32,6 +37,8 @@ export interface ResolverDeps {
   readonly maxTopics: number;
   /** Told of a refusal for a limit. */
   readonly refused: (limit: LimitName) => void;
+  /** Stream hooks; publish fields run onPublish when a module has it. */
+  readonly hooks: HookSet | undefined;
 }
 
 /** Renders a publish or request binding's topics; a limit refusal is counted. */
@@ -56,6 +63,12 @@ const encoder = new TextEncoder();
 export interface ExecContext {
   /** Present when the supergraph has ordinary subgraphs to resolve entities from. */
   readonly env?: ResolveEnv;
+  /** Who runs the operation, for onPublish hooks. */
+  readonly caller?: {
+    readonly ctx: RequestContext;
+    readonly operationName: string | null;
+    readonly variables: Record<string, unknown>;
+  };
 }
 
 function clientError(err: unknown): GraphQLError {
@@ -73,7 +86,13 @@ export function attachResolvers(schema: GraphQLSchema, deps: ResolverDeps): void
       const key = `${rootName}.${field.name}` as const;
       const binding = supergraph.bindings.get(key);
       if (binding?.kind === "publish") {
-        field.resolve = publishResolver(binding.provider, binding.providerId, binding.topic, key, deps);
+        field.resolve = publishResolver(
+          binding.provider,
+          binding.providerId,
+          binding.topic,
+          field.name,
+          deps,
+        );
       } else if (binding?.kind === "request") {
         const named = field.type.toString().replace(/[[\]!]/g, "");
         field.resolve = requestResolver(binding.providerId, binding.subject, named, deps);
@@ -95,23 +114,73 @@ function publishResolver(
   kind: Binding["provider"],
   providerId: string,
   topic: Template,
-  key: string,
+  fieldName: string,
   deps: ResolverDeps,
-): GraphQLFieldResolver<unknown, unknown> {
-  return async (_root, args) => {
+): GraphQLFieldResolver<unknown, ExecContext | undefined> {
+  const key = `Mutation.${fieldName}`;
+  return async (_root, args, ctx: ExecContext | undefined) => {
     const topics = render(deps, kind, topic, args);
     const provider = deps.provider(providerId);
     if (!provider) return { success: false };
     // The payload is every argument by name (spec/edfs.md, "Publish and request").
-    const bytes = encoder.encode(JSON.stringify(args));
+    const messages = deps.hooks?.has("onPublish")
+      ? await hookedMessages(deps.hooks, ctx, fieldName, providerId, topics, args)
+      : topics.map((t) => ({ topic: t, bytes: encoder.encode(JSON.stringify(args)), options: undefined }));
     try {
-      await Promise.all(topics.map((t) => provider.publish(t, bytes)));
+      await Promise.all(messages.map((m) => provider.publish(m.topic, m.bytes, m.options)));
       return { success: true };
     } catch (err) {
+      // Headers or a key the broker cannot carry (Redis) are a client-visible error, not a failed send.
+      if (err instanceof StreamgateError && err.code === ErrorCode.PROVIDER_NOT_BUILT) throw clientError(err);
       deps.logger.warn({ err: errorMessage(err), field: key, providerId, topics }, "publish failed");
       return { success: false };
     }
   };
+}
+
+interface Message {
+  readonly topic: string;
+  readonly bytes: Uint8Array;
+  readonly options: PublishOptions | undefined;
+}
+
+/**
+ * onPublish for every topic first: one failing hook fails the mutation before anything is
+ * published (contract "Hooks").
+ */
+async function hookedMessages(
+  hooks: HookSet,
+  ctx: ExecContext | undefined,
+  fieldName: string,
+  providerId: string,
+  topics: readonly string[],
+  args: Record<string, unknown>,
+): Promise<Message[]> {
+  const caller = ctx?.caller;
+  const request = hookRequest(
+    caller?.ctx ?? anonymous(),
+    caller?.operationName,
+    caller?.variables,
+    fieldName,
+    providerId,
+  );
+  try {
+    return await Promise.all(
+      topics.map(async (t): Promise<Message> => {
+        const out = await hooks.onPublish(request, t, { ...args });
+        const headers = out.headers && Object.keys(out.headers).length > 0 ? out.headers : undefined;
+        const options =
+          headers || out.key !== undefined
+            ? { ...(headers ? { headers } : {}), ...(out.key !== undefined ? { key: out.key } : {}) }
+            : undefined;
+        return { topic: t, bytes: encoder.encode(JSON.stringify(out.data)), options };
+      }),
+    );
+  } catch (err) {
+    hooks.report(err, { field: fieldName });
+    const [first] = hookErrors(err);
+    throw new GraphQLError(first!.message, { extensions: first!.extensions });
+  }
 }
 
 function requestResolver(

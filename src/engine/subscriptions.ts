@@ -8,9 +8,13 @@ import type { Delivery, DeliveryTarget, SubscriptionDelivery } from "../delivery
 import { clientError, ErrorCode, errorMessage, publicCode, publicMessage } from "../errors.js";
 import { groupKeyOf, sourceKey } from "../fanout/keys.js";
 import type { GroupResolver, TriggerMembership, TriggerRegistry } from "../fanout/triggers.js";
+import { hookErrors } from "../hooks/failures.js";
+import type { HookSet } from "../hooks/hooks.js";
+import { HookFailure } from "../hooks/runner.js";
+import { type HookRequest, hookRequest } from "../hooks/request.js";
 import type { Logger } from "../observability/logger.js";
 import type { SkipReason } from "../planner/event.js";
-import type { SubscriptionPlan } from "../planner/plan.js";
+import type { PlanError, SubscriptionPlan } from "../planner/plan.js";
 import { renderTopics } from "../planner/topics.js";
 import type { Provider } from "../providers/provider.js";
 import type { SubscribeBinding } from "../schema/model.js";
@@ -18,6 +22,13 @@ import type { Supergraph } from "../schema/supergraph.js";
 import { type LimitCounter, limitError } from "../security/limits.js";
 import type { SubgraphClient } from "../subgraphs/client.js";
 import { subscriptionResolver } from "./subscription.js";
+import {
+  PendingOperation,
+  rewriteRefusal,
+  rewriteTopics,
+  runStartHooks,
+  StartGate,
+} from "./subscription-hooks.js";
 import type {
   OperationRequest,
   OperationSink,
@@ -44,6 +55,8 @@ export interface SubscriptionsDeps {
   readonly countSkip: (reason: SkipReason) => void;
   /** Client subscriptions running (forwarded groups are counted by their requesting worker); shared by generations. */
   readonly count: { active: number };
+  /** Stream hooks (docs/hooks.md); absent when no module is configured. */
+  readonly hooks: HookSet | undefined;
 }
 
 /** What a resolution group remembers for a reload: its operation, and the event source it read. */
@@ -51,6 +64,20 @@ export interface GroupTag {
   readonly query: string;
   readonly operationName: string | null;
   readonly binding: SubscribeBinding;
+}
+
+/** A subscription planned and checked, its topics decided: what joining a trigger needs. */
+interface Prepared {
+  readonly plan: SubscriptionPlan;
+  readonly req: OperationRequest;
+  readonly sink: OperationSink;
+  readonly ctx: RequestContext;
+  readonly forwarded: boolean;
+  readonly topics: string[];
+  readonly resolver: GroupResolver;
+  readonly groupKey: string;
+  /** Set when stream hooks are configured. */
+  readonly hooked: HookRequest | undefined;
 }
 
 export class Subscriptions {
@@ -66,6 +93,8 @@ export class Subscriptions {
     sink: OperationSink,
     ctx: RequestContext,
     forwarded: boolean,
+    /** A forwarded group's topics, as the worker holding its clients decided them (create hooks). */
+    presetTopics?: readonly string[],
   ): RunningOperation {
     const argResult = subscriptionArgs(this.d.schema, plan, req.variables);
     if (!argResult.ok) {
@@ -118,7 +147,58 @@ export class Subscriptions {
     const variables = argResult.variables;
     // Filters rendering claims make results per user: such groups are per claim values too.
     const claimed = this.filterUsesClaims(binding) ? `\u0004${stableJson(ctx.auth?.claims ?? null)}` : "";
-    const groupKey = groupKeyOf(req.operationName, req.query, stableJson(variables) + claimed);
+    let groupKey = groupKeyOf(req.operationName, req.query, stableJson(variables) + claimed);
+    const hooks = this.d.hooks;
+    if (!hooks) {
+      return this.join({ plan, req, sink, ctx, forwarded, topics, resolver, groupKey, hooked: undefined });
+    }
+    const request = hookRequest(ctx, req.operationName, variables, plan.fieldName, binding.providerId);
+    if (hooks.has("onDeliver")) {
+      try {
+        // onDeliver runs once per group: groups are split by what it reads.
+        groupKey += hooks.deliverKey(request);
+      } catch (err) {
+        hooks.report(err, { field: plan.fieldName });
+        sink.error(hookErrors(err));
+        return DONE;
+      }
+    }
+    const prepared = (t: string[]): Prepared => ({
+      plan,
+      req,
+      sink,
+      ctx,
+      forwarded,
+      topics: t,
+      resolver,
+      groupKey,
+      hooked: request,
+    });
+    if (presetTopics) return this.join(prepared([...presetTopics]));
+    if (!hooks.has("onSubscriptionCreate") || forwarded) return this.join(prepared(topics));
+    const pending = new PendingOperation();
+    rewriteTopics(hooks, request, binding.provider, topics, this.d.maxTopics).then(
+      (rewritten) => {
+        if (!pending.cancelled) pending.attach(this.join(prepared(rewritten)));
+      },
+      (err: unknown) => {
+        if (pending.cancelled) return;
+        hooks.report(err, { field: plan.fieldName });
+        sink.error(err instanceof HookFailure ? hookErrors(err) : rewriteRefusal(err, this.d.limitCounter));
+      },
+    );
+    return pending;
+  }
+
+  /** Joins the subscription to its trigger's group, here or at the owner worker. */
+  private join(p: Prepared): RunningOperation {
+    const { plan, req, sink, ctx, forwarded, topics, groupKey, hooked } = p;
+    const { binding } = plan;
+    const hooks = hooked ? this.d.hooks : undefined;
+    const resolver =
+      hooks?.has("onDeliver") && hooked
+        ? hooks.deliverer(p.resolver, hooked, topics, this.d.countSkip)
+        : p.resolver;
     const stream = binding.streamConfiguration;
     const triggerKey = sourceKey(binding.providerId, topics, stream);
     const target: DeliveryTarget = {
@@ -146,9 +226,49 @@ export class Subscriptions {
       ? this.d.delivery!.sink(sink, delivery, { report: !forwarded, replays: !remote })
       : undefined;
     const abort = new AbortController();
+    const receive = hooks?.has("onReceiveEvents")
+      ? hooks.receiver(plan.fieldName, binding.providerId)
+      : undefined;
+    // Replayed events come after the start hook's emits: the replay waits for both.
+    let waiting = hooks?.has("onSubscriptionStart") && !forwarded ? 2 : 1;
     const startReplay = (): void => {
+      if (--waiting > 0) return;
       if (delivery?.resumeAfter && deliverySink?.replaying)
-        void this.d.delivery!.replay(target, delivery.resumeAfter, resolver, deliverySink, abort.signal);
+        void this.d.delivery!.replay(
+          target,
+          delivery.resumeAfter,
+          resolver,
+          deliverySink,
+          abort.signal,
+          receive,
+        );
+    };
+    const gate = waiting === 2 ? new StartGate(deliverySink ?? sink, () => overflow()) : undefined;
+    const target0: OperationSink = gate ?? deliverySink ?? sink;
+    let cancelled = false;
+    let end = (): void => {};
+    const fail = (errors: readonly PlanError[], closeCode?: number): void => {
+      if (cancelled) return;
+      end();
+      if (closeCode !== undefined && sink.close) sink.close(closeCode, errors[0]?.message ?? "refused");
+      else sink.error(errors);
+    };
+    const overflow = (): void =>
+      fail([clientError(ErrorCode.HOOK_TIMEOUT, "too many events arrived while onSubscriptionStart ran")]);
+    const started = (): void => {
+      if (!gate || !hooks || !hooked) return;
+      void runStartHooks({
+        hooks,
+        request: hooked,
+        topics,
+        resolver,
+        gate,
+        fail,
+        cancelled: () => cancelled,
+        onError: (err) => this.d.logger.error({ err: errorMessage(err) }, "emitted event failed"),
+      }).then((open) => {
+        if (open) startReplay();
+      });
     };
     if (remote) {
       // A resuming client gets a group of its own at the owner, which replays into it; others
@@ -156,20 +276,31 @@ export class Subscriptions {
       const resuming = delivery?.resumeAfter !== undefined && delivery.cursors !== undefined;
       const { extensions: _cursor, ...shared } = req;
       const key = resuming ? `${groupKey}\u0005${++this.resumeSeq}` : groupKey;
-      return this.forward(triggerKey, key, resuming ? req : shared, ctx, deliverySink ?? sink);
+      const run = this.forward(
+        triggerKey,
+        key,
+        resuming ? req : shared,
+        ctx,
+        target0,
+        hooked ? topics : undefined,
+      );
+      end = () => {
+        cancelled = true;
+        run.cancel();
+      };
+      started();
+      return { cancel: end };
     }
-    let cancelled = false;
     let membership: TriggerMembership | undefined;
     const counted = forwarded ? 0 : 1;
     this.d.count.active += counted;
-    const end = (): void => {
+    end = (): void => {
       if (cancelled) return;
       cancelled = true;
       abort.abort();
       this.d.count.active -= counted;
       membership?.unsubscribe();
     };
-    const out = deliverySink ?? sink;
     this.d.triggers
       .subscribe({
         providerId: binding.providerId,
@@ -177,14 +308,13 @@ export class Subscriptions {
         groupKey,
         ...(stream ? { stream } : {}),
         resolver,
-        subscriber: out,
+        subscriber: target0,
+        // With hooks a group may end its subscriptions (failure policy `error`): they leave it.
+        ...(hooked ? { end: (errors: readonly PlanError[]) => fail(errors) } : {}),
         ...(delivery?.cursors ? { cursors: delivery.cursors } : {}),
+        ...(receive ? { receive } : {}),
         tag: { query: req.query, operationName: req.operationName ?? null, binding } satisfies GroupTag,
-        evict: (reason) => {
-          if (cancelled) return;
-          end();
-          out.error([clientError(ErrorCode.SCHEMA_RELOADED, reason)]);
-        },
+        evict: (reason) => fail([clientError(ErrorCode.SCHEMA_RELOADED, reason)]),
       })
       .then(
         (m) => {
@@ -211,10 +341,12 @@ export class Subscriptions {
           ]);
         },
       );
+    started();
     if (!delivery?.cursors) return { cancel: end };
     return {
       cancel: end,
-      cursor: () => (deliverySink?.replaying ? undefined : membership?.cursors?.latest),
+      // Not while live events are held (a replay, a start hook): the client does not have them yet.
+      cursor: () => (deliverySink?.replaying || gate?.holding ? undefined : membership?.cursors?.latest),
     };
   }
 
@@ -234,6 +366,7 @@ export class Subscriptions {
     req: OperationRequest,
     ctx: RequestContext,
     sink: OperationSink,
+    topics: readonly string[] | undefined,
   ): RunningOperation {
     let ended = false;
     const end = (): boolean => {
@@ -243,7 +376,7 @@ export class Subscriptions {
       return true;
     };
     this.d.count.active++;
-    const run = this.d.ownership!.subscribe(triggerKey, groupKey, req, ctx, {
+    const run = this.d.ownership!.subscribe(triggerKey, groupKey, req, ctx, topics, {
       next: (json, meta) => sink.next(json, meta),
       error: (errors) => {
         if (end()) sink.error(errors);

@@ -29,6 +29,12 @@ export interface RequestContext {
   auth: AuthInfo | null;
   /** The WebSocket `connection_init` payload once received; null elsewhere. */
   connectionParams: Readonly<Record<string, unknown>> | null;
+  /**
+   * Headers of the HTTP request or WebSocket upgrade (lower-case names), kept only when a stream
+   * hook module needs them (`hooks.headers` says which); undefined otherwise, so 10k connections
+   * do not each hold their headers for nothing.
+   */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /** A context for `ip` with no identity yet. */
@@ -53,6 +59,11 @@ export interface OperationSink {
   error(errors: readonly PlanError[]): void;
   /** The operation finished normally (queries, mutations). */
   complete(): void;
+  /**
+   * Closes the client's connection with a WebSocket close code (a start hook's refusal asked for
+   * it); absent where there is no such connection (HTTP streams get `error` instead).
+   */
+  close?(code: number, reason: string): void;
 }
 
 export interface RunningOperation {
@@ -73,18 +84,30 @@ export interface RunningOperation {
  */
 export interface TriggerOwnership {
   isLocal(triggerKey: string): boolean;
-  /** Joins `sink` to the group (`triggerKey`, `groupKey`) of the owner worker. */
+  /**
+   * Joins `sink` to the group (`triggerKey`, `groupKey`) of the owner worker. `topics`: the
+   * topics a stream hook rewrote here, which the owner uses instead of rendering its own.
+   */
   subscribe(
     triggerKey: string,
     groupKey: string,
     req: OperationRequest,
     ctx: RequestContext,
+    topics: readonly string[] | undefined,
     sink: OperationSink,
   ): RunningOperation;
 }
 
 /** What a worker link needs from the engine to serve other workers' forwarded groups. */
 export interface LocalExecutor {
-  /** Runs `req` here whoever owns its trigger (forwarded requests must not bounce). */
-  executeLocal(req: OperationRequest, sink: OperationSink, ctx: RequestContext): RunningOperation;
+  /**
+   * Runs `req` here whoever owns its trigger (forwarded requests must not bounce), on `topics`
+   * when the requesting worker's hooks decided them.
+   */
+  executeLocal(
+    req: OperationRequest,
+    sink: OperationSink,
+    ctx: RequestContext,
+    topics?: readonly string[],
+  ): RunningOperation;
 }

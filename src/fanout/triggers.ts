@@ -11,10 +11,12 @@ import type { Decoded } from "../planner/event.js";
 import { decodeEvent } from "../planner/event.js";
 import type { TopicRegistry } from "./topic-registry.js";
 
-import { deliverAll, type Subscriber } from "./deliver.js";
+import type { PlanError } from "../planner/plan.js";
+import { deliverAll, failAll, GroupFailure, type Subscriber } from "./deliver.js";
 import { brokerSources, sourceKey } from "./keys.js";
 
 export type { Subscriber } from "./deliver.js";
+export { GroupFailure } from "./deliver.js";
 
 /** Per-event scratch shared by every group of a trigger (the engine keeps its merged entity fetches here). */
 export interface EventScope {
@@ -53,6 +55,35 @@ export interface TriggerCursors {
   readonly latest: string | undefined;
 }
 
+/** One event a batch transform passes on: what groups resolve, and the broker event it came from. */
+export interface TransformedEvent {
+  readonly decoded: Decoded;
+  readonly raw: BrokerEvent;
+  /** Index of the input event it came from (its position and cursor); undefined for a new event. */
+  readonly source: number | undefined;
+}
+
+/** A batch transform's answer: the events to dispatch, or errors that end the trigger's subscriptions. */
+export type TransformedBatch =
+  | { readonly ok: true; readonly events: readonly TransformedEvent[] }
+  | { readonly ok: false; readonly errors: readonly PlanError[] };
+
+/**
+ * Runs once per broker batch of a trigger before its groups resolve it (stream hooks'
+ * onReceiveEvents): what it returns is what every group resolves. `decoded[i]` is `events[i]`
+ * decoded (once). Batches are transformed one at a time, in order.
+ */
+export type BatchTransform = (
+  events: readonly BrokerEvent[],
+  decoded: readonly Decoded[],
+) => Promise<TransformedBatch>;
+
+/** A trigger's batch transform and what tells it apart: triggers with different keys never share. */
+export interface TriggerReceive {
+  readonly key: string;
+  readonly transform: BatchTransform;
+}
+
 export interface FanoutStats {
   eventsReceived: number;
   eventsInvalid: number;
@@ -66,6 +97,8 @@ export type Evict = (reason: string) => void;
 class Group {
   /** Each subscriber, with how to end it from outside (absent: it cannot be evicted). */
   readonly subscribers = new Map<Subscriber, Evict | undefined>();
+  /** How to end a subscriber's subscription (stream hooks' `error` policy), for those that gave one. */
+  readonly ends = new Map<Subscriber, (errors: readonly PlanError[]) => void>();
   // Keeps per-group order when a resolution is asynchronous (entity fetches, later issues).
   private tail: Promise<void> | undefined;
 
@@ -94,18 +127,28 @@ class Group {
     return tail;
   }
 
+  /** Ends every subscriber of the group with `errors` (they leave it as they end). */
+  fail(errors: readonly PlanError[]): void {
+    failAll(this.ends, errors, this.onError);
+  }
+
   private run(decoded: Decoded, raw: BrokerEvent, scope: EventScope): Promise<void> | undefined {
     let out: string | null | Promise<string | null>;
     try {
       out = this.resolve(decoded, raw, scope);
     } catch (err) {
-      this.onError(err);
+      this.failed(err);
       return undefined;
     }
-    if (out instanceof Promise) return out.then((json) => this.send(json, scope), this.onError);
+    if (out instanceof Promise) return out.then((json) => this.send(json, scope), this.failed);
     this.send(out, scope);
     return undefined;
   }
+
+  private readonly failed = (err: unknown): void => {
+    if (err instanceof GroupFailure) this.fail(err.errors);
+    else this.onError(err);
+  };
 
   private send(json: string | null, scope: EventScope): void {
     this.stats.resolutions++;
@@ -126,12 +169,17 @@ class Trigger {
   releases: (() => void)[] = [];
   /** Settles once every topic of the trigger has its broker subscription. */
   ready: Promise<void> = Promise.resolve();
+  /** The last batch going through the transform: the next one waits for it (broker order). */
+  private receiving: Promise<void> | undefined;
 
   constructor(
     readonly key: string,
     private readonly stats: FanoutStats,
     /** Set for an at-least-once trigger. */
     readonly cursors: TriggerCursors | undefined,
+    /** Set when a batch transform runs before the groups (stream hooks). */
+    private readonly receive: TriggerReceive | undefined,
+    private readonly onError: (err: unknown) => void,
   ) {}
 
   /**
@@ -139,6 +187,7 @@ class Trigger {
    * to its subscribers' sockets (after the flush), which is when the provider may acknowledge.
    */
   onEvents = (events: readonly BrokerEvent[]): Promise<void> | undefined => {
+    if (this.receive) return this.transformThenDispatch(events, this.receive.transform);
     const cursors = this.cursors;
     const pending: Promise<void>[] = [];
     let last: EventMeta | undefined;
@@ -160,6 +209,62 @@ class Trigger {
     const done = pending.length > 0 ? Promise.all(pending).then(afterFlush) : afterFlush();
     return last ? done.then(() => cursors.settle(last.cursor)) : done;
   };
+
+  /**
+   * The batch goes through the transform first, one batch at a time. Every input event still
+   * advances the cursors, in broker order, whether the transform kept, changed or dropped it; a
+   * kept or changed event carries its own position.
+   */
+  private transformThenDispatch(
+    events: readonly BrokerEvent[],
+    transform: BatchTransform,
+  ): Promise<void> | undefined {
+    const receivedAt = performance.now();
+    const decoded = events.map((ev) => {
+      this.stats.eventsReceived++;
+      const d = decodeEvent(ev.data);
+      if (!d.ok) this.stats.eventsInvalid++;
+      return d;
+    });
+    const previous = this.receiving ?? Promise.resolve();
+    const done = previous
+      .then(() => transform(events, decoded))
+      .then((out) => this.dispatchTransformed(events, out, receivedAt))
+      .catch(this.onError);
+    this.receiving = done;
+    void done.then(() => {
+      if (this.receiving === done) this.receiving = undefined;
+    });
+    return this.cursors ? done : undefined;
+  }
+
+  private dispatchTransformed(
+    events: readonly BrokerEvent[],
+    out: TransformedBatch,
+    receivedAt: number,
+  ): Promise<void> | undefined {
+    const cursors = this.cursors;
+    const metas = cursors ? events.map((ev) => cursors.advance(ev)) : [];
+    const pending: Promise<void>[] = [];
+    if (!out.ok) {
+      for (const g of [...this.groups.values()]) g.fail(out.errors);
+    } else {
+      for (const item of out.events) {
+        const meta = item.source === undefined ? undefined : metas[item.source];
+        const scope: EventScope = meta
+          ? { memo: new Map(), receivedAt, meta }
+          : { memo: new Map(), receivedAt };
+        for (const g of this.groups.values()) {
+          const p = g.dispatch(item.decoded, item.raw, scope);
+          if (p && cursors) pending.push(p);
+        }
+      }
+    }
+    if (!cursors) return undefined;
+    const last = metas.findLast((m) => m !== undefined);
+    const done = pending.length > 0 ? Promise.all(pending).then(afterFlush) : afterFlush();
+    return last ? done.then(() => cursors.settle(last.cursor)) : done;
+  }
 }
 
 export interface SubscribeRequest {
@@ -172,12 +277,20 @@ export interface SubscribeRequest {
   /** Used only when this request creates the group. */
   readonly resolver: GroupResolver;
   readonly subscriber: Subscriber;
+  /** Ends this subscription when its group or trigger fails for good (a stream hook's `error` policy). */
+  readonly end?: (errors: readonly PlanError[]) => void;
   /** At-least-once: makes the trigger's cursors, used only when this request creates the trigger. */
   readonly cursors?: () => TriggerCursors;
   /** Kept with the group when this request creates it, for {@link TriggerRegistry.evict}. */
   readonly tag?: unknown;
   /** How to end this subscriber from outside (a reload). */
   readonly evict?: Evict;
+  /**
+   * A batch transform run before the groups (stream hooks' onReceiveEvents), used only when this
+   * request creates the trigger; its key is part of the trigger's identity here (not of its
+   * broker subscriptions, cursors or owner worker, which stay those of the topics).
+   */
+  readonly receive?: TriggerReceive;
 }
 
 /** What a subscriber holds on its trigger. */
@@ -223,11 +336,12 @@ export class TriggerRegistry {
    * (with the subscriber already removed) when a broker subscription could not be made.
    */
   async subscribe(req: SubscribeRequest): Promise<TriggerMembership> {
-    const triggerKey = sourceKey(req.providerId, req.topics, req.stream);
+    const source = sourceKey(req.providerId, req.topics, req.stream);
+    const triggerKey = req.receive ? `${source}\u0007${req.receive.key}` : source;
     let trigger = this.triggers.get(triggerKey);
     let created = false;
     if (!trigger) {
-      trigger = new Trigger(triggerKey, this.stats, req.cursors?.());
+      trigger = new Trigger(triggerKey, this.stats, req.cursors?.(), req.receive, this.onError);
       this.triggers.set(triggerKey, trigger);
       created = true;
     }
@@ -237,6 +351,7 @@ export class TriggerRegistry {
       trigger.groups.set(req.groupKey, group);
     }
     group.subscribers.set(req.subscriber, req.evict);
+    if (req.end) group.ends.set(req.subscriber, req.end);
     const t = trigger;
     const g = group;
     if (created) t.ready = this.open(t, req.providerId, req.topics, req.stream);
@@ -300,6 +415,7 @@ export class TriggerRegistry {
   }
 
   private remove(trigger: Trigger, group: Group, subscriber: Subscriber): void {
+    group.ends.delete(subscriber);
     if (!group.subscribers.delete(subscriber)) return;
     if (group.subscribers.size > 0) return;
     trigger.groups.delete(group.key);

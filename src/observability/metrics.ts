@@ -13,6 +13,7 @@ import type { SecurityStats } from "../security/security.js";
 import type { LimitName } from "../security/limits.js";
 import type { WsStats } from "../transport/websocket.js";
 import { registerBrokerLag } from "./broker-lag.js";
+import type { HookCallStats } from "../hooks/runner.js";
 
 export interface MetricsSources {
   /** The engine's snapshot; called at scrape time only. */
@@ -24,6 +25,8 @@ export interface MetricsSources {
   readonly delivery?: DeliveryStats;
   /** Refusals per limit (src/security/limits.ts); called at scrape time only. */
   readonly limits: () => ReadonlyMap<LimitName, number>;
+  /** Stream hooks' counters per (module, hook); absent without hook modules. */
+  readonly hooks?: () => readonly HookCallStats[];
 }
 
 /** Gauge whose value is computed at scrape time. */
@@ -119,7 +122,7 @@ export function createMetrics(src: MetricsSources): { registry: Registry; delive
   mirrored(
     registry,
     "streamgate_events_skipped_total",
-    "Broker events a resolution group skipped, by reason (once per group per event): undecodable, not_object, no_typename, unknown_typename, missing_key (invalid: the subscribers get an error), filtered (the subscription filter did not match).",
+    "Broker events a resolution group skipped, by reason (once per group per event): undecodable, not_object, no_typename, unknown_typename, missing_key (invalid: the subscribers get an error), filtered (the subscription filter did not match), hook (an onDeliver stream hook dropped it, or failed with failure_policy skip).",
     ["reason"],
     () => [...engine().eventsSkipped].map(([reason, n]) => [{ reason }, n] as const),
   );
@@ -362,6 +365,8 @@ export function createMetrics(src: MetricsSources): { registry: Registry; delive
     },
   );
 
+  if (src.hooks) registerHookMetrics(registry, src.hooks);
+
   const deliveryLatency = new Histogram({
     name: "streamgate_delivery_latency_seconds",
     help: "From a broker event reaching its trigger to its bytes being handed to every socket of a group.",
@@ -369,4 +374,63 @@ export function createMetrics(src: MetricsSources): { registry: Registry; delive
     registers: [registry],
   });
   return { registry, deliveryLatency };
+}
+
+/** Stream hooks (docs/hooks.md): calls, failures by kind, time, drops, per module and hook. */
+function registerHookMetrics(registry: Registry, hooks: () => readonly HookCallStats[]): void {
+  const per = (pick: (s: HookCallStats) => number) => () =>
+    hooks().map((s) => [{ module: s.module, hook: s.hook }, pick(s)] as const);
+  const labels = ["module", "hook"] as const;
+  mirrored(
+    registry,
+    "streamgate_hook_calls_total",
+    "Stream hook calls.",
+    labels,
+    per((s) => s.calls),
+  );
+  mirrored(
+    registry,
+    "streamgate_hook_failures_total",
+    "Stream hook calls that failed, by kind: error (threw), timeout (past its timeout), invalid (returned what its contract does not allow).",
+    ["module", "hook", "kind"],
+    function* () {
+      for (const s of hooks()) {
+        yield [{ module: s.module, hook: s.hook, kind: "error" }, s.errors] as const;
+        yield [{ module: s.module, hook: s.hook, kind: "timeout" }, s.timeouts] as const;
+        yield [{ module: s.module, hook: s.hook, kind: "invalid" }, s.invalid] as const;
+      }
+    },
+  );
+  mirrored(
+    registry,
+    "streamgate_hook_seconds_total",
+    "Seconds spent in stream hook calls (not counting the wait for a concurrency slot).",
+    labels,
+    per((s) => s.seconds),
+  );
+  mirrored(
+    registry,
+    "streamgate_hook_events_dropped_total",
+    "Events an onReceiveEvents or onDeliver hook dropped, on purpose or by the skip failure policy (onDeliver: per group).",
+    labels,
+    per((s) => s.dropped),
+  );
+  for (const [name, help, pick] of [
+    ["streamgate_hook_in_flight", "Stream hook calls running now.", (s: HookCallStats) => s.inFlight],
+    [
+      "streamgate_hook_waiting",
+      "Stream hook calls waiting for a concurrency slot.",
+      (s: HookCallStats) => s.waiting,
+    ],
+  ] as const) {
+    new Gauge({
+      name,
+      help,
+      labelNames: labels,
+      registers: [registry],
+      collect() {
+        for (const s of hooks()) this.set({ module: s.module, hook: s.hook }, pick(s));
+      },
+    });
+  }
 }

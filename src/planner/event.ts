@@ -13,7 +13,8 @@ export type SkipReason =
   | "no_typename"
   | "unknown_typename"
   | "missing_key"
-  | "filtered";
+  | "filtered"
+  | "hook";
 
 export const SKIP_REASONS: readonly SkipReason[] = [
   "undecodable",
@@ -22,6 +23,7 @@ export const SKIP_REASONS: readonly SkipReason[] = [
   "unknown_typename",
   "missing_key",
   "filtered",
+  "hook",
 ];
 
 export type Decoded =

@@ -72,3 +72,60 @@ export function renderTopics(
   }
   return [...out].sort();
 }
+
+/** Wildcards a topic holds: NATS `*` tokens and a `>` token; Redis glob characters. */
+function wildcards(provider: ProviderKind, topic: string): { readonly one: number; readonly rest: boolean } {
+  if (provider === "nats") {
+    const tokens = topic.split(".");
+    return { one: tokens.filter((t) => t === "*").length, rest: tokens.includes(">") };
+  }
+  if (provider === "redis") return { one: (topic.match(/[*?[]/g) ?? []).length, rest: false };
+  return { one: 0, rest: false };
+}
+
+/**
+ * Checks topics a hook (onSubscriptionCreate) put in place of the rendered ones, like rendered
+ * templates: valid for the broker, at most `maxTopics`, and no injected wildcards. A rewritten
+ * topic may hold no more wildcards than the most any original held (a tenant prefix on
+ * `employeeUpdated.*` keeps its `*`; on `employeeUpdated.7` it may add none), so a hook building
+ * topics from client input (a header, a claim) cannot widen a subscription. Sorted, unique.
+ */
+export function checkRewrittenTopics(
+  provider: ProviderKind,
+  original: readonly string[],
+  rewritten: readonly string[],
+  maxTopics = Number.POSITIVE_INFINITY,
+): string[] {
+  if (rewritten.length > maxTopics) throw tooMany(maxTopics);
+  if (rewritten.length === 0)
+    throw new StreamgateError(ErrorCode.SUBJECT_INVALID, "the hook returned no topic");
+  let maxOne = 0;
+  let rest = false;
+  for (const t of original) {
+    const w = wildcards(provider, t);
+    maxOne = Math.max(maxOne, w.one);
+    rest ||= w.rest;
+  }
+  const out = new Set<string>();
+  for (const topic of rewritten) {
+    const shown = JSON.stringify(truncate(topic));
+    if (topic === "" || topic.length > 1024)
+      throw new StreamgateError(ErrorCode.SUBJECT_INVALID, `topic ${shown} is empty or longer than 1024`);
+    if (provider === "nats") {
+      const problem = validateNatsSubject(topic, { allowWildcards: true });
+      if (problem) throw new StreamgateError(ErrorCode.SUBJECT_INVALID, `subject ${shown}: ${problem}`);
+    } else if (provider === "kafka" && !/^[A-Za-z0-9._-]{1,249}$/.test(topic)) {
+      throw new StreamgateError(ErrorCode.SUBJECT_INVALID, `topic ${shown} is not a valid Kafka topic name`);
+    } else if (provider === "redis" && topic.includes("\\")) {
+      throw new StreamgateError(ErrorCode.SUBJECT_INVALID, `channel ${shown} may not contain "\\"`);
+    }
+    const w = wildcards(provider, topic);
+    if (w.one > maxOne || (w.rest && !rest))
+      throw new StreamgateError(
+        ErrorCode.SUBJECT_INVALID,
+        `topic ${shown} has more wildcards than the subscription's own topics (an injected wildcard?)`,
+      );
+    out.add(topic);
+  }
+  return [...out].sort();
+}

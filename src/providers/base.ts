@@ -14,6 +14,7 @@ import {
   type Provider,
   type ProviderHealth,
   type ProviderKind,
+  type PublishOptions,
   type SubscribeOptions,
   type Unsubscribe,
 } from "./provider.js";
@@ -69,7 +70,7 @@ export abstract class BrokerProvider implements Provider {
     onEvents: EventsHandler,
     options?: SubscribeOptions,
   ): Promise<Unsubscribe>;
-  abstract publish(topic: string, data: Uint8Array): Promise<void>;
+  abstract publish(topic: string, data: Uint8Array, options?: PublishOptions): Promise<void>;
 
   /** `NATS provider "events"`: how messages name this provider. */
   protected get label(): string {

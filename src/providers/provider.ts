@@ -82,6 +82,16 @@ export interface StreamOptions {
   readonly consumerInactiveThreshold: number;
 }
 
+/**
+ * Broker metadata of one published message (set by onPublish stream hooks). NATS and Kafka carry
+ * headers, Kafka a record key; a provider that cannot carry what is asked for rejects the publish
+ * with PROVIDER_NOT_BUILT rather than drop it silently (Redis pub/sub has neither).
+ */
+export interface PublishOptions {
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly key?: string;
+}
+
 export interface SubscribeOptions {
   /** Called when the broker reports an error on this subscription (it stays registered). */
   readonly onError?: (err: Error) => void;
@@ -123,7 +133,7 @@ export interface Provider {
     options?: SubscribeOptions,
   ): Promise<Unsubscribe>;
   /** Publishes raw bytes; rejects when the broker did not take them. */
-  publish(topic: string, data: Uint8Array): Promise<void>;
+  publish(topic: string, data: Uint8Array, options?: PublishOptions): Promise<void>;
   /** NATS request/reply; other providers reject with PROVIDER_NOT_BUILT. */
   request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
   health(): ProviderHealth;

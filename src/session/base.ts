@@ -51,6 +51,10 @@ class OperationFrameSink implements OperationSink {
   complete(): void {
     if (this.session.finish(this.id)) this.session.send(this.session.frames.complete(this.id));
   }
+  /** A start hook's refusal asked to close the connection (its other operations end with it). */
+  close(code: number, reason: string): void {
+    if (this.session.finish(this.id)) this.session.closeWith(code, reason);
+  }
 }
 
 export abstract class BaseSession {

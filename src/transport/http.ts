@@ -24,6 +24,7 @@ import {
   type StreamRegistry,
   type StreamSendLimits,
 } from "./http-stream.js";
+import type { HeaderCapture } from "./headers.js";
 import { type Header, JSON_TYPE, Reply, sendErrors } from "./reply.js";
 import type { HttpRequest, HttpResponse, TemplatedApp } from "./uws.js";
 
@@ -64,6 +65,8 @@ export interface HttpOptions {
   readonly limits: StreamSendLimits;
   readonly security: Security;
   readonly admission: Admission;
+  /** Set when stream hooks need request headers: copies them per request. */
+  readonly captureHeaders?: HeaderCapture;
 }
 
 /** What a request asks for, decided from its operation kind and Accept header. */
@@ -173,11 +176,13 @@ export function mountGraphqlHttp(app: TemplatedApp, o: HttpOptions): StreamRegis
     const common: Header[] = allowed ? [["access-control-allow-origin", allowed]] : [];
     const reply = new Reply(res, common);
     if (!headWithinLimits(req, reply, counter)) return undefined;
+    const ctx = anonymous(reply.remoteAddress());
+    if (o.captureHeaders) ctx.headers = o.captureHeaders(req);
     return {
       reply,
       accept: req.getHeader("accept"),
       lastEventId: req.getHeader("last-event-id"),
-      ctx: anonymous(reply.remoteAddress()),
+      ctx,
       client: clientKey(res),
     };
   };

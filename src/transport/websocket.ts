@@ -18,6 +18,7 @@ import type { TemplatedApp, WebSocket } from "./uws.js";
 import type { LimitName } from "../security/limits.js";
 import { type Admission, admitConnection, clientKey, headWithinLimits } from "./admission.js";
 import { originAllowed } from "./cors.js";
+import type { HeaderCapture } from "./headers.js";
 import { Reply } from "./reply.js";
 import { SendBudget, SlowClientPolicy } from "./send-budget.js";
 
@@ -200,6 +201,8 @@ export interface WebSocketOptions {
   readonly logger: Logger;
   readonly security: Security;
   readonly admission: Admission;
+  /** Set when stream hooks need request headers: copies them at upgrade. */
+  readonly captureHeaders?: HeaderCapture;
 }
 
 export function mountWebSocket(app: TemplatedApp, o: WebSocketOptions): WebSocketHandle {
@@ -254,6 +257,7 @@ export function mountWebSocket(app: TemplatedApp, o: WebSocketOptions): WebSocke
       const key = req.getHeader("sec-websocket-key");
       const extensions = req.getHeader("sec-websocket-extensions");
       const ctx = anonymous(reply.remoteAddress());
+      if (o.captureHeaders) ctx.headers = o.captureHeaders(req);
       // Counted before the token is checked (which may wait for a JWKS fetch): a client that
       // leaves meanwhile gives its slot back; an upgraded socket gives it back on close.
       const ticket = admitConnection(reply, clientKey(res), admission);

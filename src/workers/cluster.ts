@@ -27,10 +27,11 @@ import type { PeerMessage, ToPrimary } from "./messages.js";
 import { ownerOf } from "./ring.js";
 import { deliverAll } from "../fanout/deliver.js";
 import { clusterGroupKey } from "../fanout/keys.js";
+import type { PublishOptions } from "../providers/provider.js";
 
 /** Embedded (memory://) providers: publishes must reach every worker's in-process broker. */
 export interface RelayedProvider {
-  deliver(topic: string, data: Uint8Array): void;
+  deliver(topic: string, data: Uint8Array, options?: PublishOptions): void;
 }
 
 /** One resolution group's clients on this worker, fed by the group's owner. */
@@ -40,6 +41,8 @@ interface ForwardedGroup {
   readonly req: OperationRequest;
   /** The first subscriber's caller: the group's key holds everything of it that shapes results. */
   readonly ctx: RequestContext;
+  /** Topics the requesting worker's create hooks decided, if any. */
+  readonly topics: readonly string[] | undefined;
   readonly sinks: Set<OperationSink>;
   /** The newest cursor the group received: where a new owner resumes it after a move. */
   lastCursor: string | undefined;
@@ -104,6 +107,7 @@ export class ClusterLink implements TriggerOwnership {
     groupKey: string,
     req: OperationRequest,
     ctx: RequestContext,
+    topics: readonly string[] | undefined,
     sink: OperationSink,
   ): RunningOperation {
     const key = clusterGroupKey(triggerKey, groupKey);
@@ -114,6 +118,7 @@ export class ClusterLink implements TriggerOwnership {
         triggerKey,
         req,
         ctx,
+        topics,
         sinks: new Set(),
         lastCursor: undefined,
         owner: -1,
@@ -136,9 +141,15 @@ export class ClusterLink implements TriggerOwnership {
   }
 
   /** Sends a memory:// publish to every other worker's embedded broker. */
-  relay(providerId: string, topic: string, data: Uint8Array): void {
+  relay(providerId: string, topic: string, data: Uint8Array, options?: PublishOptions): void {
     for (const port of this.peers.values())
-      port.postMessage({ t: "mem-pub", providerId, topic, data } satisfies PeerMessage);
+      port.postMessage({
+        t: "mem-pub",
+        providerId,
+        topic,
+        data,
+        ...(options ? { options } : {}),
+      } satisfies PeerMessage);
   }
 
   addPeer(index: number, port: MessagePort): void {
@@ -204,7 +215,7 @@ export class ClusterLink implements TriggerOwnership {
     g.owner = owner;
     if (owner === this.self && this.executor) {
       // The owner died and the ring now points here: run the group locally.
-      g.local = this.executor.executeLocal(req, this.groupSink(g), g.ctx);
+      g.local = this.executor.executeLocal(req, this.groupSink(g), g.ctx, g.topics);
       return;
     }
     g.id = this.nextId++;
@@ -220,6 +231,8 @@ export class ClusterLink implements TriggerOwnership {
       req,
       ip: g.ctx.ip,
       auth: g.ctx.auth,
+      ...(g.ctx.headers ? { connectionParams: g.ctx.connectionParams, headers: g.ctx.headers } : {}),
+      ...(g.topics ? { topics: g.topics } : {}),
     } satisfies PeerMessage);
   }
 
@@ -264,7 +277,12 @@ export class ClusterLink implements TriggerOwnership {
         if (!port) return;
         const id = m.id;
         const key = `${from}:${id}`;
-        const ctx: RequestContext = { ip: m.ip, auth: m.auth, connectionParams: null };
+        const ctx: RequestContext = {
+          ip: m.ip,
+          auth: m.auth,
+          connectionParams: m.connectionParams ?? null,
+          ...(m.headers ? { headers: m.headers } : {}),
+        };
         const run = this.executor.executeLocal(
           m.req,
           {
@@ -283,6 +301,7 @@ export class ClusterLink implements TriggerOwnership {
             },
           },
           ctx,
+          m.topics,
         );
         this.served.set(key, run);
         return;
@@ -313,7 +332,7 @@ export class ClusterLink implements TriggerOwnership {
         return;
       }
       case "mem-pub":
-        this.relayed.get(m.providerId)?.deliver(m.topic, m.data);
+        this.relayed.get(m.providerId)?.deliver(m.topic, m.data, m.options);
         return;
     }
   }

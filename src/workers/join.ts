@@ -20,7 +20,7 @@ export function joinCluster(
   const relayed = new Map<string, RelayedProvider>();
   for (const p of providers.values()) {
     if (!(p instanceof MemoryProvider)) continue;
-    p.relay = (topic, data) => cluster.relay(p.id, topic, data);
+    p.relay = (topic, data, options) => cluster.relay(p.id, topic, data, options);
     relayed.set(p.id, p);
   }
   cluster.attach(executor, relayed, counters);

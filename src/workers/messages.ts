@@ -6,6 +6,7 @@
 import type { MessagePort } from "node:worker_threads";
 import type { AuthInfo, EventMeta, OperationRequest } from "../engine/types.js";
 import type { PlanError } from "../planner/plan.js";
+import type { PublishOptions } from "../providers/provider.js";
 import type { ConnectionTable } from "../security/connections.js";
 
 /** Primary → worker. */
@@ -37,6 +38,11 @@ export type PeerMessage =
       /** The caller, for claim templates and filters (structured-cloned). */
       readonly ip: string;
       readonly auth: AuthInfo | null;
+      /** For stream hooks the owner runs (onDeliver): the rest of the caller's context. */
+      readonly connectionParams?: Readonly<Record<string, unknown>> | null;
+      readonly headers?: Readonly<Record<string, string>>;
+      /** Topics a create hook rewrote on the requesting worker: the owner uses them as they are. */
+      readonly topics?: readonly string[];
     }
   | { readonly t: "unsub"; readonly id: number }
   | { readonly t: "next"; readonly id: number; readonly json: string; readonly meta?: EventMeta }
@@ -47,6 +53,8 @@ export type PeerMessage =
       readonly providerId: string;
       readonly topic: string;
       readonly data: Uint8Array;
+      /** Headers and key an onPublish hook set. */
+      readonly options?: PublishOptions;
     };
 
 /** What a worker is started with. */

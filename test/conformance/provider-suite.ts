@@ -81,6 +81,48 @@ export function runProviderConformance(name: string, makeEnv: () => Promise<Conf
       expect(c.texts()).toEqual(["hello"]);
     });
 
+    it("carries publish headers and a key where its broker can, and refuses them where it cannot", async () => {
+      const [topic] = await topics("meta");
+      const c = new Collector();
+      await p().subscribe([topic!], c.handler);
+      const headers = { "x-tenant": "acme", "x-trace": "t1" };
+      // What each broker carries (stream hooks' onPublish sets these): NATS headers, Kafka both,
+      // Redis pub/sub neither; the embedded broker behaves as the kind it stands in for.
+      const carries = {
+        nats: { headers: true, key: false },
+        kafka: { headers: true, key: true },
+        redis: { headers: false, key: false },
+      }[p().kind];
+      if (carries.headers) {
+        await p().publish(topic!, bytes("with-headers"), { headers });
+      } else {
+        const err = await p()
+          .publish(topic!, bytes("x"), { headers })
+          .catch((e: unknown) => e);
+        expect((err as { code?: string }).code).toBe(ErrorCode.PROVIDER_NOT_BUILT);
+      }
+      if (carries.key) {
+        await p().publish(topic!, bytes("with-key"), { key: "k-7" });
+      } else {
+        const err = await p()
+          .publish(topic!, bytes("x"), { key: "k" })
+          .catch((e: unknown) => e);
+        expect((err as { code?: string }).code).toBe(ErrorCode.PROVIDER_NOT_BUILT);
+      }
+      await p().publish(topic!, bytes("plain"));
+      const expected = [
+        ...(carries.headers ? ["with-headers"] : []),
+        ...(carries.key ? ["with-key"] : []),
+        "plain",
+      ];
+      await c.waitForCount(expected.length);
+      expect(c.texts()).toEqual(expected);
+      if (carries.headers) expect(c.events[0]!.headers).toMatchObject(headers);
+      if (carries.key) expect(new TextDecoder().decode(c.events[carries.headers ? 1 : 0]!.key)).toBe("k-7");
+      // Nothing refused reached the subscriber, and a plain message carries neither.
+      expect(c.events.at(-1)!.key).toBeUndefined();
+    });
+
     it("keeps publish order per topic (100 events)", async () => {
       const [topic] = await topics("order");
       const c = new Collector();

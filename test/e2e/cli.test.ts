@@ -68,6 +68,30 @@ type Employee @key(fields: "id") { id: ID! name: String }`,
     expect(r.stderr).toContain('names argument "id"');
   });
 
+  it("--check-config loads the hook modules: a bad one is named with its file, exit 1", async () => {
+    const base =
+      "subgraphs: [{ name: events, schema_file: events.graphql }]\nevents: { providers: { nats: [{ id: default, url: 'memory://' }] } }\n";
+    const dir = await tempFiles({
+      "events.graphql": EVENTS,
+      "good.mjs": "export default { onPublish() {} };",
+      "typo.mjs": "export default { onSubscriptionCreat() {} };",
+      "ok.yaml": `${base}modules: [./good.mjs]\n`,
+      "bad.yaml": `${base}modules: [./good.mjs, ./typo.mjs, ./missing.mjs]\n`,
+    });
+    const ok = await runCli(["--check-config", "--config", `${dir}/ok.yaml`]);
+    expect(ok.stderr).toBe("");
+    expect(ok.code).toBe(0);
+    const bad = await runCli(["--check-config", "--config", `${dir}/bad.yaml`]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain(`${dir}/typo.mjs: unknown hook "onSubscriptionCreat"`);
+    expect(bad.stderr).toContain(`${dir}/missing.mjs: cannot load the module`);
+    expect(bad.stderr).not.toContain("good.mjs");
+    // The router itself refuses to start on it, with the same message.
+    const start = await runCli(["--config", `${dir}/bad.yaml`]);
+    expect(start.code).toBe(1);
+    expect(start.stderr).toContain(`${dir}/typo.mjs: unknown hook "onSubscriptionCreat"`);
+  });
+
   it("fails clearly on a missing config file", async () => {
     const r = await runCli(["--config", "/nonexistent/streamgate.yaml"]);
     expect(r.code).toBe(1);

@@ -17,6 +17,7 @@ import {
   sessionTarget,
 } from "./targets.js";
 import { cursorTarget, tokenTarget } from "./delivery-auth-targets.js";
+import { hookResultTarget } from "./hook-targets.js";
 
 const FULL = process.env.FUZZ === "full";
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined;
@@ -31,6 +32,7 @@ const RUNS = {
   http: FULL ? 5000 : 200,
   cursor: FULL ? 100_000 : 2000,
   token: FULL ? 20_000 : 300,
+  hookResults: FULL ? 100_000 : 2000,
 };
 const TIMEOUT = FULL ? 3_600_000 : 60_000;
 
@@ -90,6 +92,16 @@ describe("fuzz: operations and events through the engine", () => {
     "event bytes: decoding, checks, filters and shaping never throw",
     async () => {
       await eventTarget(rig, RUNS.event, SEED);
+    },
+    TIMEOUT,
+  );
+});
+
+describe("fuzz: stream hook results", () => {
+  it(
+    "anything a hook returns: accepted as plain JSON of its shape, or refused with a reason",
+    async () => {
+      await chunked(RUNS.hookResults, (n) => hookResultTarget(n, SEED));
     },
     TIMEOUT,
   );

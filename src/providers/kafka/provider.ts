@@ -18,6 +18,7 @@ import type {
   ConsumerLag,
   EventPosition,
   EventsHandler,
+  PublishOptions,
   ReplayRequest,
   SubscribeOptions,
   Unsubscribe,
@@ -113,7 +114,7 @@ export class KafkaProvider extends BrokerProvider {
     return async () => this.reader.remove(sub);
   }
 
-  async publish(topic: string, data: Uint8Array): Promise<void> {
+  async publish(topic: string, data: Uint8Array, options?: PublishOptions): Promise<void> {
     checkTopic(topic);
     const publisher = this.publisher;
     // librdkafka would queue the record and retry until message.timeout.ms; refusing at once
@@ -122,7 +123,7 @@ export class KafkaProvider extends BrokerProvider {
       throw this.error(ErrorCode.PUBLISH_FAILED, "is not connected to its brokers; record not published");
     }
     try {
-      await publisher.publish(topic, data);
+      await publisher.publish(topic, data, options);
     } catch (err) {
       this.counters.errors++;
       throw this.error(

@@ -7,6 +7,7 @@ import type { LibrdKafkaError, Producer } from "@confluentinc/kafka-javascript";
 import { ErrorCode, StreamgateError, toError } from "../../errors.js";
 import * as rd from "./client.js";
 import type { RdkafkaConfig } from "./options.js";
+import type { PublishOptions } from "../provider.js";
 
 interface Pending {
   resolve(): void;
@@ -43,7 +44,7 @@ export class Publisher {
   }
 
   /** Resolves once every in-sync replica has the record; rejects with librdkafka's error otherwise. */
-  publish(topic: string, data: Uint8Array): Promise<void> {
+  publish(topic: string, data: Uint8Array, options?: PublishOptions): Promise<void> {
     if (this.closed)
       return Promise.reject(new StreamgateError(ErrorCode.PUBLISH_FAILED, "producer is closed"));
     return new Promise<void>((resolve, reject) => {
@@ -52,7 +53,11 @@ export class Publisher {
       try {
         // librdkafka copies the bytes before produce() returns: the caller may reuse its buffer.
         const value = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-        this.producer.produce(topic, null, value, null, null, id);
+        const key = options?.key === undefined ? null : Buffer.from(options.key);
+        const headers = options?.headers
+          ? Object.entries(options.headers).map(([name, v]) => ({ [name]: Buffer.from(v) }))
+          : undefined;
+        this.producer.produce(topic, null, value, key, null, id, headers);
       } catch (err) {
         // Refused before it was queued (queue full, unknown topic name, not connected).
         this.pending.delete(id);

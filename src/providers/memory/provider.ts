@@ -14,6 +14,7 @@ import {
   type ProviderCounters,
   type ProviderHealth,
   type ProviderKind,
+  type PublishOptions,
   type ReplayRequest,
   type SubscribeOptions,
   type Unsubscribe,
@@ -76,7 +77,7 @@ export class MemoryProvider implements Provider {
    * With worker threads each worker has its own embedded broker; the cluster sets this so a
    * publish also reaches the other workers' brokers (they take it through deliver()).
    */
-  relay: ((topic: string, data: Uint8Array) => void) | undefined;
+  relay: ((topic: string, data: Uint8Array, options?: PublishOptions) => void) | undefined;
 
   constructor(options: MemoryProviderOptions) {
     this.id = options.id;
@@ -155,22 +156,31 @@ export class MemoryProvider implements Provider {
     };
   }
 
-  async publish(topic: string, data: Uint8Array): Promise<void> {
+  async publish(topic: string, data: Uint8Array, options?: PublishOptions): Promise<void> {
     if (!this.running) throw this.notRunning();
     this.checkTopic(topic, false);
+    if (options?.key !== undefined && this.kind !== "kafka")
+      throw new StreamgateError(ErrorCode.PROVIDER_NOT_BUILT, `${this.kind} messages carry no key`);
+    if (options?.headers && Object.keys(options.headers).length > 0 && this.kind === "redis")
+      throw new StreamgateError(ErrorCode.PROVIDER_NOT_BUILT, "Redis pub/sub messages carry no headers");
     this.counters.published++;
-    this.deliver(topic, data);
-    this.relay?.(topic, data);
+    this.deliver(topic, data, options);
+    this.relay?.(topic, data, options);
   }
 
   /** Hands a published event to this broker's subscribers (a relayed publish enters here). */
-  deliver(topic: string, data: Uint8Array): void {
+  deliver(topic: string, data: Uint8Array, options?: PublishOptions): void {
     if (!this.running) return;
     // One copy shared by every subscriber: the publisher may reuse its buffer once this resolves.
-    const event: BrokerEvent =
-      this.retain > 0
-        ? { topic, data: data.slice(), position: String(++this.seq) }
-        : { topic, data: data.slice() };
+    const event: BrokerEvent = {
+      topic,
+      data: data.slice(),
+      ...(this.retain > 0 ? { position: String(++this.seq) } : {}),
+      ...(options?.headers && Object.keys(options.headers).length > 0
+        ? { headers: { ...options.headers } }
+        : {}),
+      ...(options?.key !== undefined ? { key: new TextEncoder().encode(options.key) } : {}),
+    };
     if (this.retain > 0) {
       this.log.push(event);
       if (this.log.length > this.retain * 2) this.log = this.log.slice(-this.retain);

@@ -9,6 +9,8 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
 import {
   connect,
+  headers as createHeaders,
+  type MsgHdrs,
   type NatsConnection,
   NoRespondersError,
   PermissionViolationError,
@@ -19,6 +21,7 @@ import type { NatsProviderConfig } from "../../config/types.js";
 import { ErrorCode, errorMessage, StreamgateError } from "../../errors.js";
 import { BrokerProvider } from "../base.js";
 import type {
+  PublishOptions,
   BrokerEvent,
   ConsumerLag,
   EventPosition,
@@ -176,8 +179,13 @@ export class NatsProvider extends BrokerProvider {
     }
   }
 
-  async publish(topic: string, data: Uint8Array): Promise<void> {
+  async publish(topic: string, data: Uint8Array, options?: PublishOptions): Promise<void> {
     this.checkSubject(topic, false);
+    if (options?.key !== undefined)
+      throw this.error(
+        ErrorCode.PROVIDER_NOT_BUILT,
+        "NATS messages carry no key (a Kafka record key was set)",
+      );
     const nc = this.nc;
     // nats.js would buffer a publish made while disconnected, but it discards that buffer when it
     // dials again (v3.4 resets its outbound queue on every dial), so the message would be lost
@@ -186,7 +194,7 @@ export class NatsProvider extends BrokerProvider {
       throw this.error(ErrorCode.PUBLISH_FAILED, "is not connected to its broker; message not published");
     }
     try {
-      nc.publish(topic, data);
+      nc.publish(topic, data, options?.headers ? { headers: natsHeaders(options.headers) } : undefined);
       // nc.publish only queues bytes for the socket. A flush (PING, wait for PONG) proves the
       // server read everything before it, so a connection dying right now rejects instead of
       // silently losing the message. It costs one round trip of latency per publish, not
@@ -345,4 +353,11 @@ export class NatsProvider extends BrokerProvider {
     const problem = validateNatsSubject(subject, { allowWildcards: subscribing });
     if (problem) throw new StreamgateError(ErrorCode.SUBJECT_INVALID, problem);
   }
+}
+
+/** Stream-hook headers as a NATS header block. */
+function natsHeaders(h: Readonly<Record<string, string>>): MsgHdrs {
+  const out = createHeaders();
+  for (const [name, value] of Object.entries(h)) out.set(name, value);
+  return out;
 }

@@ -10,7 +10,7 @@
 import type { RedisProviderConfig } from "../../config/types.js";
 import { ErrorCode, errorMessage, StreamgateError } from "../../errors.js";
 import { BrokerProvider } from "../base.js";
-import type { EventsHandler, SubscribeOptions, Unsubscribe } from "../provider.js";
+import type { EventsHandler, PublishOptions, SubscribeOptions, Unsubscribe } from "../provider.js";
 import { backoffByAttempt } from "../shared/backoff.js";
 import { redactUrl } from "../shared/redact.js";
 import { waitAtMost, withTimeout } from "../shared/timers.js";
@@ -112,8 +112,11 @@ export class RedisProvider extends BrokerProvider {
     return unsubscribe;
   }
 
-  async publish(topic: string, data: Uint8Array): Promise<void> {
+  async publish(topic: string, data: Uint8Array, options?: PublishOptions): Promise<void> {
     if (topic === "") throw new StreamgateError(ErrorCode.SUBJECT_INVALID, "channel is empty");
+    // A Redis pub/sub message is bytes on a channel, nothing else: metadata a hook set would be lost.
+    if ((options?.headers && Object.keys(options.headers).length > 0) || options?.key !== undefined)
+      throw this.error(ErrorCode.PROVIDER_NOT_BUILT, "Redis pub/sub messages carry no headers or key");
     const pub = this.pub;
     if (!pub) throw this.error(ErrorCode.PUBLISH_FAILED, "is not connected; message not published");
     try {

@@ -23,7 +23,7 @@ describe("config validation problems", () => {
   it("names an unknown top-level key and the allowed ones", () => {
     expect(problemsOf({ listen: "x" })).toEqual([
       `${LABEL}: listen: unknown key "listen" (allowed: listen_addr, graphql_path, playground, workers, ` +
-        "shutdown_grace_period, heartbeat_interval, log_level, request_timeout, instance_id, subgraph_timeout, subgraphs, events, watch_config, authentication, authorization, websocket, rate_limit, delivery, limits, cors)",
+        "shutdown_grace_period, heartbeat_interval, log_level, request_timeout, instance_id, subgraph_timeout, subgraphs, events, watch_config, authentication, authorization, websocket, rate_limit, delivery, limits, cors, modules, hooks)",
     ]);
   });
 

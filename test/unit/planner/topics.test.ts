@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ErrorCode, StreamgateError } from "../../../src/errors.js";
-import { renderTopics } from "../../../src/planner/topics.js";
+import { checkRewrittenTopics, renderTopics } from "../../../src/planner/topics.js";
 import type { ProviderKind } from "../../../src/providers/provider.js";
 import type { SubscribeBinding } from "../../../src/schema/model.js";
 import { loadSupergraph } from "../../../src/schema/supergraph.js";
@@ -262,5 +262,62 @@ describe("renderTopics: limits.max_topics_per_subscription", () => {
 
   it("checks the count before the values, so an invalid value in a huge list costs nothing more", () => {
     refused(["a.{{ args.ids }}"], { args: { ids: [...ids(200), "bad.value"] } }, 100);
+  });
+});
+
+describe("checkRewrittenTopics: topics a create hook put in place of the rendered ones", () => {
+  const refused = (fn: () => unknown): StreamgateError => {
+    try {
+      fn();
+    } catch (err) {
+      expect(err).toBeInstanceOf(StreamgateError);
+      return err as StreamgateError;
+    }
+    throw new Error("expected a refusal");
+  };
+
+  it("accepts a prefix, keeping the wildcards the subscription already had; sorted and unique", () => {
+    expect(checkRewrittenTopics("nats", ["a.7"], ["t1.a.7", "t1.a.7", "t0.a.7"])).toEqual([
+      "t0.a.7",
+      "t1.a.7",
+    ]);
+    expect(checkRewrittenTopics("nats", ["a.*"], ["t1.a.*"])).toEqual(["t1.a.*"]);
+    expect(checkRewrittenTopics("nats", ["a.>"], ["t1.a.>"])).toEqual(["t1.a.>"]);
+    expect(checkRewrittenTopics("redis", ["a:*"], ["t1:a:*"])).toEqual(["t1:a:*"]);
+    expect(checkRewrittenTopics("kafka", ["orders"], ["t1.orders"])).toEqual(["t1.orders"]);
+  });
+
+  it("refuses an injected wildcard, per broker", () => {
+    expect(refused(() => checkRewrittenTopics("nats", ["a.7"], ["*.a.7"])).message).toMatch(/more wildcards/);
+    expect(refused(() => checkRewrittenTopics("nats", ["a.*"], ["*.a.*"])).code).toBe(
+      ErrorCode.SUBJECT_INVALID,
+    );
+    expect(refused(() => checkRewrittenTopics("nats", ["a.*"], ["a.>"])).message).toMatch(/more wildcards/);
+    expect(refused(() => checkRewrittenTopics("redis", ["a:1"], ["a:?"])).message).toMatch(/more wildcards/);
+    expect(refused(() => checkRewrittenTopics("redis", ["a:1"], ["a:[ab]"])).message).toMatch(
+      /more wildcards/,
+    );
+    expect(refused(() => checkRewrittenTopics("redis", ["a:*"], ["a:\\*"])).message).toMatch(
+      /may not contain/,
+    );
+  });
+
+  it("refuses topics the broker would not take", () => {
+    expect(refused(() => checkRewrittenTopics("nats", ["a"], ["a..b"])).message).toMatch(/empty token/);
+    expect(refused(() => checkRewrittenTopics("nats", ["a"], ["a b"])).message).toMatch(/whitespace/);
+    expect(refused(() => checkRewrittenTopics("kafka", ["a"], ["a/b"])).message).toMatch(
+      /not a valid Kafka topic/,
+    );
+    expect(refused(() => checkRewrittenTopics("nats", ["a"], [""])).message).toMatch(/empty/);
+    expect(refused(() => checkRewrittenTopics("nats", ["a"], ["x".repeat(1025)])).message).toMatch(
+      /longer than 1024/,
+    );
+    expect(refused(() => checkRewrittenTopics("nats", ["a"], [])).code).toBe(ErrorCode.SUBJECT_INVALID);
+  });
+
+  it("applies limits.max_topics_per_subscription with LIMIT_EXCEEDED", () => {
+    const err = refused(() => checkRewrittenTopics("nats", ["a"], ["a.1", "a.2", "a.3"], 2));
+    expect(err.code).toBe(ErrorCode.LIMIT_EXCEEDED);
+    expect(err.message).toMatch(/more than 2 topics/);
   });
 });

@@ -87,7 +87,7 @@ describe("ClusterLink", () => {
     expect(links[0]!.isLocal(key)).toBe(false);
     expect(links[1]!.isLocal(key)).toBe(true);
     const sinks = [sink(), sink(), sink()];
-    const runs = sinks.map((s) => links[0]!.subscribe(key, "g", REQ, CTX, s));
+    const runs = sinks.map((s) => links[0]!.subscribe(key, "g", REQ, CTX, undefined, s));
     await vi.waitFor(() => expect(engines[1]!.runs).toHaveLength(1));
     expect(engines[1]!.runs[0]!.req).toEqual(REQ);
     engines[1]!.runs[0]!.sink.next('{"data":1}');
@@ -109,7 +109,7 @@ describe("ClusterLink", () => {
     const { links, engines } = cluster(3);
     const key = keyOwnedBy(1, [0, 1, 2], 1, 2);
     const s = sink();
-    links[0]!.subscribe(key, "g", REQ, CTX, s);
+    links[0]!.subscribe(key, "g", REQ, CTX, undefined, s);
     await vi.waitFor(() => expect(engines[1]!.runs).toHaveLength(1));
     links[0]!.removePeer(1);
     links[2]!.removePeer(1);
@@ -123,7 +123,7 @@ describe("ClusterLink", () => {
     const { links, engines } = cluster(3);
     const key = keyOwnedBy(1, [0, 1, 2], 1, 0);
     const s = sink();
-    links[0]!.subscribe(key, "g", REQ, CTX, s);
+    links[0]!.subscribe(key, "g", REQ, CTX, undefined, s);
     await vi.waitFor(() => expect(engines[1]!.runs).toHaveLength(1));
     links[0]!.removePeer(1);
     expect(engines[0]!.runs).toHaveLength(1);
@@ -134,7 +134,7 @@ describe("ClusterLink", () => {
   it("stops what it served for a worker that died", async () => {
     const { links, engines } = cluster(2);
     const key = keyOwnedBy(1, [0, 1]);
-    links[0]!.subscribe(key, "g", REQ, CTX, sink());
+    links[0]!.subscribe(key, "g", REQ, CTX, undefined, sink());
     await vi.waitFor(() => expect(engines[1]!.runs).toHaveLength(1));
     links[1]!.removePeer(0);
     expect(engines[1]!.runs[0]!.cancelled).toBe(true);
@@ -145,15 +145,15 @@ describe("ClusterLink", () => {
     const key = keyOwnedBy(1, [0, 1]);
     const a = sink();
     const b = sink();
-    links[0]!.subscribe(key, "g", REQ, CTX, a);
-    links[0]!.subscribe(key, "g", REQ, CTX, b);
+    links[0]!.subscribe(key, "g", REQ, CTX, undefined, a);
+    links[0]!.subscribe(key, "g", REQ, CTX, undefined, b);
     await vi.waitFor(() => expect(engines[1]!.runs).toHaveLength(1));
     engines[1]!.runs[0]!.sink.error([{ message: "broker down" }]);
     await vi.waitFor(() =>
       expect([a.errors, b.errors]).toEqual([[[{ message: "broker down" }]], [[{ message: "broker down" }]]]),
     );
     // A new subscriber starts a fresh forwarded subscription.
-    links[0]!.subscribe(key, "g", REQ, CTX, sink());
+    links[0]!.subscribe(key, "g", REQ, CTX, undefined, sink());
     await vi.waitFor(() => expect(engines[1]!.runs).toHaveLength(2));
   });
 
@@ -161,7 +161,7 @@ describe("ClusterLink", () => {
     const { links, engines } = cluster(2, false);
     links[0]!.attach(engines[0]!, new Map(), { deliveries: 0 });
     const key = keyOwnedBy(1, [0, 1]);
-    links[0]!.subscribe(key, "g", REQ, CTX, sink());
+    links[0]!.subscribe(key, "g", REQ, CTX, undefined, sink());
     await new Promise((r) => setTimeout(r, 20));
     expect(engines[1]!.runs).toHaveLength(0);
     links[1]!.attach(engines[1]!, new Map(), { deliveries: 0 });
