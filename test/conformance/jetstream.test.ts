@@ -45,7 +45,7 @@ function viaStream(p: NatsProvider, stream: StreamOptions): BackgroundStartable 
     stop: () => p.stop(),
     startInBackground: () => p.startInBackground(),
     subscribe: (topics, onEvents, options) => p.subscribe(topics, onEvents, { ...options, stream }),
-    publish: (topic, data) => p.publish(topic, data),
+    publish: (topic, data, options) => p.publish(topic, data, options),
     request: (subject, data, timeoutMs) => p.request(subject, data, timeoutMs),
     health: () => p.health(),
   };
