@@ -20,6 +20,7 @@ import { mountWebSocket, type WebSocketHandle } from "./transport/websocket.js";
 import { Delivery } from "./delivery/service.js";
 import { type ReloadOutcome, reloadRouter } from "./reload.js";
 import { loadHooks } from "./hooks/setup.js";
+import { createTracing } from "./telemetry/tracing.js";
 import { headerCapture } from "./transport/headers.js";
 import { Security } from "./security/security.js";
 import { loadRouterSupergraph, startProviders } from "./startup.js";
@@ -69,6 +70,9 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
   const delivery = new Delivery(config, logger);
   // Before any broker connects: a module that does not load stops the start.
   const hooks = await loadHooks(config, logger);
+  // Off (undefined): no OpenTelemetry module is loaded at all.
+  const tracing = await createTracing(config.telemetry);
+  const propagateTrace = config.telemetry.tracing.propagation.trace_context;
   const supergraph = await loadRouterSupergraph(config);
   for (const d of supergraph.dropped) logger.warn({ problem: d }, "field dropped: unknown provider");
   const providers = await createProviders(config.events, config.instance_id ?? hostname(), {
@@ -116,6 +120,7 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
       security,
       delivery,
       ...(hooks ? { hooks } : {}),
+      ...(tracing ? { tracing, propagateTrace } : {}),
       ...(cluster ? { ownership: cluster } : {}),
     },
     logger,
@@ -125,7 +130,10 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
 
   const app: TemplatedApp = uws.App();
   // Request headers are kept per connection only for hooks that are given a request context.
-  const captureHeaders = hooks?.needsRequest ? { captureHeaders: headerCapture(config.hooks.headers) } : {};
+  const captureHeaders = {
+    ...(hooks?.needsRequest ? { captureHeaders: headerCapture(config.hooks.headers) } : {}),
+    ...(tracing && propagateTrace ? { captureTrace: true } : {}),
+  };
   const websocket = mountWebSocket(app, { config, engine, logger, security, admission, ...captureHeaders });
   const httpStreams = mountGraphqlHttp(app, {
     config,
@@ -201,6 +209,7 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
       cluster?.close();
       await Promise.all([...providers.values()].map((p) => p.stop().catch(() => {})));
       await engine.subgraphs.close();
+      await tracing?.shutdown().catch(() => undefined);
     })();
     return stopping;
   };

@@ -11,7 +11,6 @@ export interface Problem {
 }
 
 /** Top-level sections the spec defines but this version does not implement yet. */
-const NOT_SUPPORTED_YET = new Set(["telemetry"]);
 /** Values never echoed back in an error message, since messages end up in logs. */
 const SECRET_KEYS = new Set(["password", "token", "secret", "nkey_seed", "client_secret"]);
 /** What a `pattern` failure of a key means, in words (ajv would print the regular expression). */
@@ -80,9 +79,6 @@ function describe(error: ErrorObject, path: (string | number)[]): Problem {
   switch (error.keyword) {
     case "additionalProperties": {
       const key = String(params.additionalProperty);
-      if (path.length === 0 && NOT_SUPPORTED_YET.has(key)) {
-        return { path: [key], message: `\`${key}\` is not supported yet in this version` };
-      }
       const allowed = Object.keys(error.parentSchema?.properties ?? {}).filter((k) => k !== "$schema");
       return { path: [...path, key], message: `unknown key "${key}" (allowed: ${allowed.join(", ")})` };
     }

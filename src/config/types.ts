@@ -178,6 +178,22 @@ export interface RateLimitConfig {
   readonly publish?: RateLimitBucketConfig;
 }
 
+export interface TelemetryConfig {
+  readonly service_name: string;
+  readonly tracing: {
+    readonly enabled: boolean;
+    readonly sampling_rate: number;
+    readonly exporters: readonly {
+      readonly endpoint: string;
+      readonly path: string;
+      readonly headers?: Readonly<Record<string, string>>;
+      /** milliseconds */
+      readonly batch_timeout: number;
+    }[];
+    readonly propagation: { readonly trace_context: boolean };
+  };
+}
+
 export interface CorsConfig {
   readonly allow_origins: readonly string[];
 }
@@ -230,6 +246,7 @@ export interface Config {
   /** Stream hook modules, absolute paths (resolved against the config file's folder). */
   readonly modules: readonly string[];
   readonly hooks: HooksConfig;
+  readonly telemetry: TelemetryConfig;
   /** NATS request/reply timeout for @edfs__natsRequest, milliseconds. */
   readonly request_timeout: number;
   /** Names this instance's JetStream durables; undefined = the host name. */

@@ -23,6 +23,7 @@ import { fragmentsOf } from "./subscription.js";
 import type { Security } from "../security/security.js";
 import type { Delivery } from "../delivery/service.js";
 import { Admission } from "./admission.js";
+import type { Tracing } from "../telemetry/tracing.js";
 import { type GroupTag, Subscriptions } from "./subscriptions.js";
 import type { HookSet } from "../hooks/hooks.js";
 import type {
@@ -42,6 +43,10 @@ export interface EngineOptions {
   readonly ownership?: TriggerOwnership;
   /** Event-to-sockets latency, once per group per event (the metrics histogram). */
   readonly observeLatency?: LatencyObserver;
+  /** OpenTelemetry (src/telemetry), when telemetry.tracing is on. */
+  readonly tracing?: Tracing;
+  /** Send W3C trace context to subgraphs and in published messages (default true). */
+  readonly propagateTrace?: boolean;
   /** Rate limits and their counters; absent: no rate limits. */
   readonly security?: Pick<Security, "limiters" | "stats">;
   /** At-least-once delivery (cursors, resume); absent: every provider is at-most-once. */
@@ -120,6 +125,7 @@ export class Engine implements LocalExecutor {
       this.topics,
       (err) => logger.error({ err: errorMessage(err) }, "fan-out error"),
       options.observeLatency,
+      options.tracing,
     );
     this.gen = this.build(supergraph, undefined);
   }
@@ -133,7 +139,13 @@ export class Engine implements LocalExecutor {
     const { options, logger } = this;
     const schema = supergraph.schema;
     const refused = (limit: LimitName): void => this.limitCounter.refused(limit);
-    const subgraphs = reuse ?? new SubgraphClient(supergraph.federation.subgraphs, options.subgraphTimeoutMs);
+    const subgraphs =
+      reuse ??
+      new SubgraphClient(
+        supergraph.federation.subgraphs,
+        options.subgraphTimeoutMs,
+        options.propagateTrace ?? true,
+      );
     attachResolvers(schema, {
       supergraph,
       provider: (id) => this.providers.get(id),
@@ -142,6 +154,9 @@ export class Engine implements LocalExecutor {
       maxTopics: this.maxTopics,
       refused,
       hooks: options.hooks,
+      ...(options.tracing
+        ? { tracing: { tracer: options.tracing, propagate: options.propagateTrace ?? true } }
+        : {}),
     });
     const planner = new Planner(schema, supergraph.bindings, {
       ...(options.maxDocumentSize ? { maxDocumentSize: options.maxDocumentSize } : {}),
@@ -163,6 +178,7 @@ export class Engine implements LocalExecutor {
       countSkip: this.countSkip,
       count: this.count,
       hooks: options.hooks,
+      tracing: options.tracing,
     });
     return { supergraph, schema, planner, admission, subgraphs, subs };
   }

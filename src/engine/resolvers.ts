@@ -27,6 +27,7 @@ import type { HookSet } from "../hooks/hooks.js";
 import { hookRequest } from "../hooks/request.js";
 import type { PublishOptions } from "../providers/provider.js";
 import { anonymous, type RequestContext } from "./types.js";
+import { type Tracing, traceHeaders } from "../telemetry/tracing.js";
 
 export interface ResolverDeps {
   readonly supergraph: Supergraph;
@@ -39,6 +40,8 @@ export interface ResolverDeps {
   readonly refused: (limit: LimitName) => void;
   /** Stream hooks; publish fields run onPublish when a module has it. */
   readonly hooks: HookSet | undefined;
+  /** OpenTelemetry, when on: a span per publish, its context in the message headers. */
+  readonly tracing?: { readonly tracer: Tracing; readonly propagate: boolean } | undefined;
 }
 
 /** Renders a publish or request binding's topics; a limit refusal is counted. */
@@ -126,10 +129,25 @@ function publishResolver(
     const messages = deps.hooks?.has("onPublish")
       ? await hookedMessages(deps.hooks, ctx, fieldName, providerId, topics, args)
       : topics.map((t) => ({ topic: t, bytes: encoder.encode(JSON.stringify(args)), options: undefined }));
+    const span = deps.tracing?.tracer.start("streamgate.publish", ctx?.caller?.ctx.trace, {
+      "messaging.destination.name": topics.join(","),
+      "streamgate.provider": providerId,
+    });
+    // The message carries the publish span's context: subscribers' event spans become its children.
+    const traced =
+      span && deps.tracing?.propagate && kind !== "redis"
+        ? messages.map((m) => ({
+            ...m,
+            options: { ...m.options, headers: { ...m.options?.headers, ...traceHeaders(span.context) } },
+          }))
+        : messages;
     try {
-      await Promise.all(messages.map((m) => provider.publish(m.topic, m.bytes, m.options)));
+      await Promise.all(traced.map((m) => provider.publish(m.topic, m.bytes, m.options)));
+      span?.end();
       return { success: true };
     } catch (err) {
+      span?.fail(errorMessage(err));
+      span?.end();
       // Headers or a key the broker cannot carry (Redis) are a client-visible error, not a failed send.
       if (err instanceof StreamgateError && err.code === ErrorCode.PROVIDER_NOT_BUILT) throw clientError(err);
       deps.logger.warn({ err: errorMessage(err), field: key, providerId, topics }, "publish failed");

@@ -120,7 +120,11 @@ export function subscriptionResolver(
     const root = { ...checked.root };
     let batch = scope.memo.get(BATCH) as EntityBatch | undefined;
     if (!batch) {
-      batch = new EntityBatch(client);
+      // One batch per event, shared by its groups: its fetches are children of the event's span.
+      batch = new EntityBatch(
+        client,
+        scope.tracing ? { tracing: scope.tracing, parent: scope.trace } : undefined,
+      );
       scope.memo.set(BATCH, batch);
     }
     const env: ResolveEnv = {

@@ -21,6 +21,7 @@ import type { SubscribeBinding } from "../schema/model.js";
 import type { Supergraph } from "../schema/supergraph.js";
 import { type LimitCounter, limitError } from "../security/limits.js";
 import type { SubgraphClient } from "../subgraphs/client.js";
+import type { Tracing } from "../telemetry/tracing.js";
 import { subscriptionResolver } from "./subscription.js";
 import {
   PendingOperation,
@@ -53,6 +54,8 @@ export interface SubscriptionsDeps {
   readonly limitCounter: LimitCounter;
   readonly maxTopics: number;
   readonly countSkip: (reason: SkipReason) => void;
+  /** OpenTelemetry, when on. */
+  readonly tracing?: Tracing | undefined;
   /** Client subscriptions running (forwarded groups are counted by their requesting worker); shared by generations. */
   readonly count: { active: number };
   /** Stream hooks (docs/hooks.md); absent when no module is configured. */
@@ -301,6 +304,12 @@ export class Subscriptions {
       this.d.count.active -= counted;
       membership?.unsubscribe();
     };
+    // With tracing on: a span from the subscribe to its broker subscription being in place.
+    const span = this.d.tracing?.start("streamgate.subscribe", ctx.trace, {
+      "graphql.operation.name": req.operationName ?? "",
+      "streamgate.provider": binding.providerId,
+      "streamgate.topics": topics.length,
+    });
     this.d.triggers
       .subscribe({
         providerId: binding.providerId,
@@ -319,13 +328,17 @@ export class Subscriptions {
       .then(
         (m) => {
           if (cancelled) {
+            span?.end();
             m.unsubscribe();
             return;
           }
           membership = m;
+          span?.end();
           startReplay();
         },
         (err) => {
+          span?.fail(errorMessage(err));
+          span?.end();
           if (cancelled) return;
           end();
           this.d.logger.warn(

@@ -5,6 +5,7 @@
  */
 import type { PlanError } from "../planner/plan.js";
 import type { EventPosition } from "../providers/provider.js";
+import type { TraceContext } from "../telemetry/tracing.js";
 
 export interface OperationRequest {
   readonly query: string;
@@ -35,6 +36,8 @@ export interface RequestContext {
    * do not each hold their headers for nothing.
    */
   headers?: Readonly<Record<string, string>>;
+  /** The client's W3C trace context (traceparent), kept only while tracing is on. */
+  trace?: TraceContext;
 }
 
 /** A context for `ip` with no identity yet. */

@@ -4,162 +4,30 @@
  * variables. Per event: decode once per trigger, shape and serialize once per group, then hand
  * the same bytes to every subscriber of the group.
  */
-import { withCursor } from "../delivery/sink.js";
 import type { EventMeta } from "../engine/types.js";
-import type { BrokerEvent, StreamOptions } from "../providers/provider.js";
-import type { Decoded } from "../planner/event.js";
 import { decodeEvent } from "../planner/event.js";
-import type { TopicRegistry } from "./topic-registry.js";
-
 import type { PlanError } from "../planner/plan.js";
-import { deliverAll, failAll, GroupFailure, type Subscriber } from "./deliver.js";
+import type { BrokerEvent, StreamOptions } from "../providers/provider.js";
+import { traceContextOf, type Tracing } from "../telemetry/tracing.js";
+import type { Subscriber } from "./deliver.js";
+import { Group } from "./group.js";
 import { brokerSources, sourceKey } from "./keys.js";
+import type { TopicRegistry } from "./topic-registry.js";
+import type {
+  BatchTransform,
+  EventScope,
+  Evict,
+  FanoutStats,
+  GroupResolver,
+  LatencyObserver,
+  TransformedBatch,
+  TriggerCursors,
+  TriggerReceive,
+} from "./types.js";
 
 export type { Subscriber } from "./deliver.js";
 export { GroupFailure } from "./deliver.js";
-
-/** Per-event scratch shared by every group of a trigger (the engine keeps its merged entity fetches here). */
-export interface EventScope {
-  readonly memo: Map<string, unknown>;
-  /** performance.now() when the trigger received the event. */
-  readonly receivedAt: number;
-  /** At-least-once triggers: the event's cursor and position. */
-  readonly meta?: EventMeta;
-}
-
-/** Observes how long an event took from trigger to sockets, once per group. */
-export type LatencyObserver = (seconds: number) => void;
-
-/** Turns one decoded event into a serialized response for a group (null = filtered out). */
-export type GroupResolver = (
-  event: Decoded,
-  raw: BrokerEvent,
-  scope: EventScope,
-) => string | null | Promise<string | null>;
-
-/**
- * An at-least-once trigger's cursors (src/delivery): the position of each event, and the cursor
- * after it, computed once per event for every group and subscriber.
- */
-export interface TriggerCursors {
-  /** Advances past `event`; its meta, or undefined when it carries no position. */
-  advance(event: BrokerEvent): EventMeta | undefined;
-  /** Every subscriber has the events up to `cursor` written: it may be offered to idle clients. */
-  settle(cursor: string): void;
-  /**
-   * Run before the trigger subscribes to its broker: learns where each partition stands, so the
-   * first cursor covers partitions that have no event yet without claiming any it has not seen.
-   */
-  prepare?(): Promise<void>;
-  /** The newest settled cursor (undefined before the first event). */
-  readonly latest: string | undefined;
-}
-
-/** One event a batch transform passes on: what groups resolve, and the broker event it came from. */
-export interface TransformedEvent {
-  readonly decoded: Decoded;
-  readonly raw: BrokerEvent;
-  /** Index of the input event it came from (its position and cursor); undefined for a new event. */
-  readonly source: number | undefined;
-}
-
-/** A batch transform's answer: the events to dispatch, or errors that end the trigger's subscriptions. */
-export type TransformedBatch =
-  | { readonly ok: true; readonly events: readonly TransformedEvent[] }
-  | { readonly ok: false; readonly errors: readonly PlanError[] };
-
-/**
- * Runs once per broker batch of a trigger before its groups resolve it (stream hooks'
- * onReceiveEvents): what it returns is what every group resolves. `decoded[i]` is `events[i]`
- * decoded (once). Batches are transformed one at a time, in order.
- */
-export type BatchTransform = (
-  events: readonly BrokerEvent[],
-  decoded: readonly Decoded[],
-) => Promise<TransformedBatch>;
-
-/** A trigger's batch transform and what tells it apart: triggers with different keys never share. */
-export interface TriggerReceive {
-  readonly key: string;
-  readonly transform: BatchTransform;
-}
-
-export interface FanoutStats {
-  eventsReceived: number;
-  eventsInvalid: number;
-  deliveries: number;
-  resolutions: number;
-}
-
-/** Ends one subscriber from outside (a reload that no longer serves its operation), with the reason. */
-export type Evict = (reason: string) => void;
-
-class Group {
-  /** Each subscriber, with how to end it from outside (absent: it cannot be evicted). */
-  readonly subscribers = new Map<Subscriber, Evict | undefined>();
-  /** How to end a subscriber's subscription (stream hooks' `error` policy), for those that gave one. */
-  readonly ends = new Map<Subscriber, (errors: readonly PlanError[]) => void>();
-  // Keeps per-group order when a resolution is asynchronous (entity fetches, later issues).
-  private tail: Promise<void> | undefined;
-
-  constructor(
-    readonly key: string,
-    /** What the engine needs to decide about this group at a reload (opaque here). */
-    readonly tag: unknown,
-    private readonly resolve: GroupResolver,
-    private readonly stats: FanoutStats,
-    private readonly onError: (err: unknown) => void,
-    private readonly observe: LatencyObserver | undefined,
-  ) {}
-
-  /** Resolves and sends one event; returns a promise when that finishes later (asynchronous resolution). */
-  dispatch(decoded: Decoded, raw: BrokerEvent, scope: EventScope): Promise<void> | undefined {
-    if (this.tail) return this.track(this.tail.then(() => this.run(decoded, raw, scope)));
-    const pending = this.run(decoded, raw, scope);
-    return pending ? this.track(pending) : undefined;
-  }
-
-  private track(p: Promise<void>): Promise<void> {
-    const tail: Promise<void> = p.finally(() => {
-      if (this.tail === tail) this.tail = undefined;
-    });
-    this.tail = tail;
-    return tail;
-  }
-
-  /** Ends every subscriber of the group with `errors` (they leave it as they end). */
-  fail(errors: readonly PlanError[]): void {
-    failAll(this.ends, errors, this.onError);
-  }
-
-  private run(decoded: Decoded, raw: BrokerEvent, scope: EventScope): Promise<void> | undefined {
-    let out: string | null | Promise<string | null>;
-    try {
-      out = this.resolve(decoded, raw, scope);
-    } catch (err) {
-      this.failed(err);
-      return undefined;
-    }
-    if (out instanceof Promise) return out.then((json) => this.send(json, scope), this.failed);
-    this.send(out, scope);
-    return undefined;
-  }
-
-  private readonly failed = (err: unknown): void => {
-    if (err instanceof GroupFailure) this.fail(err.errors);
-    else this.onError(err);
-  };
-
-  private send(json: string | null, scope: EventScope): void {
-    this.stats.resolutions++;
-    if (json === null) return;
-    const meta = scope.meta;
-    // The cursor goes into the shared payload once per group, not once per subscriber.
-    const payload = meta ? withCursor(json, meta.cursor) : json;
-    this.stats.deliveries += deliverAll(this.subscribers.keys(), payload, meta, this.onError);
-    this.observe?.((performance.now() - scope.receivedAt) / 1000);
-  }
-}
+export type * from "./types.js";
 
 /** Resolves after this loop turn's socket flush (frames are queued per socket and written on setImmediate). */
 const afterFlush = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -180,7 +48,43 @@ class Trigger {
     /** Set when a batch transform runs before the groups (stream hooks). */
     private readonly receive: TriggerReceive | undefined,
     private readonly onError: (err: unknown) => void,
+    private readonly tracing: Tracing | undefined,
   ) {}
+
+  /**
+   * The scope of one event: its cursor, and with tracing on its span (the child of a publisher's
+   * trace context carried in the broker message's headers), ended once every group is done.
+   */
+  private scope(
+    ev: BrokerEvent,
+    receivedAt: number,
+    meta: EventMeta | undefined,
+    spans: (() => void)[],
+  ): EventScope {
+    const base: EventScope = meta ? { memo: new Map(), receivedAt, meta } : { memo: new Map(), receivedAt };
+    const tracing = this.tracing;
+    if (!tracing) return base;
+    const span = tracing.start(
+      "streamgate.event",
+      traceContextOf((h) => ev.headers?.[h]),
+      {
+        "messaging.destination.name": ev.topic,
+        "streamgate.groups": this.groups.size,
+      },
+    );
+    spans.push(() => span.end());
+    return { ...base, trace: span.context, tracing };
+  }
+
+  /** Ends the event spans of a batch once its groups are done (only with tracing on). */
+  private endSpans(spans: (() => void)[], pending: Promise<void>[]): void {
+    if (spans.length === 0) return;
+    const end = () => {
+      for (const e of spans) e();
+    };
+    if (pending.length === 0) end();
+    else void Promise.allSettled(pending).then(end);
+  }
 
   /**
    * At-most-once: fire and forget. At-least-once: returns when every group has written the events
@@ -190,6 +94,8 @@ class Trigger {
     if (this.receive) return this.transformThenDispatch(events, this.receive.transform);
     const cursors = this.cursors;
     const pending: Promise<void>[] = [];
+    const spans: (() => void)[] = [];
+    const keep = cursors !== undefined || this.tracing !== undefined;
     let last: EventMeta | undefined;
     for (const ev of events) {
       this.stats.eventsReceived++;
@@ -197,14 +103,13 @@ class Trigger {
       if (!decoded.ok) this.stats.eventsInvalid++;
       const meta = cursors?.advance(ev);
       if (meta) last = meta;
-      const scope: EventScope = meta
-        ? { memo: new Map(), receivedAt: performance.now(), meta }
-        : { memo: new Map(), receivedAt: performance.now() };
+      const scope = this.scope(ev, performance.now(), meta, spans);
       for (const g of this.groups.values()) {
         const p = g.dispatch(decoded, ev, scope);
-        if (p && cursors) pending.push(p);
+        if (p && keep) pending.push(p);
       }
     }
+    this.endSpans(spans, pending);
     if (!cursors) return undefined;
     const done = pending.length > 0 ? Promise.all(pending).then(afterFlush) : afterFlush();
     return last ? done.then(() => cursors.settle(last.cursor)) : done;
@@ -246,20 +151,21 @@ class Trigger {
     const cursors = this.cursors;
     const metas = cursors ? events.map((ev) => cursors.advance(ev)) : [];
     const pending: Promise<void>[] = [];
+    const spans: (() => void)[] = [];
+    const keep = cursors !== undefined || this.tracing !== undefined;
     if (!out.ok) {
       for (const g of [...this.groups.values()]) g.fail(out.errors);
     } else {
       for (const item of out.events) {
         const meta = item.source === undefined ? undefined : metas[item.source];
-        const scope: EventScope = meta
-          ? { memo: new Map(), receivedAt, meta }
-          : { memo: new Map(), receivedAt };
+        const scope = this.scope(item.raw, receivedAt, meta, spans);
         for (const g of this.groups.values()) {
           const p = g.dispatch(item.decoded, item.raw, scope);
-          if (p && cursors) pending.push(p);
+          if (p && keep) pending.push(p);
         }
       }
     }
+    this.endSpans(spans, pending);
     if (!cursors) return undefined;
     const last = metas.findLast((m) => m !== undefined);
     const done = pending.length > 0 ? Promise.all(pending).then(afterFlush) : afterFlush();
@@ -310,6 +216,8 @@ export class TriggerRegistry {
     private readonly topics: TopicRegistry,
     onError: (err: unknown) => void,
     private readonly observeLatency?: LatencyObserver,
+    /** OpenTelemetry, when on (src/telemetry): a span per event, one per group under it. */
+    private readonly tracing?: Tracing,
   ) {
     // A throwing error hook must not break a group's ordering chain.
     this.onError = (err) => {
@@ -341,7 +249,7 @@ export class TriggerRegistry {
     let trigger = this.triggers.get(triggerKey);
     let created = false;
     if (!trigger) {
-      trigger = new Trigger(triggerKey, this.stats, req.cursors?.(), req.receive, this.onError);
+      trigger = new Trigger(triggerKey, this.stats, req.cursors?.(), req.receive, this.onError, this.tracing);
       this.triggers.set(triggerKey, trigger);
       created = true;
     }

@@ -6,6 +6,7 @@
 import { ErrorCode, StreamgateError } from "../errors.js";
 import type { Pool } from "undici";
 import type { SubgraphEndpoint } from "../federation/model.js";
+import { type TraceContext, type Tracing, traceHeaders } from "../telemetry/tracing.js";
 
 export interface GraphqlError {
   readonly message: string;
@@ -46,6 +47,8 @@ export class SubgraphClient {
   constructor(
     endpoints: ReadonlyMap<string, SubgraphEndpoint>,
     private readonly timeoutMs: number,
+    /** Send W3C trace context to subgraphs (telemetry.tracing.propagation.trace_context). */
+    private readonly propagate = true,
   ) {
     for (const [name, ep] of endpoints) {
       const url = new URL(ep.url);
@@ -54,8 +57,36 @@ export class SubgraphClient {
     }
   }
 
-  /** POSTs one GraphQL request; rejects with SubgraphError on transport, HTTP or JSON failure. */
-  async post(subgraph: string, query: string, variables: Record<string, unknown>): Promise<SubgraphResponse> {
+  /**
+   * POSTs one GraphQL request; rejects with SubgraphError on transport, HTTP or JSON failure.
+   * With `trace` (tracing on) the request is a span of its own and carries its W3C context.
+   */
+  async post(
+    subgraph: string,
+    query: string,
+    variables: Record<string, unknown>,
+    trace?: { readonly tracing: Tracing; readonly parent: TraceContext | undefined },
+  ): Promise<SubgraphResponse> {
+    if (!trace) return this.send(subgraph, query, variables, undefined);
+    const span = trace.tracing.start("streamgate.subgraph.fetch", trace.parent, {
+      "streamgate.subgraph": subgraph,
+    });
+    try {
+      return await this.send(subgraph, query, variables, this.propagate ? span.context : undefined);
+    } catch (err) {
+      span.fail(err instanceof Error ? err.message : "failed");
+      throw err;
+    } finally {
+      span.end();
+    }
+  }
+
+  private async send(
+    subgraph: string,
+    query: string,
+    variables: Record<string, unknown>,
+    trace: TraceContext | undefined,
+  ): Promise<SubgraphResponse> {
     const target = this.pools.get(subgraph);
     const stats = this.stats.get(subgraph);
     if (!target || !stats) throw new SubgraphError(subgraph, `subgraph ${subgraph} has no routing_url`);
@@ -72,6 +103,7 @@ export class SubgraphClient {
         headers: {
           "content-type": "application/json",
           accept: "application/graphql-response+json, application/json",
+          ...(trace ? traceHeaders(trace) : {}),
         },
         body: JSON.stringify({ query, variables }),
         headersTimeout: this.timeoutMs,

@@ -7,6 +7,7 @@
  * (`avatar(size: 64)` and `avatar(size: 128)`), which would fail both groups. A request that
  * arrives after the flush reuses the in-flight one when its selection is in it, else starts another.
  */
+import type { TraceContext, Tracing } from "../telemetry/tracing.js";
 import type { GraphqlError, SubgraphClient } from "./client.js";
 
 export interface EntitiesResult {
@@ -57,7 +58,11 @@ export interface EntityRequest {
 export class EntityBatch {
   private readonly pending = new Map<string, Pending[]>();
 
-  constructor(private readonly client: SubgraphClient) {}
+  constructor(
+    private readonly client: SubgraphClient,
+    /** With tracing on: the event's context, parent of the fetch spans. */
+    private readonly trace?: { readonly tracing: Tracing; readonly parent: TraceContext | undefined },
+  ) {}
 
   fetch(req: EntityRequest): Promise<EntitiesResult> {
     const key = `${req.subgraph}\u0000${req.typeName}\u0000${req.variableDefs}\u0000${JSON.stringify(req.variables)}\u0000${JSON.stringify(req.representations)}`;
@@ -94,19 +99,21 @@ export class EntityBatch {
       .join(" ");
     const query = `query($representations: [_Any!]!${defs}) { ${fields} }`;
     const waiters = [...p.selections.values()];
-    this.client.post(p.subgraph, query, { ...p.variables, representations: p.representations }).then(
-      (res) => {
-        for (const w of waiters) {
-          const raw = res.data?.[w.alias];
-          const entities = Array.isArray(raw) ? (raw as (Record<string, unknown> | null)[]) : [];
-          // An error with a path belongs to the alias it starts with; one without, to everyone.
-          const errors = (res.errors ?? []).filter((e) => !e.path || e.path[0] === w.alias);
-          w.resolve({ entities, errors });
-        }
-      },
-      (err) => {
-        for (const w of waiters) w.reject(err);
-      },
-    );
+    this.client
+      .post(p.subgraph, query, { ...p.variables, representations: p.representations }, this.trace)
+      .then(
+        (res) => {
+          for (const w of waiters) {
+            const raw = res.data?.[w.alias];
+            const entities = Array.isArray(raw) ? (raw as (Record<string, unknown> | null)[]) : [];
+            // An error with a path belongs to the alias it starts with; one without, to everyone.
+            const errors = (res.errors ?? []).filter((e) => !e.path || e.path[0] === w.alias);
+            w.resolve({ entities, errors });
+          }
+        },
+        (err) => {
+          for (const w of waiters) w.reject(err);
+        },
+      );
   }
 }

@@ -24,6 +24,7 @@ import {
   type StreamRegistry,
   type StreamSendLimits,
 } from "./http-stream.js";
+import { traceContextOf } from "../telemetry/tracing.js";
 import type { HeaderCapture } from "./headers.js";
 import { type Header, JSON_TYPE, Reply, sendErrors } from "./reply.js";
 import type { HttpRequest, HttpResponse, TemplatedApp } from "./uws.js";
@@ -67,6 +68,8 @@ export interface HttpOptions {
   readonly admission: Admission;
   /** Set when stream hooks need request headers: copies them per request. */
   readonly captureHeaders?: HeaderCapture;
+  /** Keep the client's W3C trace context (tracing on). */
+  readonly captureTrace?: boolean;
 }
 
 /** What a request asks for, decided from its operation kind and Accept header. */
@@ -178,6 +181,10 @@ export function mountGraphqlHttp(app: TemplatedApp, o: HttpOptions): StreamRegis
     if (!headWithinLimits(req, reply, counter)) return undefined;
     const ctx = anonymous(reply.remoteAddress());
     if (o.captureHeaders) ctx.headers = o.captureHeaders(req);
+    if (o.captureTrace) {
+      const trace = traceContextOf((h) => req.getHeader(h) || undefined);
+      if (trace) ctx.trace = trace;
+    }
     return {
       reply,
       accept: req.getHeader("accept"),

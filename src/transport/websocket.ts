@@ -18,6 +18,7 @@ import type { TemplatedApp, WebSocket } from "./uws.js";
 import type { LimitName } from "../security/limits.js";
 import { type Admission, admitConnection, clientKey, headWithinLimits } from "./admission.js";
 import { originAllowed } from "./cors.js";
+import { traceContextOf } from "../telemetry/tracing.js";
 import type { HeaderCapture } from "./headers.js";
 import { Reply } from "./reply.js";
 import { SendBudget, SlowClientPolicy } from "./send-budget.js";
@@ -203,6 +204,8 @@ export interface WebSocketOptions {
   readonly admission: Admission;
   /** Set when stream hooks need request headers: copies them at upgrade. */
   readonly captureHeaders?: HeaderCapture;
+  /** Keep the client's W3C trace context (tracing on). */
+  readonly captureTrace?: boolean;
 }
 
 export function mountWebSocket(app: TemplatedApp, o: WebSocketOptions): WebSocketHandle {
@@ -258,6 +261,14 @@ export function mountWebSocket(app: TemplatedApp, o: WebSocketOptions): WebSocke
       const extensions = req.getHeader("sec-websocket-extensions");
       const ctx = anonymous(reply.remoteAddress());
       if (o.captureHeaders) ctx.headers = o.captureHeaders(req);
+      if (o.captureTrace) {
+        const trace = traceContextOf((h) => req.getHeader(h) || undefined);
+        if (trace) ctx.trace = trace;
+      }
+      if (o.captureTrace) {
+        const trace = traceContextOf((h) => req.getHeader(h) || undefined);
+        if (trace) ctx.trace = trace;
+      }
       // Counted before the token is checked (which may wait for a JWKS fetch): a client that
       // leaves meanwhile gives its slot back; an upgraded socket gives it back on close.
       const ticket = admitConnection(reply, clientKey(res), admission);

@@ -11,6 +11,8 @@ export interface RunningSubgraph {
   readonly url: string;
   /** Query text of every request received, in order. */
   readonly queries: string[];
+  /** The traceparent header of every request received (empty when none), in order. */
+  readonly traceparents: string[];
   /** Requests whose query holds `_entities`. */
   entityRequests(): number;
   stop(): Promise<void>;
@@ -22,12 +24,14 @@ export async function startSubgraph(
   resolvers: Record<string, unknown>,
 ): Promise<RunningSubgraph> {
   const queries: string[] = [];
+  const traceparents: string[] = [];
   const server = new ApolloServer({
     schema: buildSubgraphSchema([{ typeDefs: parse(typeDefs), resolvers: resolvers as never }]),
     plugins: [
       {
         async requestDidStart(ctx) {
           queries.push(ctx.request.query ?? "");
+          traceparents.push(ctx.request.http?.headers.get("traceparent") ?? "");
         },
       },
     ],
@@ -36,6 +40,7 @@ export async function startSubgraph(
   return {
     url,
     queries,
+    traceparents,
     entityRequests: () => queries.filter((q) => q.includes("_entities")).length,
     stop: () => server.stop(),
   };

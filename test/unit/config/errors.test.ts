@@ -23,7 +23,7 @@ describe("config validation problems", () => {
   it("names an unknown top-level key and the allowed ones", () => {
     expect(problemsOf({ listen: "x" })).toEqual([
       `${LABEL}: listen: unknown key "listen" (allowed: listen_addr, graphql_path, playground, workers, ` +
-        "shutdown_grace_period, heartbeat_interval, log_level, request_timeout, instance_id, subgraph_timeout, subgraphs, events, watch_config, authentication, authorization, websocket, rate_limit, delivery, limits, cors, modules, hooks)",
+        "shutdown_grace_period, heartbeat_interval, log_level, request_timeout, instance_id, subgraph_timeout, subgraphs, events, watch_config, authentication, authorization, websocket, rate_limit, delivery, telemetry, limits, cors, modules, hooks)",
     ]);
   });
 
@@ -33,12 +33,6 @@ describe("config validation problems", () => {
     });
     expect(problems).toEqual([
       `${LABEL}: events.providers.nats[0].urll: unknown key "urll" (allowed: id, delivery, url, authentication, tls, health)`,
-    ]);
-  });
-
-  it.each(["telemetry"])("says that %s is not supported yet", (section) => {
-    expect(problemsOf({ [section]: {} })).toEqual([
-      `${LABEL}: ${section}: \`${section}\` is not supported yet in this version`,
     ]);
   });
 
@@ -190,12 +184,12 @@ describe("config validation problems", () => {
     expect(message.split("\n")[0]).toBe(`${path}: invalid configuration`);
     expect(problems.map((p) => p.slice(path.length + 2))).toEqual([
       "events.providers.nats[0].url: environment variable NATS_HOST is not set",
-      "telemetry: `telemetry` is not supported yet in this version",
       'listen_addr: must be host:port with a port from 0 to 65535, e.g. 127.0.0.1:3002 (got "127.0.0.1:99999")',
       'log_level: must be one of trace, debug, info, warn, error, fatal, silent (got "loud")',
       'subgraphs[0].routing_url: must be an absolute URL such as scheme://host:port (got "not a url")',
       "events.providers.kafka[0].brokers: must have at least 1 item",
       'events.providers.kafka[0].fetch_max_wait: must be a duration such as 500ms, 10s, 1.5s, 5m or 1h, or an integer of milliseconds (got "soon")',
+      'telemetry.enabled: unknown key "enabled" (allowed: service_name, tracing)',
       'limits.extra: unknown key "extra" (allowed: max_connections, max_connections_per_ip, max_subscriptions_per_connection, max_topics_per_subscription, max_message_size, max_operation_depth, max_operation_aliases, max_operation_root_fields, connection_init_timeout, body_read_timeout, max_backpressure, max_total_backpressure, slow_client_policy)',
       "limits.max_subscriptions_per_connection: must be >= 1 (got -1)",
       'subgraphs[1].name: duplicate subgraph name "a" (also at subgraphs[0].name)',

@@ -21,7 +21,10 @@ describe("config JSON Schema", () => {
   const objects = objectSchemas(CONFIG_SCHEMA, "#");
 
   it("closes every object to unknown keys", () => {
-    const open = objects.filter(([, s]) => s.additionalProperties !== false).map(([at]) => at);
+    // Closed, or a map whose values have a schema of their own (HTTP headers).
+    const open = objects
+      .filter(([, s]) => s.additionalProperties !== false && typeof s.additionalProperties !== "object")
+      .map(([at]) => at);
     expect(open).toEqual([]);
   });
 
