@@ -33,6 +33,8 @@ export function deliveryHeadline(scenario, f) {
       duplicates: f.duplicates ?? null,
       rssBeforeKillMaxMB: f.rssBeforeKillMaxMB ?? null,
       rssPeakMB: f.rssPeakMB ?? null,
+      routerCpuPct: f.routerCpuPct ?? null,
+      generatorCpuPct: f.generatorCpuPct ?? null,
     };
   return {};
 }

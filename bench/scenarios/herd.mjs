@@ -10,11 +10,27 @@
  * allowed by at-least-once and counted), no frame carries `extensions.gap`, no error frame or
  * unexpected close came after the resume, and no publish was refused. Reports the time from the
  * resume to each client holding every event published before it (p50/p99/all), to all events, the
- * reconnect times, the duplicates, and the restarted router's peak RSS (target ≤ 250 MB).
+ * reconnect times, the duplicates, the restarted router's peak RSS (target ≤ 250 MB), and the
+ * router's and the generator's CPU from the resume until every client had every event.
  */
 import { mb, round1, rssSampler, sleep } from "../lib/harness.mjs";
 import { publishAtRate } from "../lib/publisher.mjs";
-import { checkStats, percentiles, readMetrics } from "./common.mjs";
+import { checkStats, generatorCpu, percentiles, readMetrics } from "./common.mjs";
+
+/** The restarted router's warn/error log lines (pino JSON, level ≥ 40) in its output's tail. */
+function warnings(tail) {
+  const out = [];
+  for (const line of tail.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    try {
+      const e = JSON.parse(line);
+      if (e.level >= 40 && out.length < 10) out.push(line.slice(0, 500));
+    } catch {
+      // a line cut by the tail's start
+    }
+  }
+  return out;
+}
 
 /** Sums the per-worker herdStats. */
 function mergeHerd(parts) {
@@ -100,6 +116,9 @@ export default {
     await ctx.respawn();
     const restartMs = performance.now() - r0;
     const sampler = rssSampler(ctx.pids, 100);
+    // Who was busy while everyone resumed: the router, or the generator reading the replays.
+    const stackCpu = ctx.measureCpu();
+    const genCpu = generatorCpu();
     const dropped = (await ctx.gen.all("dropped")).reduce((s, d) => s + d.closed, 0);
 
     const target = sent();
@@ -121,6 +140,8 @@ export default {
       t0,
     });
     const mem = sampler.stop();
+    const cpu = stackCpu.stop();
+    const gcpu = genCpu.stop();
     await sleep(300); // late duplicates
     const herd = mergeHerd(await ctx.gen.all("herdStats", { events, t0: t0Abs }));
     const stats = await ctx.gen.stats({});
@@ -131,6 +152,7 @@ export default {
       "streamgate_delivery_cursors_refused_total",
     ]);
 
+    const routerWarnings = warnings(ctx.started.child.tail());
     const failedResumes = resumed.reduce((s, r) => s + r.failed, 0);
     const noCursor = resumed.reduce((s, r) => s + r.noCursor, 0);
     failures.push(...checkStats({ ...stats, missingClients: 0, outOfOrder: 0 }, "herd"));
@@ -179,11 +201,16 @@ export default {
         clientsWithDuplicates: herd.clientsWithDuplicates,
         gaps: stats.gaps,
         latencyMs: stats.latency,
+        routerCpuPct: round1(cpu.percent),
+        routerRunQueueWaitPct: round1(cpu.runQueueWaitPercent),
+        generatorCpuPct: round1(gcpu.percent),
+        generatorSaturated: gcpu.percent > 90 * opts.loadCores,
         rssBeforeKillMaxMB: mb(rssBeforeKill.maxRss),
         rssPeakMB: mb(mem.maxRss),
         rssAfterMB: mb(ctx.rss()),
         socketMemMaxMB: mb(mem.maxSocketMem),
         routerMetrics: metrics,
+        routerWarnings,
       },
     };
   },
