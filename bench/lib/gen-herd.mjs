@@ -57,15 +57,20 @@ export function herdOps({ clients, pool, localAddressOf, clientKind }) {
       };
     },
 
-    /** Cheap progress for the drain: clients caught up with `target` and with all `events`. */
+    /**
+     * Cheap progress for the drain: clients caught up with `target` and with all `events`, and the
+     * distinct events held over all clients (what moves while nobody is complete yet).
+     */
     async herdProgress({ events }) {
       let caughtUp = 0;
       let complete = 0;
+      let distinct = 0;
       for (const c of clients) {
         if (c.caughtUpAt > 0) caughtUp++;
         if (c.contig >= events) complete++;
+        distinct += c.distinct;
       }
-      return { caughtUp, complete, clients: clients.length };
+      return { caughtUp, complete, distinct, clients: clients.length };
     },
 
     /** Per-worker totals: every client must hold every event 1..events (duplicates allowed). */

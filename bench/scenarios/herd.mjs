@@ -44,7 +44,10 @@ function mergeHerd(parts) {
   return out;
 }
 
-/** Waits until every client holds all `events`, or nothing moved for `stallMs`, or `maxMs`. */
+/**
+ * Waits until every client holds all `events`, or no client gained an event for `stallMs`, or
+ * `maxMs` passed.
+ */
 async function drainHerd(gen, events, clients, { stallMs, maxMs, t0 }) {
   let last = -1;
   let lastChange = performance.now();
@@ -53,10 +56,11 @@ async function drainHerd(gen, events, clients, { stallMs, maxMs, t0 }) {
     const parts = await gen.all("herdProgress", { events });
     const caughtUp = parts.reduce((s, p) => s + p.caughtUp, 0);
     const complete = parts.reduce((s, p) => s + p.complete, 0);
+    const distinct = parts.reduce((s, p) => s + p.distinct, 0);
     if (allCaughtUpMs === null && caughtUp >= clients) allCaughtUpMs = performance.now() - t0;
     if (complete >= clients) return { complete, allCompleteMs: performance.now() - t0, allCaughtUpMs };
-    if (complete !== last) {
-      last = complete;
+    if (distinct !== last) {
+      last = distinct;
       lastChange = performance.now();
     }
     if (performance.now() - lastChange > stallMs || performance.now() - t0 > maxMs)
@@ -71,7 +75,9 @@ export default {
   defaults: {
     clients: 10_000,
     duration: 20,
-    rate: 50,
+    // 10,000 clients × 2 ev/s = 20k deliveries/s live: well inside what the one-core generator reads,
+    // so what the run measures is the resume, not a generator that fell behind before the kill.
+    rate: 2,
     killAt: 5,
     down: 2,
     broker: "jetstream",
