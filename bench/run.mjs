@@ -27,19 +27,30 @@ import {
   sourceState,
   versions,
 } from "./lib/sys.mjs";
+import { PRESETS } from "./lib/presets.mjs";
 import broadcast from "./scenarios/broadcast.mjs";
 import churn from "./scenarios/churn.mjs";
+import herd from "./scenarios/herd.mjs";
 import idle from "./scenarios/idle.mjs";
 import { resolve as resolveScenario } from "./scenarios/later.mjs";
+import resume from "./scenarios/resume.mjs";
 import sharded from "./scenarios/sharded.mjs";
 import slow from "./scenarios/slow.mjs";
 
-const SCENARIOS = { idle, broadcast, sharded, resolve: resolveScenario, churn, slow };
+const SCENARIOS = { idle, broadcast, sharded, resolve: resolveScenario, churn, slow, resume, herd };
 const ALIASES = { 1: "idle", 2: "broadcast", 3: "sharded", 4: "resolve", 5: "churn", 6: "slow" };
 
 const HELP = `npm run bench -- <scenario> [options]
 
 Scenarios: 1|idle, 2|broadcast, 3|sharded, 5|churn, 6|slow  (4|resolve: bench/resolve.mjs)
+           resume, herd (issue 11; JetStream, at-least-once)
+Comparisons (a scenario on two variants, A B A B; see bench/README.md):
+           ${Object.entries(PRESETS)
+             .map(
+               ([n, p]) =>
+                 `${n} = ${p.scenario} --stack ${p.stacks.join(",")}${p.broker ? ` --broker ${p.broker}` : ""}`,
+             )
+             .join("\n           ")}
            --render-only re-renders bench/results/README.md and chart.svg from latest-*.json
 
 Options:
@@ -52,9 +63,10 @@ Options:
   --max-rate r           sharded: last step's events/s at most (default 256000; steps double)
   --p99-limit ms         sharded: a step with a higher p99 ends the ramp (default 100)
   --events n             broadcast: at least n events per rate (default 5)
-  --broker b             nats (default) | memory (Streamgate only: publish mutation over HTTP)${availableBrokers().includes("redis") ? " | redis" : ""}${availableBrokers().includes("kafka") ? " | kafka\n                         (kafka = librdkafka's in-memory mock cluster, not Apache Kafka)" : ""}${brokerTodo()
-    .map((t) => `\n                         ${t}`)
-    .join("")}
+  --broker b             nats (default) | jetstream (nats-server -js, a stream, acked publishes)
+                         | memory (Streamgate only: publish mutation over HTTP)${availableBrokers().includes("redis") ? " | redis" : ""}${availableBrokers().includes("kafka") ? " | kafka\n                         (kafka = librdkafka's in-memory mock cluster, not Apache Kafka)" : ""}${brokerTodo()
+                           .map((t) => `\n                         ${t}`)
+                           .join("")}
   --kafka-fetch-wait ms  kafka: fetch.wait.max.ms of every stack's consumer (default 10; see README)
   --topics k             spread clients over k topics (default 1; sharded: 1000)
   --repeat n             repetitions, stacks interleaved (default 2: A B A B)
@@ -73,6 +85,11 @@ Options:
                          idle hold, every broadcast phase; <dir>/streamgate-<scenario>.cpuprofile
   --heap-snapshot dir    idle: heap snapshots of Streamgate before connecting and after the hold
   --node-args="a b"      extra node flags for Streamgate's process (e.g. --max-semi-space-size=1)
+  --trials n             resume: trials (default 20)
+  --missed n             resume: events missed before each resume (default 1000)
+  --kill-at s            herd: SIGKILL the router s seconds into publishing (default 5)
+  --down s               herd: seconds before it starts again (default 2)
+  --resume-concurrency n herd: reconnects in flight per generator worker (default: all at once)
 `;
 
 function parse() {
@@ -84,7 +101,12 @@ function parse() {
       duration: { type: "string" },
       rate: { type: "string" },
       events: { type: "string" },
-      broker: { type: "string", default: "nats" },
+      broker: { type: "string" },
+      trials: { type: "string" },
+      missed: { type: "string" },
+      "kill-at": { type: "string" },
+      down: { type: "string" },
+      "resume-concurrency": { type: "string" },
       topics: { type: "string" },
       "max-rate": { type: "string" },
       "p99-limit": { type: "string" },
@@ -122,8 +144,10 @@ async function main() {
     process.stdout.write(`rendered ${values.out}/README.md and chart.svg\n`);
     return 0;
   }
-  const name = ALIASES[positionals[0]] ?? positionals[0];
+  const preset = PRESETS[positionals[0]];
+  const name = preset?.scenario ?? ALIASES[positionals[0]] ?? positionals[0];
   const scenario = SCENARIOS[name];
+  if (preset) values.tag ??= positionals[0];
   if (!scenario) {
     process.stderr.write(`unknown scenario ${positionals[0] ?? "(none)"}\n\n${HELP}`);
     return 2;
@@ -132,9 +156,12 @@ async function main() {
     process.stderr.write(`scenario ${scenario.number} (${name}): ${scenario.notBuilt}\n`);
     return 2;
   }
-  const stacks = (values.stack ?? DEFAULT_STACKS.join(",")).split(",").map((s) => s.trim());
+  const d = { ...scenario.defaults, ...preset?.defaults };
+  const stacks = (values.stack ?? (preset?.stacks ?? d.stacks ?? DEFAULT_STACKS).join(","))
+    .split(",")
+    .map((s) => s.trim());
   for (const s of stacks) if (!STACKS[s]) throw new Error(`unknown stack ${s}`);
-  const broker = values.broker;
+  const broker = values.broker ?? preset?.broker ?? d.broker ?? "nats";
   if (!availableBrokers().includes(broker)) {
     process.stderr.write(`broker ${broker}: not runnable here. ${brokerTodo().join(" ")}\n`);
     return 2;
@@ -144,12 +171,15 @@ async function main() {
   const layout = coreLayout(values["no-pin"]);
   if (layout) pin(process.pid, layout.load);
   const loadCores = layout?.loadCores ?? os.availableParallelism();
-  const d = scenario.defaults;
   const rates = values.rate ? values.rate.split(",").map(Number) : undefined;
   const opts = {
     clients: Number(values.clients ?? d.clients),
     duration: Number((values.duration ?? String(d.duration)).split(",")[0]),
-    durations: values.duration?.includes(",") ? values.duration.split(",").map(Number) : undefined,
+    durations: values.duration?.includes(",")
+      ? values.duration.split(",").map(Number)
+      : values.duration
+        ? undefined
+        : d.durations,
     rates: name === "broadcast" ? (rates ?? d.rates) : undefined,
     rate: name !== "broadcast" ? (rates?.[0] ?? d.rate) : undefined,
     events: Number(values.events ?? d.events ?? 5),
@@ -159,6 +189,13 @@ async function main() {
     maxRate: Number(values["max-rate"] ?? d.maxRate ?? 0),
     p99Limit: Number(values["p99-limit"] ?? d.p99Limit ?? 100),
     ...(broker === "kafka" ? { kafkaFetchWaitMs: fetchWaitMs() } : {}),
+    trials: Number(values.trials ?? d.trials ?? 20),
+    missed: Number(values.missed ?? d.missed ?? 1000),
+    killAt: Number(values["kill-at"] ?? d.killAt ?? 5),
+    down: Number(values.down ?? d.down ?? 2),
+    resumeConcurrency: Number(values["resume-concurrency"] ?? values.clients ?? d.clients),
+    resumeTimeoutMs: 30_000,
+    ...(preset ? { preset: positionals[0] } : {}),
     repeat: Number(values.repeat),
     workers: Number(values.workers ?? loadCores),
     loadCores,
@@ -199,7 +236,7 @@ async function main() {
         }
         log(`${stackName} #${rep}: starting`);
         const t0 = performance.now();
-        const dist = stackName === "streamgate" ? distFingerprint() : undefined;
+        const dist = stackName.startsWith("streamgate") ? distFingerprint() : undefined;
         const runLoad = loadavg();
         let ctx;
         try {
@@ -209,7 +246,7 @@ async function main() {
             broker: brokerInfo,
             layout,
             limits,
-            nodeArgs: stackName === "streamgate" ? nodeArgs : [],
+            nodeArgs: stackName === "streamgate" || STACKS[stackName].variant ? nodeArgs : [],
             topics,
           });
           if (ctx.skipped) {
@@ -252,7 +289,7 @@ async function main() {
   const loadAfter = loadavg();
   const busyAfter = await busyProcessesNow();
   const summary = summarize(name, runs);
-  const { ratios, targets } = evaluate(name, summary, opts);
+  const { ratios, targets } = evaluate(name, summary, opts, runs);
   const failed = runs.some((r) => r.status === "FAILED");
   const notes = [];
   if (!layout) notes.push("not pinned (one core or no taskset): stack and generator share cores");

@@ -3,9 +3,11 @@
  * the baselines talk to it, and what Streamgate's config and SDL need for it. NATS and Redis run
  * real servers (Debian's nats-server, redis-server); memory is Streamgate's embedded broker, fed
  * through its publish mutation; Kafka is librdkafka's mock cluster (lib/kafka.mjs), not Apache
- * Kafka. Every broker carries the same topic names, `employeeUpdated.<topic>`.
+ * Kafka; JetStream is nats-server with `-js` and one stream over the bench subjects
+ * (lib/jetstream.mjs). Every broker carries the same topic names, `employeeUpdated.<topic>`.
  */
 import { connect } from "@nats-io/transport-node";
+import { CONSUMER, jetstreamPublisher, STREAM, startJetStream } from "./jetstream.mjs";
 import { fetchWaitMs, kafkaPublisher, kafkaSubscribeAll, startKafkaMock } from "./kafka.mjs";
 import { ensureBinary, freePort, spawnReady, startNats } from "./proc.mjs";
 
@@ -13,6 +15,7 @@ const enc = new TextEncoder();
 
 const SUBSCRIBE_FIELD = {
   nats: 'employeeUpdated(id: ID!): Employee! @edfs__natsSubscribe(subjects: ["employeeUpdated.{{ args.id }}"])',
+  jetstream: `employeeUpdated(id: ID!): Employee! @edfs__natsSubscribe(subjects: ["employeeUpdated.{{ args.id }}"], streamConfiguration: { consumerName: "${CONSUMER}", streamName: "${STREAM.name}" })`,
   redis:
     'employeeUpdated(id: ID!): Employee! @edfs__redisSubscribe(channels: ["employeeUpdated.{{ args.id }}"])',
   kafka:
@@ -26,16 +29,28 @@ const PUBLISH_FIELD = {
     'publishEmployee(topic: ID!, id: ID!): edfs__PublishResult! @edfs__kafkaPublish(topic: "employeeUpdated.{{ args.topic }}")',
 };
 
-/** Streamgate's event-driven SDL for a broker kind (memory uses the NATS directives). */
-export function edfsSdl(kind) {
-  const k = kind === "redis" || kind === "kafka" ? kind : "nats";
+/**
+ * The same topics bound by the verified token's `sub` claim instead of an argument (issue 10's
+ * claim-bound topics): a client subscribes with `employeeUpdated: myEmployeeUpdated { … }` so its
+ * frames are byte-identical to the argument-bound field's.
+ */
+const CLAIM_FIELD =
+  'myEmployeeUpdated: Employee! @edfs__natsSubscribe(subjects: ["employeeUpdated.{{ request.auth.claims.sub }}"])';
+
+/**
+ * Streamgate's event-driven SDL for a broker kind (memory uses the NATS directives; jetstream the
+ * NATS ones with `streamConfiguration`). `claimField` adds the claim-bound field (NATS only).
+ */
+export function edfsSdl(kind, { claimField = false } = {}) {
+  const k = kind === "redis" || kind === "kafka" || kind === "jetstream" ? kind : "nats";
+  if (claimField && k !== "nats") throw new Error(`the claim-bound bench field is NATS only, not ${kind}`);
   return `
 type Mutation {
   "Bench publish path (also the only one for memory://): payload {topic, id}."
-  ${PUBLISH_FIELD[k]}
+  ${PUBLISH_FIELD[k === "jetstream" ? "nats" : k]}
 }
 type Subscription {
-  ${SUBSCRIBE_FIELD[k]}
+  ${SUBSCRIBE_FIELD[k]}${claimField ? `\n  ${CLAIM_FIELD}` : ""}
 }
 type Employee @key(fields: "id", resolvable: false) { id: ID! @external }
 `;
@@ -77,6 +92,7 @@ export async function startRedis({ cpus } = {}) {
 export async function startBrokerServer(kind, { cpus, topics = [] } = {}) {
   if (kind === "memory") return { url: "memory://", pid: undefined, stop: async () => {} };
   if (kind === "nats") return startNats({ cpus });
+  if (kind === "jetstream") return startJetStream({ cpus });
   if (kind === "redis") return startRedis({ cpus });
   if (kind === "kafka") return startKafkaMock({ cpus, topics });
   throw new Error(`broker ${kind}: no server starter for it in bench/lib/brokers.mjs`);
@@ -85,6 +101,7 @@ export async function startBrokerServer(kind, { cpus, topics = [] } = {}) {
 /** Publishes raw event bytes to `employeeUpdated.<topic>`. */
 export async function brokerPublisher(kind, url) {
   if (kind === "kafka") return kafkaPublisher(url);
+  if (kind === "jetstream") return jetstreamPublisher(url);
   if (kind === "redis") {
     const { default: Redis } = await import("ioredis");
     const client = new Redis(url, { lazyConnect: false, enableAutoPipelining: true });

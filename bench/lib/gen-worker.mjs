@@ -1,182 +1,16 @@
 /**
- * One load-generator worker thread: many raw `ws` sockets speaking graphql-transport-ws
- * (connection_init, subscribe only after connection_ack), an HDR histogram of publish→receive
- * latency, and delivery counts per client. Driven by bench/lib/generator.mjs over postMessage:
- * every command is {op, reqId, ...} and is answered with {reqId, ...}.
- *
- * Event ids are "<seq>:<publish ts in ms with fraction>[:padding]"; warm-up events are
- * "w<k>:<ts>". The id is read straight from the frame bytes (last `"id":"` in the frame), no
- * JSON.parse per delivery.
+ * One load-generator worker thread: many client sockets (lib/gen-client.mjs) speaking
+ * graphql-transport-ws, an HDR histogram of publish→receive latency, and delivery counts per
+ * client. Driven by bench/lib/generator.mjs over postMessage: every command is {op, reqId, ...} and
+ * is answered with {reqId, ...}.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import hdr from "hdr-histogram-js";
-import WebSocket from "ws";
-import { RawWebSocket } from "./raw-ws.mjs";
+import { Client, newHistogram, now, state } from "./gen-client.mjs";
+import { herdOps } from "./gen-herd.mjs";
 
-const HDR = {
-  lowestDiscernibleValue: 1,
-  highestTrackableValue: 600_000_000,
-  numberOfSignificantValueDigits: 3,
-};
-const ID_MARK = Buffer.from('"id":"');
-const T_NEXT = Buffer.from('"type":"next"');
-const newHistogram = () => hdr.build(HDR);
-
-let histogram = newHistogram(); // healthy clients, µs
-let slowHistogram = newHistogram(); // paused clients after resume, µs
+const { counters, errorSamples } = state;
 const clients = [];
-const counters = {
-  received: 0, // measured deliveries to healthy clients
-  slowReceived: 0, // measured deliveries to paused (slow) clients
-  warmReceived: 0,
-  errors: 0, // `error` frames, unexpected closes, socket errors
-  closes: {}, // close code → count (unexpected closes only)
-  outOfOrder: 0,
-  firstRecv: 0,
-  lastRecv: 0,
-  churnOps: 0,
-};
-const errorSamples = [];
-const now = () => performance.timeOrigin + performance.now();
-
-function noteError(text) {
-  counters.errors++;
-  if (errorSamples.length < 10) errorSamples.push(text);
-}
-
-/** Parses "<seq>:<ts>..." starting at `i` in `buf`; returns [seq (-1 = warm-up), ts]. */
-function parseId(buf, i) {
-  let seq = 0;
-  let warm = false;
-  if (buf[i] === 0x77 /* w */) {
-    warm = true;
-    i++;
-  }
-  while (buf[i] !== 0x3a /* : */) seq = seq * 10 + (buf[i++] - 48);
-  i++;
-  let ts = 0;
-  let frac = 0;
-  let scale = 1;
-  let c = buf[i];
-  while (c >= 48 && c <= 57) {
-    ts = ts * 10 + (c - 48);
-    c = buf[++i];
-  }
-  if (c === 0x2e /* . */) {
-    c = buf[++i];
-    while (c >= 48 && c <= 57) {
-      frac = frac * 10 + (c - 48);
-      scale *= 10;
-      c = buf[++i];
-    }
-  }
-  return [warm ? -1 : seq, ts + frac / scale];
-}
-
-class Client {
-  constructor(index, topic) {
-    this.index = index; // global index
-    this.topic = topic;
-    this.ws = undefined;
-    this.subId = 0;
-    this.acked = false;
-    this.ackAt = 0;
-    this.warm = false;
-    this.received = 0;
-    this.lastSeq = -1;
-    this.slow = false;
-    this.expectClose = false;
-    this.closed = false;
-  }
-
-  connect(url, query, localAddress) {
-    return new Promise((resolve) => {
-      this.acked = false;
-      this.warm = false;
-      this.closed = false;
-      this.expectClose = false;
-      const opts = { perMessageDeflate: false, skipUTF8Validation: true, maxPayload: 64 * 1024 * 1024 };
-      if (localAddress) opts.localAddress = localAddress;
-      const ws =
-        workerData.client === "raw"
-          ? new RawWebSocket(url, "graphql-transport-ws", opts)
-          : new WebSocket(url, "graphql-transport-ws", opts);
-      this.ws = ws;
-      let settled = false;
-      const settle = (ok) => {
-        if (settled) return;
-        settled = true;
-        resolve(ok);
-      };
-      ws.on("open", () => ws.send('{"type":"connection_init"}'));
-      ws.on("message", (data) => this.onMessage(data, query, settle));
-      ws.on("error", (err) => {
-        if (!this.expectClose) noteError(`socket error: ${err.message}`);
-        settle(false);
-      });
-      ws.on("close", (code) => {
-        this.closed = true;
-        this.acked = false;
-        if (!this.expectClose) {
-          counters.closes[code] = (counters.closes[code] ?? 0) + 1;
-          noteError(`unexpected close ${code}`);
-        }
-        settle(false);
-      });
-    });
-  }
-
-  subscribe(query) {
-    this.subId++;
-    this.ws.send(
-      `{"id":"${this.subId}","type":"subscribe","payload":{"query":${JSON.stringify(query)},"variables":{"id":${JSON.stringify(this.topic)}}}}`,
-    );
-  }
-
-  complete() {
-    this.ws.send(`{"id":"${this.subId}","type":"complete"}`);
-  }
-
-  onMessage(data, query, settle) {
-    if (data.indexOf(T_NEXT) >= 0) {
-      const at = data.lastIndexOf(ID_MARK);
-      if (at < 0) return noteError(`next without id: ${data.toString().slice(0, 200)}`);
-      const [seq, ts] = parseId(data, at + ID_MARK.length);
-      const t = now();
-      if (seq < 0) {
-        this.warm = true;
-        counters.warmReceived++;
-        return;
-      }
-      if (seq <= this.lastSeq) counters.outOfOrder++;
-      this.lastSeq = seq;
-      this.received++;
-      const us = Math.max(1, Math.round((t - ts) * 1000));
-      if (this.slow) {
-        counters.slowReceived++;
-        slowHistogram.recordValue(us);
-      } else {
-        counters.received++;
-        histogram.recordValue(us);
-      }
-      if (counters.firstRecv === 0) counters.firstRecv = t;
-      counters.lastRecv = t;
-      return;
-    }
-    const text = data.toString();
-    if (text.includes('"connection_ack"')) {
-      this.acked = true;
-      this.ackAt = now();
-      this.subscribe(query);
-      settle(true);
-    } else if (text.includes('"type":"ping"')) this.ws.send('{"type":"pong"}');
-    else if (text.includes('"type":"pong"')) {
-      // ignore
-    } else if (text.includes('"type":"error"')) noteError(`error frame: ${text.slice(0, 300)}`);
-    else if (text.includes('"type":"complete"')) noteError(`server completed: ${text.slice(0, 200)}`);
-    else noteError(`unexpected frame: ${text.slice(0, 200)}`);
-  }
-}
 
 /** Runs `fn` over `items` with at most `limit` in flight. */
 async function pool(items, limit, fn) {
@@ -195,14 +29,24 @@ const localAddressOf = (globalIndex) =>
   addressCount > 1 ? `127.0.0.${1 + (Math.floor(globalIndex / addressBlock) % addressCount)}` : undefined;
 
 const ops = {
-  /** Creates clients [from, from+count) of the global numbering; topics[i % topics.length]. */
-  async connect({ url, query, indices, topics, concurrency }) {
-    const fresh = indices.map((g) => new Client(g, topics[g % topics.length]));
+  /**
+   * Creates clients [from, from+count) of the global numbering; topics[i % topics.length], and
+   * tokens[i % tokens.length] when the stack wants tokens.
+   */
+  async connect({ url, query, indices, topics, concurrency, tokens, variables = true, track = false }) {
+    const fresh = indices.map(
+      (g) =>
+        new Client(g, topics[g % topics.length], {
+          token: tokens?.[g % tokens.length],
+          variables,
+          track,
+        }),
+    );
     clients.push(...fresh);
     const t0 = now();
     let failed = 0;
     await pool(fresh, concurrency, async (c) => {
-      if (!(await c.connect(url, query, localAddressOf(c.index)))) failed++;
+      if (!(await c.connect(url, query, localAddressOf(c.index), workerData.client))) failed++;
     });
     return { failed, acks: fresh.map((c) => c.ackAt - t0).filter((x) => x >= 0) };
   },
@@ -213,7 +57,7 @@ const ops = {
     await pool(clients, concurrency, async (c) => {
       c.subId = 0;
       c.lastSeq = -1;
-      if (!(await c.connect(url, query, localAddressOf(c.index)))) failed++;
+      if (!(await c.connect(url, query, localAddressOf(c.index), workerData.client))) failed++;
     });
     return { failed, acks: clients.map((c) => c.ackAt - t0) };
   },
@@ -271,10 +115,18 @@ const ops = {
 
   /** Starts a measurement phase: clears the histograms and counters. */
   async reset() {
-    histogram = newHistogram();
-    slowHistogram = newHistogram();
+    state.histogram = newHistogram();
+    state.slowHistogram = newHistogram();
     for (const c of clients) c.received = 0;
-    Object.assign(counters, { received: 0, slowReceived: 0, warmReceived: 0, firstRecv: 0, lastRecv: 0 });
+    Object.assign(counters, {
+      received: 0,
+      slowReceived: 0,
+      warmReceived: 0,
+      cursors: 0,
+      gaps: 0,
+      firstRecv: 0,
+      lastRecv: 0,
+    });
     return {};
   },
 
@@ -343,11 +195,13 @@ const ops = {
       healthyClosed,
       healthyClients: clients.filter((c) => !c.slow).length,
       slowClients: clients.filter((c) => c.slow).length,
-      histogram: hdr.encodeIntoCompressedBase64(histogram),
-      slowHistogram: hdr.encodeIntoCompressedBase64(slowHistogram),
+      histogram: hdr.encodeIntoCompressedBase64(state.histogram),
+      slowHistogram: hdr.encodeIntoCompressedBase64(state.slowHistogram),
     };
   },
 };
+
+Object.assign(ops, herdOps({ clients, pool, localAddressOf, clientKind: workerData.client }));
 
 parentPort.on("message", async (msg) => {
   const { op, reqId, ...args } = msg;

@@ -57,15 +57,26 @@ export class Generator {
 
   /**
    * Connects `count` clients (global indices from `from`), each with one subscription to
-   * topics[i % topics.length]. Resolves with connect timings (ms from start to each ack).
+   * topics[i % topics.length]; with `tokens`, client i sends tokens[i % tokens.length] in
+   * connection_init; `variables: false` for a query that takes no `$id`; `track` for scenario herd.
+   * Resolves with connect timings (ms from start to each ack).
    */
-  async connect({ url, query, count, topics, from = 0, concurrency = 256 }) {
+  async connect({ url, query, count, topics, from = 0, concurrency = 256, tokens, variables, track }) {
     const t0 = performance.now();
     const share = this.workers.map(() => []);
     for (let i = 0; i < count; i++) share[i % this.workers.length].push(from + i);
     const results = await Promise.all(
       this.workers.map((w, k) =>
-        this.call(w, "connect", { url, query, indices: share[k], topics, concurrency }),
+        this.call(w, "connect", {
+          url,
+          query,
+          indices: share[k],
+          topics,
+          concurrency,
+          tokens,
+          variables,
+          track,
+        }),
       ),
     );
     const ms = performance.now() - t0;
@@ -106,6 +117,8 @@ export class Generator {
       received: 0,
       slowReceived: 0,
       warmReceived: 0,
+      cursors: 0,
+      gaps: 0,
       errors: 0,
       outOfOrder: 0,
       missingClients: 0,
@@ -125,6 +138,8 @@ export class Generator {
         "received",
         "slowReceived",
         "warmReceived",
+        "cursors",
+        "gaps",
         "errors",
         "outOfOrder",
         "missingClients",

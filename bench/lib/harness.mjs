@@ -58,12 +58,19 @@ export async function setUp({ stackName, opts, broker, layout, limits, nodeArgs,
     return { skipped: `does not support the ${broker.kind} broker path` };
   }
   const inspectPort = opts.profileDir && stackName === "streamgate" ? await freePort() : undefined;
+  // A variant's shared state (the JWKS server and key) and what its clients send (tokens, query).
+  const fixture = await stack.variant?.fixture?.();
+  const client = {
+    query: SUBSCRIPTION,
+    ...(await stack.variant?.clients?.({ clients: opts.clients, topics, fixture })),
+  };
   const started = await stack.start({
     brokerKind: broker.kind,
     brokerUrl: broker.url,
     cpus: layout?.router,
     limits,
     nodeArgs: inspectPort ? [...nodeArgs, `--inspect-port=127.0.0.1:${inspectPort}`] : nodeArgs,
+    fixture,
   });
   const pids = started.pids;
   const rssEmpty = treeRss(pids);
@@ -84,17 +91,24 @@ export async function setUp({ stackName, opts, broker, layout, limits, nodeArgs,
     url,
     topics,
     rssEmpty,
-    query: SUBSCRIPTION,
-    /** Connects `count` more clients (global indices from `from`); all `from + count` must be live. */
-    async connect(count = opts.clients, from = 0) {
-      const cpu = cpuWindow(pids);
+    query: client.query,
+    client,
+    /** Every measured delivery of this stack carries extensions.cursor (none may otherwise). */
+    cursors: Boolean(stack.variant?.cursors),
+    /**
+     * Connects `count` more clients (global indices from `from`); all `from + count` must be live.
+     * `track`: each client keeps its last cursor and which events it saw (scenario herd).
+     */
+    async connect(count = opts.clients, from = 0, { track = false } = {}) {
+      const cpu = cpuWindow(ctx.pids);
       const r = await gen.connect({
-        url,
-        query: SUBSCRIPTION,
+        url: ctx.url,
+        ...client,
         count,
         from,
         topics,
         concurrency: opts.concurrency,
+        track,
       });
       const cpuConnect = cpu.stop();
       const warm = await warmUp(pub, gen, { topics, expect: from + count, timeoutMs: opts.warmupTimeoutMs });
@@ -112,7 +126,7 @@ export async function setUp({ stackName, opts, broker, layout, limits, nodeArgs,
         routerCpuDuringConnectPct: round1(cpuConnect.percent),
       };
     },
-    measureCpu: () => cpuWindow(pids),
+    measureCpu: () => cpuWindow(ctx.pids),
     /** Starts a CPU profile of the stack (Streamgate with --cpu-prof only); resolves to stop(label). */
     async profileWindow() {
       if (!inspectPort) return { stop: async () => undefined };
@@ -145,12 +159,22 @@ export async function setUp({ stackName, opts, broker, layout, limits, nodeArgs,
       }
       if (file) renameSync(join(dir, file), join(dir, `${stackName}-${label}.heapsnapshot`));
     },
-    rss: () => treeRss(pids),
-    cpuSeconds: () => treeCpuSeconds(pids),
+    rss: () => treeRss(ctx.pids),
+    cpuSeconds: () => treeCpuSeconds(ctx.pids),
+    /** SIGKILLs the stack (scenario herd); resolves with how it ended. */
+    kill: () => ctx.started.child.stop("SIGKILL"),
+    /** Starts the stack again on the same config (Streamgate only); `ctx.url`/`ctx.pids` follow. */
+    async respawn() {
+      if (!ctx.started.respawn) throw new Error(`${stackName} cannot be restarted by the harness`);
+      ctx.started = await ctx.started.respawn();
+      ctx.pids = ctx.started.pids;
+      ctx.url = `ws://127.0.0.1:${ctx.started.port}/graphql`;
+      return ctx.started;
+    },
     async close() {
       await gen.close().catch(() => {});
       await pub.close().catch(() => {});
-      const code = await started.child.stop("SIGTERM", 5000);
+      const code = await ctx.started.child.stop("SIGTERM", 5000);
       return code;
     },
   };

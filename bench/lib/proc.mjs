@@ -3,8 +3,9 @@
  * nats-server (Debian's package, installed with apt when missing and we are root, as the tests do).
  */
 import { execFileSync, spawn } from "node:child_process";
-import { accessSync, constants } from "node:fs";
+import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
+import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 
 const live = new Set();
@@ -137,22 +138,41 @@ export function measuredPid(child) {
   return child.pid;
 }
 
-/** nats-server on a free loopback port, pinned to `cpus`. */
-export async function startNats({ cpus } = {}) {
+/**
+ * nats-server on a free loopback port, pinned to `cpus`. `jetstream: true` adds `-js` with a fresh
+ * file store in a temp folder (removed by stop()).
+ */
+export async function startNats({ cpus, jetstream = false } = {}) {
   const bin = ensureBinary("nats-server", "nats-server");
+  const store = jetstream ? mkdtempSync(join(tmpdir(), "streamgate-bench-js-")) : undefined;
+  const removeStore = () => store && rmSync(store, { recursive: true, force: true });
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
-    const child = spawnReady(bin, ["-a", "127.0.0.1", "-p", String(port)], {
+    const args = ["-a", "127.0.0.1", "-p", String(port), ...(store ? ["-js", "-sd", store] : [])];
+    const child = spawnReady(bin, args, {
       cpus,
       name: "nats-server",
       ready: (line) => line.includes("Server is ready"),
     });
     try {
       await child.value;
-      return { url: `nats://127.0.0.1:${port}`, port, pid: child.pid, stop: () => child.stop() };
+      return {
+        url: `nats://127.0.0.1:${port}`,
+        port,
+        pid: child.pid,
+        store,
+        async stop() {
+          const code = await child.stop();
+          removeStore();
+          return code;
+        },
+      };
     } catch (err) {
       await child.stop("SIGKILL");
-      if (attempt >= 3 || !/address already in use/i.test(String(err))) throw err;
+      if (attempt >= 3 || !/address already in use/i.test(String(err))) {
+        removeStore();
+        throw err;
+      }
     }
   }
 }

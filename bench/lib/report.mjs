@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { median } from "./harness.mjs";
+import { DELIVERY_LABELS, deliveryEvaluate, deliveryHeadline, presetEvaluate } from "./report-ab.mjs";
 import { shardedEvaluate, shardedHeadline, shardedTable } from "./report-sharded.mjs";
 import { brokerTodo } from "./stacks.mjs";
 import { REPO_ROOT } from "./sys.mjs";
@@ -22,6 +23,7 @@ export function headline(scenario, f) {
         rssPerClientKiB: f.rssPerClientKiB,
         rssSlopePerClientKiB: f.rssSlopePerClientKiB ?? null,
         rssTotalPerClientKiB: f.rssTotalPerClientKiB,
+        rssAfterConnectMB: f.rssFullEarlyMB ?? null,
         socketMemMB: f.socketMemMB,
         idleCpuPct: f.idleCpuPct,
         connectRate: f.connectRate,
@@ -73,7 +75,7 @@ export function headline(scenario, f) {
         generatorCpuPct: f.generatorCpuPct,
       };
     default:
-      return {};
+      return deliveryHeadline(scenario, f);
   }
 }
 
@@ -108,8 +110,13 @@ export function summarize(scenario, runs) {
 
 const ratio = (a, b) => (a && b ? Math.round((a / b) * 100) / 100 : null);
 
-/** Ratios against baseline 2 and the floor, and the spec's targets (recorded, never asserted). */
-export function evaluate(scenario, summary, opts) {
+/**
+ * Ratios against baseline 2 and the floor, and the spec's targets (recorded, never asserted).
+ * A preset run (lib/presets.mjs) compares its two stacks instead; `runs` give its noise.
+ */
+export function evaluate(scenario, summary, opts, runs = []) {
+  if (opts?.preset) return presetEvaluate(opts.preset, summary, opts, runs, (f) => headline(scenario, f));
+  if (scenario === "resume" || scenario === "herd") return deliveryEvaluate(scenario, summary);
   if (scenario === "sharded") return shardedEvaluate(summary);
   const sg = summary.streamgate?.median;
   const base = summary["graphql-ws"]?.median;
@@ -313,6 +320,7 @@ const LABELS = {
   routerKernelCpuPct: "of which kernel %",
   routerRunQueueWaitPct: "stack starved %",
   generatorCpuPct: "generator CPU %",
+  ...DELIVERY_LABELS,
 };
 const label = (k) => {
   const m = /^r(\d+)_(.+)$/.exec(k);
@@ -504,9 +512,9 @@ export function renderSvg(dir) {
 /** Recomputes summary, ratios and targets of every latest-*.json from its runs (after a fix here). */
 export async function reevaluate(dir) {
   for (const r of latestResults(dir)) {
-    if (!r.runs || r.number >= 90) continue;
+    if (!r.runs || (r.number >= 90 && !["resume", "herd"].includes(r.scenario))) continue;
     r.summary = summarize(r.scenario, r.runs);
-    Object.assign(r, evaluate(r.scenario, r.summary, r.options));
+    Object.assign(r, evaluate(r.scenario, r.summary, r.options, r.runs));
     if (r.notes) r.notes = r.notes.filter((n) => !n.startsWith("Kafka and Redis variants: TODO"));
     if (r.scenario === "broadcast" && r.notes && !r.notes.some((n) => n.startsWith("Kafka:")))
       r.notes.push(...brokerTodo());

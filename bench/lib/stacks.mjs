@@ -4,6 +4,7 @@
  *
  *   streamgate  Streamgate, 1 worker, `node dist/cli.js --config <generated>` on NATS, Redis, Kafka or memory://
  *   streamgate-hook-receive / -deliver  the same with a no-op stream hook module (issue 13)
+ *   streamgate-jwt, -jwt-arg, -jwt-claim, -alo   Streamgate variants for issues 10 and 11 (lib/variants.mjs)
  *   graphql-ws  baseline 2: graphql-ws on ws, graphql-js, in-process pubsub (bench/baselines/graphql-ws-server.mjs)
  *   federated   baseline 3: gateway proxying each subscription over its own WebSocket to a subgraph
  *   uws-floor   the floor: bare uWebSockets.js topics, same bytes (bench/baselines/uws-floor.mjs)
@@ -16,6 +17,7 @@ import { join } from "node:path";
 import { spawnReady } from "./proc.mjs";
 import { edfsSdl, streamgateProviders } from "./brokers.mjs";
 import { REPO_ROOT } from "./sys.mjs";
+import { VARIANTS } from "./variants.mjs";
 
 const CLI = join(REPO_ROOT, "dist/cli.js");
 const portFromJsonLine = (line) => {
@@ -28,38 +30,60 @@ const portFromJsonLine = (line) => {
   }
 };
 
-/** Streamgate's config for a run (YAML is JSON's superset: we write JSON). */
+let starts = 0;
+
+/**
+ * Streamgate's config for a run (YAML is JSON's superset: we write JSON). `variant` (a
+ * lib/variants.mjs entry) adds its sections (authentication, delivery...) and SDL options.
+ */
 export function streamgateConfig({
   brokerKind = "nats",
   brokerUrl,
   limits = {},
   heartbeat = "15s",
   workers = 1,
+  variant,
+  fixture,
 }) {
-  return {
+  const config = {
     listen_addr: "127.0.0.1:0",
     playground: false,
     log_level: "info",
     workers,
     shutdown_grace_period: "2s",
     heartbeat_interval: heartbeat,
-    subgraphs: [{ name: "events", schema: edfsSdl(brokerKind) }],
+    subgraphs: [{ name: "events", schema: edfsSdl(brokerKind, variant?.sdl) }],
     events: { providers: streamgateProviders(brokerKind, brokerUrl) },
     limits: {
       connection_init_timeout: "60s",
       max_subscriptions_per_connection: 100,
-      // Every generated client comes from 127.0.0.1: the per-address default (1000) would refuse
-      // all but the first thousand with 429.
+      // Every generator socket comes from 127.0.0.x: the default (1,000 per address) would refuse
+      // all but the first thousand clients with 429.
       max_connections_per_ip: 1_000_000,
       ...limits,
     },
   };
+  // JetStream durables are named from the instance id and resume where they were: a fresh id per
+  // start keeps one run (or repetition) from inheriting another's position. A respawn after a
+  // SIGKILL reuses the file, so it is the same instance, as a restarted router would be.
+  if (brokerKind === "jetstream") config.instance_id = `bench-${process.pid}-${++starts}`;
+  return variant ? variant.config(config, { brokerKind, fixture }) : config;
 }
 
+/** Spawns `node <cli> --config <file>`; resolves with the port from its "listening" line. */
+async function spawnStreamgate({ cli, file, cpus, env, nodeArgs }) {
+  const child = spawnReady(process.execPath, [...nodeArgs, cli, "--config", file], {
+    cpus,
+    env,
+    name: "streamgate",
+    ready: portFromJsonLine,
+  });
+  return { child, port: await child.value };
+}
 export const STACKS = {
   streamgate: {
     label: "Streamgate (1 worker)",
-    brokers: ["nats", "redis", "kafka", "memory"],
+    brokers: ["nats", "redis", "kafka", "memory", "jetstream"],
     fdsPerClient: 1,
     async start({
       brokerKind = "nats",
@@ -71,10 +95,12 @@ export const STACKS = {
       cli = CLI,
       workers = 1,
       hookModule,
+      variant,
+      fixture,
     }) {
       if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` first`);
       const dir = await mkdtemp(join(tmpdir(), "streamgate-bench-"));
-      const config = streamgateConfig({ brokerKind, brokerUrl, limits, workers });
+      const config = streamgateConfig({ brokerKind, brokerUrl, limits, workers, variant, fixture });
       if (hookModule) {
         // A stream hook module beside the config (issue 13's benchmark: the cost of a no-op hook).
         await writeFile(join(dir, "hooks.mjs"), hookModule);
@@ -82,21 +108,21 @@ export const STACKS = {
       }
       const file = join(dir, "streamgate.json");
       await writeFile(file, JSON.stringify(config, null, 2));
-      const child = spawnReady(process.execPath, [...nodeArgs, cli, "--config", file], {
-        cpus,
-        env,
-        name: "streamgate",
-        ready: portFromJsonLine,
-      });
-      const port = await child.value;
-      return { child, pids: [child.pid], port, config, configFile: file };
+      const how = { cli, file, cpus, env, nodeArgs };
+      const { child, port } = await spawnStreamgate(how);
+      /** Another process on the same config file (same instance_id): after a SIGKILL (scenario herd). */
+      const respawn = async () => {
+        const again = await spawnStreamgate(how);
+        return { ...again, pids: [again.child.pid], config, configFile: file, respawn };
+      };
+      return { child, pids: [child.pid], port, config, configFile: file, respawn };
     },
   },
   // spec/scale.md: one worker thread per core, on every core (so it shares core 0 with the
   // generator and the broker: compare it with `streamgate` in the same run, not with the floor).
   "streamgate-auto": {
     label: "Streamgate (workers: auto, all cores)",
-    brokers: ["nats", "redis", "kafka", "memory"],
+    brokers: ["nats", "redis", "kafka", "memory", "jetstream"],
     fdsPerClient: 1,
     async start(opts) {
       const n = availableParallelism();
@@ -129,7 +155,7 @@ export const STACKS = {
   // "before" commit into a copy of dist/ and point STREAMGATE_BASE_CLI at its cli.js.
   "streamgate-base": {
     label: "Streamgate, the build at $STREAMGATE_BASE_CLI (before/after runs)",
-    brokers: ["nats", "redis", "kafka", "memory"],
+    brokers: ["nats", "redis", "kafka", "memory", "jetstream"],
     fdsPerClient: 1,
     async start(opts) {
       const cli = process.env.STREAMGATE_BASE_CLI;
@@ -137,6 +163,18 @@ export const STACKS = {
       return STACKS.streamgate.start({ ...opts, cli });
     },
   },
+  ...Object.fromEntries(
+    Object.entries(VARIANTS).map(([name, variant]) => [
+      name,
+      {
+        label: variant.label,
+        brokers: variant.brokers,
+        fdsPerClient: 1,
+        variant,
+        start: (opts) => STACKS.streamgate.start({ ...opts, variant }),
+      },
+    ]),
+  ),
   "graphql-ws": {
     label: "graphql-ws + ws + graphql-js (baseline 2)",
     brokers: ["nats", "redis", "kafka"],
@@ -197,7 +235,7 @@ export const DEFAULT_STACKS = ["streamgate", "graphql-ws", "federated", "uws-flo
  * Kafka's server is librdkafka's mock cluster (lib/kafka.mjs), the only one that runs here.
  */
 export function availableBrokers() {
-  const b = ["nats", "memory"];
+  const b = ["nats", "jetstream", "memory"];
   if (existsSync(join(REPO_ROOT, "src/providers/redis"))) b.push("redis");
   if (existsSync(join(REPO_ROOT, "src/providers/kafka"))) b.push("kafka");
   return b;

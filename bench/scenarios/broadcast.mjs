@@ -7,7 +7,7 @@
 import { mb, rssSampler, round1, sleep } from "../lib/harness.mjs";
 import { publishAtRate, stamp } from "../lib/publisher.mjs";
 import { coreWindow, sockstat } from "../lib/sys.mjs";
-import { checkStats, drain, generatorCpu, phaseFigures } from "./common.mjs";
+import { checkCursors, checkStats, drain, generatorCpu, phaseFigures } from "./common.mjs";
 
 export default {
   number: 2,
@@ -41,7 +41,10 @@ export default {
       const exp = Object.fromEntries(ctx.topics.map((t) => [t, count]));
       const stats = await ctx.gen.stats(exp);
       const span = (stats.lastRecv - t0) / 1000;
-      const phaseFailures = checkStats(stats, `${rate} ev/s`);
+      const phaseFailures = [
+        ...checkStats(stats, `${rate} ev/s`),
+        ...checkCursors(ctx, stats, `${rate} ev/s`),
+      ];
       if (got < expected) phaseFailures.push(`${rate} ev/s: delivered ${stats.received}/${expected}`);
       failures.push(...phaseFailures);
       phases.push({

@@ -14,7 +14,7 @@
 import { mb, rssSampler, round1, sleep } from "../lib/harness.mjs";
 import { publishSpread, stamp } from "../lib/publisher.mjs";
 import { coreWindow } from "../lib/sys.mjs";
-import { checkStats, drain, generatorCpu, phaseFigures } from "./common.mjs";
+import { checkCursors, checkStats, drain, generatorCpu, phaseFigures } from "./common.mjs";
 
 /** A step passes only if the publisher achieved this share of its rate. */
 const PUBLISH_RATE_FLOOR = 0.95;
@@ -117,14 +117,17 @@ async function runStep(ctx, opts, { rate, seq0, start, perTopicClients }) {
   const stats = await ctx.gen.stats(pub.perTopic);
   const span = (stats.lastRecv - t0) / 1000;
   const pubErrors = (ctx.pub.errors ?? 0) - pubErrors0;
-  const reasons = stepReasons({
-    rate,
-    stats,
-    expected,
-    p99Limit: opts.p99Limit,
-    achievedRate: pub.achievedRate,
-    pubErrors,
-  });
+  const reasons = [
+    ...stepReasons({
+      rate,
+      stats,
+      expected,
+      p99Limit: opts.p99Limit,
+      achievedRate: pub.achievedRate,
+      pubErrors,
+    }),
+    ...checkCursors(ctx, stats, `${rate} ev/s`),
+  ];
   if (got < expected && !reasons.some((r) => r.includes("delivered")))
     reasons.push(`${rate} ev/s: delivered ${got}/${expected}`);
   const cpuSecs = stackCpu.cpuSeconds;
