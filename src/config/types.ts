@@ -22,6 +22,8 @@ export interface DeliveryConfig {
   readonly cursor_secret?: string;
   /** milliseconds */
   readonly resume_timeout: number;
+  /** Broker reads for resumes one provider runs at once (others wait, their live events held). */
+  readonly max_concurrent_replays: number;
   readonly session_buffer?: {
     readonly provider_id: string;
     readonly max_events: number;

@@ -41,6 +41,11 @@ export class PositionCursors implements TriggerCursors {
     for (const [k, v] of Object.entries(heads)) if (this.positions[k] === undefined) this.positions[k] = v;
   }
 
+  /** The positions as they stand (a copy). */
+  snapshot(): Positions {
+    return { ...this.positions };
+  }
+
   /** The cursor for the positions as they stand. */
   current(): string {
     return this.codec.encode({ p: this.providerId, t: this.fingerprint, o: this.positions });

@@ -5,22 +5,16 @@
  * `heads`, `replay`); this module only decides and orchestrates.
  */
 import type { Config } from "../config/types.js";
-import type { EventMeta } from "../engine/types.js";
 import { ErrorCode, errorMessage, StreamgateError } from "../errors.js";
-import {
-  type EventScope,
-  GroupFailure,
-  type GroupResolver,
-  type TriggerCursors,
-  type TriggerReceive,
-} from "../fanout/triggers.js";
+import type { TriggerCursors, TriggerReceive } from "../fanout/triggers.js";
 import type { Logger } from "../observability/logger.js";
-import { decodeEvent } from "../planner/event.js";
 import type { BrokerEvent, EventPosition, Provider, StreamOptions } from "../providers/provider.js";
 import { compileNatsSubject } from "../providers/subject.js";
 import { CursorCodec, type Positions, triggerFingerprint } from "./cursor.js";
 import { PositionCursors } from "./cursors.js";
-import { type DeliveryReport, DeliverySink, withCursor } from "./sink.js";
+import { ReplayLimiter } from "./limiter.js";
+import { type ReplayMember, type ReplaySource, SharedReplay } from "./replays.js";
+import { type DeliveryReport, DeliverySink } from "./sink.js";
 
 /** What one subscription on an at-least-once provider gets. */
 export interface SubscriptionDelivery {
@@ -35,6 +29,8 @@ export interface SubscriptionDelivery {
 
 export interface DeliveryStats {
   resumes: number;
+  /** Broker reads for resumes: fewer than resumes when clients resuming together share one. */
+  replayReads: number;
   replayedEvents: number;
   gaps: number;
   cursorsRefused: number;
@@ -50,10 +46,20 @@ export interface DeliveryTarget {
 }
 
 export class Delivery {
-  readonly stats: DeliveryStats = { resumes: 0, replayedEvents: 0, gaps: 0, cursorsRefused: 0 };
+  readonly stats: DeliveryStats = {
+    resumes: 0,
+    replayReads: 0,
+    replayedEvents: 0,
+    gaps: 0,
+    cursorsRefused: 0,
+  };
   private readonly codec: CursorCodec | undefined;
   private readonly atLeastOnce = new Set<string>();
   private readonly resumeTimeoutMs: number;
+  private readonly maxConcurrentReplays: number;
+  /** Replays still accepting clients, by provider, trigger, batch transform and position. */
+  private readonly shared = new Map<string, SharedReplay>();
+  private readonly limiters = new Map<string, ReplayLimiter>();
 
   constructor(
     config: Pick<Config, "events" | "delivery">,
@@ -63,6 +69,7 @@ export class Delivery {
     const secret = config.delivery.cursor_secret;
     this.codec = secret ? new CursorCodec(secret) : undefined;
     this.resumeTimeoutMs = config.delivery.resume_timeout;
+    this.maxConcurrentReplays = config.delivery.max_concurrent_replays;
   }
 
   /** Which providers are at-least-once (a reload may change it; the secret needs a restart). */
@@ -147,98 +154,77 @@ export class Delivery {
 
   /**
    * Replays what the client missed through the subscription's own resolver (same filters,
-   * `_entities` and shaping as live events), then lets its held live events through. A replay
-   * that fails or runs past `resume_timeout` goes live anyway, with `gap` on the next event.
+   * `_entities` and shaping as live events), then lets its held live events through. Clients
+   * resuming the same trigger from the same position share one broker read (src/delivery/replays.ts),
+   * and a provider runs at most `max_concurrent_replays` reads at once. A read that fails or runs
+   * past `resume_timeout` (counted once it runs) goes live anyway, with `gap` on the next event.
    * `receive`: the trigger's batch transform (onReceiveEvents hooks), run on replayed batches
    * too, so a client resuming never sees an event the hook dropped; events a hook added carry no
-   * position and are not replayed.
+   * position and are not replayed. Resolves when the subscription went live (or left).
    */
-  async replay(
+  replay(
     target: DeliveryTarget,
     after: Positions,
-    resolve: GroupResolver,
-    sink: DeliverySink,
+    member: Omit<ReplayMember, "signal">,
     signal: AbortSignal,
     receive?: TriggerReceive,
   ): Promise<void> {
-    const codec = this.codec!;
-    const cursors = new PositionCursors(
-      codec,
-      target.providerId,
-      triggerFingerprint(target.triggerKey),
-      positionReader(target),
-      after,
-    );
-    const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(), this.resumeTimeoutMs);
-    const both = AbortSignal.any([signal, timeout.signal]);
-    let chain: Promise<void> = Promise.resolve();
-    const deliver = (json: string | null, meta: EventMeta): void => {
-      if (json === null || both.aborted) return;
-      this.stats.replayedEvents++;
-      sink.replayed(withCursor(json, meta.cursor), meta);
-    };
-    const onEvents = (events: readonly BrokerEvent[]): Promise<void> => {
-      if (receive) {
-        chain = chain.then(async () => {
-          const out = await receive.transform(
-            events,
-            events.map((ev) => decodeEvent(ev.data)),
-          );
-          const metas = events.map((ev) => cursors.advance(ev));
-          if (!out.ok) throw new GroupFailure(out.errors);
-          for (const item of out.events) {
-            const meta = item.source === undefined ? undefined : metas[item.source];
-            if (!meta) continue;
-            const scope: EventScope = { memo: new Map(), receivedAt: performance.now(), meta };
-            deliver(await resolve(item.decoded, item.raw, scope), meta);
-          }
-        });
-        return chain;
-      }
-      for (const ev of events) {
-        const meta = cursors.advance(ev);
-        if (!meta) continue;
-        const scope: EventScope = { memo: new Map(), receivedAt: performance.now(), meta };
-        const out = resolve(decodeEvent(ev.data), ev, scope);
-        chain = chain.then(async () => deliver(await out, meta));
-      }
-      return chain;
-    };
-    try {
-      await target.provider.replay!({
-        topics: target.topics,
-        ...(target.stream ? { stream: target.stream } : {}),
-        after,
-        onEvents,
-        onGap: () => {
-          this.stats.gaps++;
-          sink.markGap();
-        },
-        signal: both,
-      });
-      await chain;
-      if (timeout.signal.aborted && !signal.aborted)
-        throw new StreamgateError(ErrorCode.PROVIDER_UNAVAILABLE, "replay timed out");
-    } catch (err) {
-      if (err instanceof GroupFailure) {
-        // A hook's `error` policy: the subscription is over, not resumed with a gap.
-        if (!signal.aborted) sink.error(err.errors);
-        return;
-      }
-      if (!signal.aborted) {
-        this.stats.gaps++;
-        sink.markGap();
-        this.logger.warn(
-          { providerId: target.providerId, err: errorMessage(err) },
-          "replay failed; resuming live with a gap",
-        );
-      }
-    } finally {
-      clearTimeout(timer);
-    }
-    if (!signal.aborted) sink.live();
+    const key = [target.providerId, target.triggerKey, receive?.key ?? "", canonical(after)].join("\u0000");
+    const running = this.shared.get(key);
+    if (running?.accepting) return running.join({ ...member, signal });
+    const shared: SharedReplay = new SharedReplay(this.source(target, after, receive), after, () => {
+      if (this.shared.get(key) === shared) this.shared.delete(key);
+    });
+    this.shared.set(key, shared);
+    const joined = shared.join({ ...member, signal });
+    this.stats.replayReads++;
+    void shared.run();
+    return joined;
   }
+
+  private source(
+    target: DeliveryTarget,
+    after: Positions,
+    receive: TriggerReceive | undefined,
+  ): ReplaySource {
+    const { provider, topics, stream, providerId } = target;
+    let limiter = this.limiters.get(providerId);
+    if (!limiter) {
+      limiter = new ReplayLimiter(this.maxConcurrentReplays);
+      this.limiters.set(providerId, limiter);
+    }
+    const slots = limiter;
+    return {
+      read: (req) => provider.replay!({ topics, ...(stream ? { stream } : {}), ...req }),
+      cursors: new PositionCursors(
+        this.codec!,
+        providerId,
+        triggerFingerprint(target.triggerKey),
+        positionReader(target),
+        after,
+      ),
+      acquire: (signal) => slots.acquire(signal),
+      timeoutMs: this.resumeTimeoutMs,
+      receive,
+      onReplayed: () => {
+        this.stats.replayedEvents++;
+      },
+      onGap: () => {
+        this.stats.gaps++;
+      },
+      onFailed: (err) =>
+        this.logger.warn({ providerId, err: errorMessage(err) }, "replay failed; resuming live with a gap"),
+    };
+  }
+}
+
+/** Positions as one string, whatever order their keys came in. */
+function canonical(p: Positions): string {
+  return JSON.stringify(
+    Object.keys(p)
+      .sort()
+      .map((k) => [k, p[k]]),
+  );
 }
 
 /**

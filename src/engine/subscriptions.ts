@@ -240,8 +240,7 @@ export class Subscriptions {
         void this.d.delivery!.replay(
           target,
           delivery.resumeAfter,
-          resolver,
-          deliverySink,
+          { groupKey, resolve: resolver, sink: deliverySink },
           abort.signal,
           receive,
         );

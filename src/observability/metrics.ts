@@ -199,6 +199,12 @@ export function createMetrics(src: MetricsSources): { registry: Registry; delive
     );
     total(
       registry,
+      "streamgate_delivery_replay_reads_total",
+      "Broker reads for resumes (clients resuming the same trigger from the same cursor share one).",
+      () => dl.replayReads,
+    );
+    total(
+      registry,
       "streamgate_delivery_replayed_events_total",
       "Events replayed from a broker or buffer to resumed subscriptions.",
       () => dl.replayedEvents,

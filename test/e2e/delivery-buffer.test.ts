@@ -13,7 +13,7 @@ import { logKeys } from "../../src/delivery/buffer/codec.js";
 import { CursorCodec } from "../../src/delivery/cursor.js";
 import { type NatsServer, startNats } from "../helpers/brokers/nats.js";
 import { type RedisServer, startRedis } from "../helpers/brokers/redis.js";
-import { type RawSocket, rawSocket } from "../helpers/clients.js";
+import { type RawSocket, rawSubscribe } from "../helpers/clients.js";
 import {
   natsRouterConfig,
   type RunningRouter,
@@ -127,20 +127,12 @@ function publisher(kind: Kind, key: string, from: number, everyMs = 5) {
 }
 
 /** A graphql-transport-ws socket subscribed to `kind`'s field for `key` (resuming from `cursor`). */
-async function subscribe(r: RunningRouter, kind: Kind, key: string, cursor?: string): Promise<RawSocket> {
-  const raw = await rawSocket(`${r.ws}/graphql`);
-  raw.send({ type: "connection_init" });
-  await vi.waitFor(() => expect(raw.frames[0]).toEqual({ type: "connection_ack" }));
-  raw.send({
-    id: "s",
-    type: "subscribe",
-    payload: {
-      query: `subscription { ${FIELD[kind]}(key: ${JSON.stringify(key)}) { id } }`,
-      ...(cursor ? { extensions: { cursor } } : {}),
-    },
-  });
-  return raw;
-}
+const subscribe = (r: RunningRouter, kind: Kind, key: string, cursor?: string) =>
+  rawSubscribe(
+    `${r.ws}/graphql`,
+    `subscription { ${FIELD[kind]}(key: ${JSON.stringify(key)}) { id } }`,
+    cursor,
+  );
 
 const nexts = (raw: RawSocket) => raw.frames.filter((f) => f.type === "next") as unknown as Next[];
 const ids = (raw: RawSocket) => nexts(raw).map((n) => Number(Object.values(n.payload.data)[0]!.id));

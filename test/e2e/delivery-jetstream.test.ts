@@ -9,7 +9,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { CursorCodec } from "../../src/delivery/cursor.js";
 import { type NatsServer, startNats } from "../helpers/brokers/nats.js";
-import { type RawSocket, rawSocket } from "../helpers/clients.js";
+import { type RawSocket, rawSubscribe } from "../helpers/clients.js";
 import {
   natsRouterConfig,
   readMetric,
@@ -73,17 +73,8 @@ type Next = {
 };
 
 /** A graphql-transport-ws socket, acknowledged, subscribed to `field` (resuming from `cursor`). */
-async function subscribe(r: RunningRouter, field: string, cursor?: string): Promise<RawSocket> {
-  const raw = await rawSocket(`${r.ws}/graphql`);
-  raw.send({ type: "connection_init" });
-  await vi.waitFor(() => expect(raw.frames[0]).toEqual({ type: "connection_ack" }));
-  raw.send({
-    id: "s",
-    type: "subscribe",
-    payload: { query: `subscription { ${field} { id } }`, ...(cursor ? { extensions: { cursor } } : {}) },
-  });
-  return raw;
-}
+const subscribe = (r: RunningRouter, field: string, cursor?: string) =>
+  rawSubscribe(`${r.ws}/graphql`, `subscription { ${field} { id } }`, cursor);
 
 const nexts = (raw: RawSocket) => raw.frames.filter((f) => f.type === "next") as unknown as Next[];
 const ids = (raw: RawSocket, field: string) => nexts(raw).map((n) => Number(n.payload.data[field]!.id));

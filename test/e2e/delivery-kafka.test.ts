@@ -7,7 +7,7 @@
 import rdkafka from "@confluentinc/kafka-javascript";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type KafkaBroker, startKafka } from "../helpers/brokers/kafka.js";
-import { type RawSocket, rawSocket } from "../helpers/clients.js";
+import { type RawSocket, rawSubscribe } from "../helpers/clients.js";
 import { type RunningRouter, startRouterProcess, tempFiles } from "../helpers/router.js";
 
 const SDL = `
@@ -57,17 +57,8 @@ afterAll(async () => {
   await kafka?.stop();
 });
 
-async function subscribe(r: RunningRouter, cursor?: string): Promise<RawSocket> {
-  const raw = await rawSocket(`${r.ws}/graphql`);
-  raw.send({ type: "connection_init" });
-  await vi.waitFor(() => expect(raw.frames[0]).toEqual({ type: "connection_ack" }));
-  raw.send({
-    id: "s",
-    type: "subscribe",
-    payload: { query: "subscription { orders { id } }", ...(cursor ? { extensions: { cursor } } : {}) },
-  });
-  return raw;
-}
+const subscribe = (r: RunningRouter, cursor?: string) =>
+  rawSubscribe(`${r.ws}/graphql`, "subscription { orders { id } }", cursor);
 
 type Next = { payload: { data: { orders: { id: string } }; extensions?: { cursor?: string } } };
 const nexts = (raw: RawSocket) => raw.frames.filter((f) => f.type === "next") as unknown as Next[];

@@ -64,6 +64,28 @@ export function rawSocket(url: string, protocol = "graphql-transport-ws"): Promi
   });
 }
 
+/**
+ * A raw graphql-transport-ws socket, acknowledged and subscribed as operation "s" to `query`,
+ * resuming from `cursor` when given (payload.extensions.cursor, docs/delivery.md).
+ */
+export async function rawSubscribe(url: string, query: string, cursor?: string): Promise<RawSocket> {
+  const raw = await rawSocket(url);
+  raw.send({ type: "connection_init" });
+  await new Promise<void>((resolve, reject) => {
+    const acked = () => {
+      if (raw.frames[0]?.type !== "connection_ack") return;
+      raw.ws.off("message", acked);
+      resolve();
+    };
+    raw.ws.on("message", acked);
+    raw.ws.once("close", () =>
+      reject(new Error(`closed before connection_ack: ${JSON.stringify(raw.closed)}`)),
+    );
+  });
+  raw.send({ id: "s", type: "subscribe", payload: { query, ...(cursor ? { extensions: { cursor } } : {}) } });
+  return raw;
+}
+
 export async function postGraphql(
   http: string,
   body: Record<string, unknown>,
