@@ -12,6 +12,7 @@ import { type DemoSubgraph, startDemoSubgraph } from "./demo/entity-subgraph.js"
 import { errorMessage, StreamgateError } from "./errors.js";
 import { loadHookModules } from "./hooks/load.js";
 import { checkProviderFiles } from "./providers/files.js";
+import { fdLimitWarning, openFileLimit } from "./observability/fd-limit.js";
 import { createLogger } from "./observability/logger.js";
 import { loadRouterSupergraph, startRouter } from "./router.js";
 import { installReloadTriggers } from "./reload-trigger.js";
@@ -175,10 +176,19 @@ async function serve(
     return 1;
   }
   const url = `http://${serving.host}:${serving.port}`;
+  const fdLimit = openFileLimit();
   logger.info(
-    { url, graphql: `${url}${config.graphql_path}`, port: serving.port, ...serving.fields },
+    {
+      url,
+      graphql: `${url}${config.graphql_path}`,
+      port: serving.port,
+      ...serving.fields,
+      ...(fdLimit ? { open_files_limit: fdLimit } : {}),
+    },
     `streamgate listening on ${url}`,
   );
+  const fdWarning = fdLimitWarning(fdLimit, config.limits.max_connections);
+  if (fdWarning) logger.warn({ open_files_limit: fdLimit }, fdWarning);
   listening?.(url);
   const stopReloads = installReloadTriggers({ path, config, logger, apply: (next) => serving.reload(next) });
   return new Promise<number>((resolve) => {
