@@ -66,7 +66,7 @@ export interface Router {
 export async function startRouter(config: Config, options: RouterOptions): Promise<Router> {
   const { logger, cluster } = options;
   // First: a config it refuses (require_authentication without jwt) fails before anything starts.
-  const security = new Security(config);
+  const security = await Security.create(config);
   const delivery = new Delivery(config, logger);
   // Before any broker connects: a module that does not load stops the start.
   const hooks = await loadHooks(config, logger);
@@ -174,13 +174,15 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
     throw err;
   });
   const boundPort = uws.us_socket_local_port(listenSocket);
+  let trims = 0;
   const stopHeapTrim = startHeapTrim(
     () => websocket.stats.connections,
     (r) =>
       logger.info(
         { rss_before_mb: r.rssBeforeMb, rss_after_mb: r.rssAfterMb, gc_ms: r.ms },
-        "heap trimmed after a connection burst",
+        trims++ === 0 ? "heap trimmed after start-up" : "heap trimmed after a connection burst",
       ),
+    { atStart: true },
   );
 
   // Stops accepting, once: a worker that exits after stop() calls closeNow() too, and closing a

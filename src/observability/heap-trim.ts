@@ -17,12 +17,14 @@ export interface HeapTrimOptions {
   readonly periodMs: number;
   /** Below this change per period the router counts as quiet. */
   readonly quiet: number;
+  /** Trims once right away (after start-up). */
+  readonly atStart: boolean;
 }
 
 /** Past V8's 5 s allocation-throughput window (GCTracer's kThroughputTimeFrameMs). */
 const SECOND_GC_DELAY_MS = 6000;
 
-const DEFAULTS: HeapTrimOptions = { burst: 1000, periodMs: 5000, quiet: 50 };
+const DEFAULTS: HeapTrimOptions = { burst: 1000, periodMs: 5000, quiet: 50, atStart: false };
 
 /** A full-GC function without `--expose-gc` on the command line (a fresh context gets `gc`). */
 function fullGc(): (() => void) | undefined {
@@ -78,29 +80,36 @@ export function startHeapTrim(
   const watch = new BurstWatch(opts);
   // The first reading is the baseline: a burst before the first period must still count.
   watch.settled(read());
-  const mb = (n: number): number => Math.round(n / 1e5) / 10;
   const timer = setInterval(() => {
-    if (!watch.settled(read())) return;
-    const before = process.memoryUsage.rss();
-    const t0 = performance.now();
-    gc();
-    const first = performance.now() - t0;
-    // V8 gives new space back (33 MB after a burst) at a full GC only when the allocation rate it
-    // measured over the last 5 s is low but not zero (Heap::ReduceNewSpaceSize). Right after a
-    // burst that window still holds the burst's rate, and total silence reads as 0. So a second
-    // GC once the window has passed, with a little allocation before it (measured below).
-    setTimeout(() => {
-      const junk = Array.from({ length: 2048 }, (_, i) => ({ i }));
-      const t1 = performance.now();
-      gc();
-      onTrim({
-        rssBeforeMb: mb(before),
-        rssAfterMb: mb(process.memoryUsage.rss()),
-        ms: Math.round(first + performance.now() - t1),
-      });
-      return junk.length;
-    }, SECOND_GC_DELAY_MS).unref();
+    if (watch.settled(read())) trim(gc, onTrim);
   }, opts.periodMs);
   timer.unref();
+  // Start-up is a burst too: loading the config, composing and planning grow V8's new space to
+  // 16 MB, which an idle router would otherwise keep for good (empty router 87 -> 72 MB RSS here).
+  if (opts.atStart) trim(gc, onTrim);
   return () => clearInterval(timer);
+}
+
+/** One full GC now and another once V8's throughput window has passed (see below). */
+function trim(gc: () => void, onTrim: (r: TrimReport) => void): void {
+  const mb = (n: number): number => Math.round(n / 1e5) / 10;
+  const before = process.memoryUsage.rss();
+  const t0 = performance.now();
+  gc();
+  const first = performance.now() - t0;
+  // V8 gives new space back (33 MB after a burst) at a full GC only when the allocation rate it
+  // measured over the last 5 s is low but not zero (Heap::ReduceNewSpaceSize). Right after a
+  // burst that window still holds the burst's rate, and total silence reads as 0. So a second
+  // GC once the window has passed, with a little allocation before it (measured below).
+  setTimeout(() => {
+    const junk = Array.from({ length: 2048 }, (_, i) => ({ i }));
+    const t1 = performance.now();
+    gc();
+    onTrim({
+      rssBeforeMb: mb(before),
+      rssAfterMb: mb(process.memoryUsage.rss()),
+      ms: Math.round(first + performance.now() - t1),
+    });
+    return junk.length;
+  }, SECOND_GC_DELAY_MS).unref();
 }

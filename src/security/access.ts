@@ -24,7 +24,7 @@ import {
 } from "graphql";
 import type { AuthInfo } from "../engine/types.js";
 import { type ClientError, clientError, WireCode } from "../errors.js";
-import { scopesOf } from "./jwt.js";
+import { scopesOf } from "./scopes.js";
 
 /** What a field or type asks of the caller. */
 export interface Requirement {

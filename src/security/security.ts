@@ -7,7 +7,7 @@ import type { Config } from "../config/types.js";
 import type { AuthInfo, RequestContext } from "../engine/types.js";
 import { ErrorCode, StreamgateError } from "../errors.js";
 import { ExpiryWatch } from "./expiry.js";
-import { JwtVerifier } from "./jwt.js";
+import type { JwtVerifier } from "./jwt.js";
 import { RateLimiter } from "./rate-limit.js";
 
 /** A verified identity, none (null), or a verification in flight. */
@@ -22,6 +22,8 @@ export interface SecurityStats {
   /** Operations refused by @authenticated / @requiresScopes. */
   denied: number;
 }
+
+type SecurityConfig = Pick<Config, "authentication" | "authorization" | "websocket" | "rate_limit">;
 
 export class Security {
   readonly stats: SecurityStats = {
@@ -40,9 +42,16 @@ export class Security {
   private readonly verifier: JwtVerifier | undefined;
   private readonly expiry: ExpiryWatch | undefined;
 
-  constructor(config: Pick<Config, "authentication" | "authorization" | "websocket" | "rate_limit">) {
+  /** Loads `jose` only when a JWT source is configured (it costs the empty router ~2 MiB). */
+  static async create(config: SecurityConfig): Promise<Security> {
     const jwt = config.authentication.jwt;
-    this.verifier = jwt ? new JwtVerifier(jwt) : undefined;
+    return new Security(config, jwt ? new (await import("./jwt.js")).JwtVerifier(jwt) : undefined);
+  }
+
+  /** `verifier`: built from `config.authentication.jwt` (see create()). */
+  constructor(config: SecurityConfig, verifier?: JwtVerifier) {
+    const jwt = config.authentication.jwt;
+    this.verifier = verifier;
     this.required = config.authorization.require_authentication;
     if (this.required && !this.verifier) {
       throw new StreamgateError(

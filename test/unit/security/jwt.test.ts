@@ -1,7 +1,8 @@
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuthenticationConfig } from "../../../src/config/types.js";
-import { JwtVerifier, scopesOf } from "../../../src/security/jwt.js";
+import { JwtVerifier } from "../../../src/security/jwt.js";
+import { scopesOf } from "../../../src/security/scopes.js";
 import { type JwksServer, rsaKey, type SigningKey, sign, signHs256, startJwks } from "../../helpers/jwt.js";
 
 type Jwt = NonNullable<AuthenticationConfig["jwt"]>;

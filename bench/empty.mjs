@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+/**
+ * The empty router (issue 16): RSS of Streamgate with one NATS provider and one subgraph and no
+ * client, next to the bare uWS.js floor, started interleaved (A B A B) on one nats-server. Each
+ * process is read `--settle` seconds after it said it listens: VmRSS, VmHWM (the peak of start-up)
+ * and smaps_rollup (anonymous = heaps and malloc, file-backed = code and the native addons).
+ * `--cli other/dist/cli.js` adds another build as a third stack (a before/after in one run).
+ *
+ *   node bench/empty.mjs [--repeat 3] [--settle 5] [--cli /path/to/before/dist/cli.js] [--out bench/results]
+ */
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { mb, median, sleep } from "./lib/harness.mjs";
+import { startNats } from "./lib/proc.mjs";
+import { STACKS } from "./lib/stacks.mjs";
+import { loadavg, machine, REPO_ROOT, smapsRollup, sourceState, versions } from "./lib/sys.mjs";
+
+const { values } = parseArgs({
+  options: {
+    repeat: { type: "string", default: "3" },
+    settle: { type: "string", default: "5" },
+    cli: { type: "string" },
+    out: { type: "string", default: join(REPO_ROOT, "bench/results") },
+  },
+});
+const repeat = Number(values.repeat);
+const settleMs = Number(values.settle) * 1000;
+
+function status(pid) {
+  const text = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? 0) * 1024;
+  return { rss: kb("VmRSS"), hwm: kb("VmHWM"), threads: Number(/^Threads:\s+(\d+)/m.exec(text)?.[1] ?? 0) };
+}
+
+const stacks = [
+  { name: "streamgate", start: (url) => STACKS.streamgate.start({ brokerUrl: url }) },
+  { name: "uws-floor", start: (url) => STACKS["uws-floor"].start({ brokerUrl: url }) },
+];
+if (values.cli)
+  stacks.push({
+    name: "streamgate-other-build",
+    start: (url) => STACKS.streamgate.start({ brokerUrl: url, cli: values.cli }),
+  });
+
+const nats = await startNats();
+const loadBefore = loadavg();
+const runs = [];
+try {
+  for (let rep = 1; rep <= repeat; rep++) {
+    for (const s of stacks) {
+      const started = await s.start(nats.url);
+      await sleep(settleMs);
+      const pid = started.pids[0];
+      const st = status(pid);
+      const smaps = smapsRollup(pid);
+      runs.push({
+        stack: s.name,
+        rep,
+        ...st,
+        anonymous: smaps?.anonymous,
+        fileBacked: smaps ? smaps.rss - smaps.anonymous : null,
+      });
+      await started.child.stop();
+      process.stdout.write(`${s.name} #${rep}: rss ${mb(st.rss)} MB, peak ${mb(st.hwm)} MB\n`);
+    }
+  }
+} finally {
+  await nats.stop();
+}
+
+const summary = {};
+for (const s of stacks) {
+  const mine = runs.filter((r) => r.stack === s.name);
+  const med = (k) => mb(median(mine.map((r) => r[k])));
+  summary[s.name] = {
+    rssMB: med("rss"),
+    peakMB: med("hwm"),
+    anonymousMB: med("anonymous"),
+    fileBackedMB: med("fileBacked"),
+    threads: median(mine.map((r) => r.threads)),
+  };
+}
+const ratio = Math.round((summary.streamgate.rssMB / summary["uws-floor"].rssMB) * 100) / 100;
+const result = {
+  scenario: "empty",
+  timestamp: new Date().toISOString(),
+  command: `node bench/empty.mjs ${process.argv.slice(2).join(" ")}`.trim(),
+  machine: machine(),
+  versions: versions(),
+  source: sourceState(),
+  loadBefore,
+  loadAfter: loadavg(),
+  options: { repeat, settleSeconds: settleMs / 1000, otherCli: values.cli ?? null },
+  summary,
+  targets: [
+    { figure: "empty router RSS vs the floor's", target: "≤ 1.1×", measured: ratio, met: ratio <= 1.1 },
+  ],
+  runs,
+};
+mkdirSync(values.out, { recursive: true });
+const file = join(values.out, `empty-${result.timestamp.replace(/[:.]/g, "-")}.json`);
+writeFileSync(file, `${JSON.stringify(result, null, 1)}\n`);
+console.log(JSON.stringify(summary, null, 1));
+console.log(`empty router / floor: ${ratio}× (target ≤ 1.1×) — ${file}`);
