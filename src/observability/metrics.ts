@@ -4,7 +4,7 @@
  * socket latency) is observed once per resolution group per event, not per client. Components are
  * read through their snapshots (`EngineStats`, `WsStats`), never through their internals.
  */
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Gauge, Histogram, Registry } from "prom-client";
 import { isSessionBuffered, type SessionBufferStats } from "../delivery/buffer/stats.js";
 import type { EngineStats } from "../engine/engine.js";
 import type { Provider } from "../providers/provider.js";
@@ -13,6 +13,8 @@ import type { SecurityStats } from "../security/security.js";
 import type { LimitName } from "../security/limits.js";
 import type { WsStats } from "../transport/websocket.js";
 import { registerBrokerLag } from "./broker-lag.js";
+import { live, mirrored, total } from "./metric-kinds.js";
+import { registerHookMetrics } from "./metrics-hooks.js";
 import type { HookCallStats } from "../hooks/runner.js";
 
 export interface MetricsSources {
@@ -27,52 +29,6 @@ export interface MetricsSources {
   readonly limits: () => ReadonlyMap<LimitName, number>;
   /** Stream hooks' counters per (module, hook); absent without hook modules. */
   readonly hooks?: () => readonly HookCallStats[];
-}
-
-/** Gauge whose value is computed at scrape time. */
-function live(registry: Registry, name: string, help: string, read: () => number): void {
-  new Gauge({
-    name,
-    help,
-    registers: [registry],
-    collect() {
-      this.set(read());
-    },
-  });
-}
-
-/**
- * Counter mirrored from monotonic numbers kept elsewhere, per label set: at each scrape it is
- * increased by what the source grew since the last one, so Prometheus sees a true counter.
- */
-function mirrored<L extends string>(
-  registry: Registry,
-  name: string,
-  help: string,
-  labelNames: readonly L[],
-  read: () => Iterable<readonly [Partial<Record<L, string>>, number]>,
-): void {
-  const last = new Map<string, number>();
-  new Counter({
-    name,
-    help,
-    labelNames,
-    registers: [registry],
-    collect() {
-      for (const [labels, now] of read()) {
-        const key = JSON.stringify(labels);
-        const before = last.get(key) ?? 0;
-        // inc(0) on the first scrape makes the series exist before anything happened.
-        this.inc(labels, now > before ? now - before : 0);
-        last.set(key, Math.max(now, before));
-      }
-    },
-  });
-}
-
-/** An unlabelled mirrored counter. */
-function total(registry: Registry, name: string, help: string, read: () => number): void {
-  mirrored(registry, name, help, [], () => [[{}, read()]]);
 }
 
 export function createMetrics(src: MetricsSources): { registry: Registry; deliveryLatency: Histogram } {
@@ -380,63 +336,4 @@ export function createMetrics(src: MetricsSources): { registry: Registry; delive
     registers: [registry],
   });
   return { registry, deliveryLatency };
-}
-
-/** Stream hooks (docs/hooks.md): calls, failures by kind, time, drops, per module and hook. */
-function registerHookMetrics(registry: Registry, hooks: () => readonly HookCallStats[]): void {
-  const per = (pick: (s: HookCallStats) => number) => () =>
-    hooks().map((s) => [{ module: s.module, hook: s.hook }, pick(s)] as const);
-  const labels = ["module", "hook"] as const;
-  mirrored(
-    registry,
-    "streamgate_hook_calls_total",
-    "Stream hook calls.",
-    labels,
-    per((s) => s.calls),
-  );
-  mirrored(
-    registry,
-    "streamgate_hook_failures_total",
-    "Stream hook calls that failed, by kind: error (threw), timeout (past its timeout), invalid (returned what its contract does not allow).",
-    ["module", "hook", "kind"],
-    function* () {
-      for (const s of hooks()) {
-        yield [{ module: s.module, hook: s.hook, kind: "error" }, s.errors] as const;
-        yield [{ module: s.module, hook: s.hook, kind: "timeout" }, s.timeouts] as const;
-        yield [{ module: s.module, hook: s.hook, kind: "invalid" }, s.invalid] as const;
-      }
-    },
-  );
-  mirrored(
-    registry,
-    "streamgate_hook_seconds_total",
-    "Seconds spent in stream hook calls (not counting the wait for a concurrency slot).",
-    labels,
-    per((s) => s.seconds),
-  );
-  mirrored(
-    registry,
-    "streamgate_hook_events_dropped_total",
-    "Events an onReceiveEvents or onDeliver hook dropped, on purpose or by the skip failure policy (onDeliver: per group).",
-    labels,
-    per((s) => s.dropped),
-  );
-  for (const [name, help, pick] of [
-    ["streamgate_hook_in_flight", "Stream hook calls running now.", (s: HookCallStats) => s.inFlight],
-    [
-      "streamgate_hook_waiting",
-      "Stream hook calls waiting for a concurrency slot.",
-      (s: HookCallStats) => s.waiting,
-    ],
-  ] as const) {
-    new Gauge({
-      name,
-      help,
-      labelNames: labels,
-      registers: [registry],
-      collect() {
-        for (const s of hooks()) this.set({ module: s.module, hook: s.hook }, pick(s));
-      },
-    });
-  }
 }
