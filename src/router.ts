@@ -134,7 +134,15 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
     ...(hooks?.needsRequest ? { captureHeaders: headerCapture(config.hooks.headers) } : {}),
     ...(tracing && propagateTrace ? { captureTrace: true } : {}),
   };
-  const websocket = mountWebSocket(app, { config, engine, logger, security, admission, ...captureHeaders });
+  const websocket = mountWebSocket(app, {
+    config,
+    engine,
+    logger,
+    security,
+    admission,
+    ...captureHeaders,
+    ...(hooks?.needsRequest ? { keepConnectionParams: true } : {}),
+  });
   const httpStreams = mountGraphqlHttp(app, {
     config,
     engine,

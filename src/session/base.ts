@@ -221,7 +221,7 @@ export abstract class BaseSession {
     this.deps.timers.clearTimeout(this.initTimer);
     // A cleared Node Timeout is still ~120 B per connection while referenced.
     this.initTimer = undefined;
-    this.ctx.connectionParams = params ?? {};
+    if (this.deps.keepConnectionParams) this.ctx.connectionParams = params ?? {};
     this.state = "acknowledged";
     acked();
   }

@@ -74,6 +74,11 @@ export interface SessionDeps {
   readonly keepAliveMs: number;
   /** Absent: tokens are never verified and every client is anonymous. */
   readonly security?: SessionSecurity;
+  /**
+   * Keep each connection's `connection_init` payload (stream hooks read it). Without hooks it is
+   * dropped once read: a payload holding a JWT is ~1 KB, 10 MB over 10k connections.
+   */
+  readonly keepConnectionParams?: boolean;
 }
 
 export type { OperationRequest, OperationSink, RunningOperation, RequestContext } from "../engine/types.js";

@@ -206,6 +206,8 @@ export interface WebSocketOptions {
   readonly captureHeaders?: HeaderCapture;
   /** Keep the client's W3C trace context (tracing on). */
   readonly captureTrace?: boolean;
+  /** Keep each connection's connection_init payload (stream hooks read it). */
+  readonly keepConnectionParams?: boolean;
 }
 
 export function mountWebSocket(app: TemplatedApp, o: WebSocketOptions): WebSocketHandle {
@@ -233,6 +235,7 @@ export function mountWebSocket(app: TemplatedApp, o: WebSocketOptions): WebSocke
     timers: realTimers,
     keepAliveMs: config.heartbeat_interval,
     ...(security.enabled ? { security } : {}),
+    ...(o.keepConnectionParams ? { keepConnectionParams: true } : {}),
   };
   app.ws<SocketData>(config.graphql_path, {
     // uWS drops the TCP connection (1006) on a frame above maxPayloadLength, so the client never

@@ -5,7 +5,7 @@ import {
   type OperationSink,
   type RunningOperation,
 } from "../../../src/engine/types.js";
-import type { SessionSocket, Timers } from "../../../src/session/socket.js";
+import type { SessionDeps, SessionSocket, Timers } from "../../../src/session/socket.js";
 import { TransportWsSession } from "../../../src/session/transport-ws.js";
 
 class FakeSocket implements SessionSocket {
@@ -72,7 +72,7 @@ class FakeEngine {
   }
 }
 
-function setup() {
+function setup(extra: Partial<SessionDeps> = {}) {
   const socket = new FakeSocket();
   const engine = new FakeEngine();
   const timers = new FakeTimers();
@@ -82,7 +82,11 @@ function setup() {
     maxSubscriptions: 3,
     refused: (l: string) => refused.push(l),
   };
-  const session = new TransportWsSession(socket, { engine, limits, timers, keepAliveMs: 5000 }, anonymous());
+  const session = new TransportWsSession(
+    socket,
+    { engine, limits, timers, keepAliveMs: 5000, ...extra },
+    anonymous(),
+  );
   const send = (msg: unknown) => session.onMessage(typeof msg === "string" ? msg : JSON.stringify(msg));
   const init = () => send({ type: "connection_init", payload: { Authorization: "x" } });
   const subscribe = (id: string) => send({ id, type: "subscribe", payload: { query: "subscription { a }" } });
@@ -90,12 +94,19 @@ function setup() {
 }
 
 describe("graphql-transport-ws session", () => {
-  it("acknowledges connection_init and keeps the payload as connection params", () => {
+  it("acknowledges connection_init and drops the payload when nothing reads it", () => {
     const t = setup();
     t.init();
     expect(t.socket.sent).toEqual([{ type: "connection_ack" }]);
-    expect(t.session.ctx.connectionParams).toEqual({ Authorization: "x" });
+    expect(t.session.ctx.connectionParams).toBeNull();
     expect(t.timers.pending.size).toBe(0);
+  });
+
+  it("keeps the payload as connection params when stream hooks read them", () => {
+    const t = setup({ keepConnectionParams: true });
+    t.init();
+    expect(t.socket.sent).toEqual([{ type: "connection_ack" }]);
+    expect(t.session.ctx.connectionParams).toEqual({ Authorization: "x" });
   });
 
   it("closes 4408 when connection_init does not arrive in time", () => {
