@@ -4,6 +4,7 @@
  * from disk; a config or schema that does not load changes nothing and every problem is logged.
  */
 import { type FSWatcher, watch } from "node:fs";
+import { basename, dirname, resolve } from "node:path";
 import { loadConfigFile } from "./config/loader.js";
 import type { Config } from "./config/types.js";
 import { errorMessage, StreamgateAggregateError } from "./errors.js";
@@ -39,15 +40,19 @@ export function installReloadTriggers(o: ReloadTriggerOptions): () => void {
     }
     running = true;
     try {
+      // A change that came while a reload ran is read after it, whether that one was applied or
+      // refused: an editor's half-written file is refused, and the complete one must still land.
       do {
         again = false;
-        const next = await loadConfigFile(o.path);
-        const outcome = await o.apply(next);
-        logger.info({ trigger: why, ...outcome }, "configuration reloaded");
+        try {
+          const next = await loadConfigFile(o.path);
+          const outcome = await o.apply(next);
+          logger.info({ trigger: why, ...outcome }, "configuration reloaded");
+        } catch (err) {
+          const problems = err instanceof StreamgateAggregateError ? err.problems : [errorMessage(err)];
+          logger.error({ trigger: why, problems }, "reload refused: nothing changed");
+        }
       } while (again);
-    } catch (err) {
-      const problems = err instanceof StreamgateAggregateError ? err.problems : [errorMessage(err)];
-      logger.error({ trigger: why, problems }, "reload refused: nothing changed");
     } finally {
       running = false;
     }
@@ -62,11 +67,25 @@ export function installReloadTriggers(o: ReloadTriggerOptions): () => void {
       timer = setTimeout(() => void reload("file change"), DEBOUNCE_MS);
     };
     const files = [o.path, ...o.config.subgraphs.flatMap((s) => (s.schema_file ? [s.schema_file] : []))];
+    // The folders are watched, not the files: a file replaced by a rename (editors, Kubernetes
+    // ConfigMaps, `mv new config.yaml`) is a new inode, which a watch on the old one never sees.
+    const byDir = new Map<string, Set<string>>();
     for (const f of files) {
+      const abs = resolve(f);
+      const names = byDir.get(dirname(abs)) ?? new Set<string>();
+      names.add(basename(abs));
+      byDir.set(dirname(abs), names);
+    }
+    for (const [dir, names] of byDir) {
       try {
-        watchers.push(watch(f, { persistent: false }, changed));
+        watchers.push(
+          watch(dir, { persistent: false }, (_event, name) => {
+            // Some platforms do not say which file changed: then any change counts.
+            if (name === null || names.has(String(name))) changed();
+          }),
+        );
       } catch (err) {
-        logger.warn({ file: f, err: errorMessage(err) }, "cannot watch file; SIGHUP still reloads");
+        logger.warn({ dir, err: errorMessage(err) }, "cannot watch folder; SIGHUP still reloads");
       }
     }
   }

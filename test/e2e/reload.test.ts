@@ -5,7 +5,7 @@
  * invalid config changes nothing; a provider whose settings change is replaced alone;
  * watch_config reloads on a file change.
  */
-import { writeFile } from "node:fs/promises";
+import { rename, writeFile } from "node:fs/promises";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type NatsServer, startNats } from "../helpers/brokers/nats.js";
@@ -104,6 +104,25 @@ async function quiet(): Promise<void> {
   }
 }
 
+/**
+ * The outcome of the reloads a change caused: waits for one, then for the watchers to settle, and
+ * returns the last. A file written in place can be read half-written: that read is refused and the
+ * complete file is reloaded after it.
+ */
+async function settledReload(before: number): Promise<Record<string, unknown>> {
+  await nextReload(before);
+  await quiet();
+  return router.logs
+    .slice(before)
+    .findLast((l) => /configuration reloaded|reload refused/.test(String(l.msg)))!;
+}
+
+/** Replaces `path` the way editors and Kubernetes ConfigMaps do: a new file renamed over it. */
+async function replaceFile(path: string, text: string): Promise<void> {
+  await writeFile(`${path}.next`, text);
+  await rename(`${path}.next`, path);
+}
+
 /** Waits for the router's log line of the next reload (ok or refused). */
 async function nextReload(before: number): Promise<Record<string, unknown>> {
   await vi.waitFor(
@@ -139,7 +158,7 @@ describe("reload", () => {
     const logs = router.logs.length;
     await writeFile(`${dir}/events.graphql`, SDL_V2); // watch_config picks this up
     process.kill(router.process.pid!, "SIGHUP"); // and SIGHUP too: the two coalesce or run in turn
-    const outcome = await nextReload(logs);
+    const outcome = await settledReload(logs);
     expect(outcome.msg).toBe("configuration reloaded");
     await new Promise((r) => setTimeout(r, 300));
     clearInterval(pub);
@@ -172,6 +191,7 @@ describe("reload", () => {
   });
 
   it("refuses an invalid schema or config: nothing changes, every problem logged", async () => {
+    await quiet();
     const raw = await subscriber("ticks", 1);
     await vi.waitFor(
       () => {
@@ -182,12 +202,12 @@ describe("reload", () => {
     );
     let logs = router.logs.length;
     await writeFile(`${dir}/events.graphql`, "type Subscription { broken: Nope! }");
-    const refused = await nextReload(logs);
+    const refused = await settledReload(logs);
     expect(refused.msg).toBe("reload refused: nothing changed");
     expect(JSON.stringify(refused.problems)).toMatch(/Nope/);
     logs = router.logs.length;
     await writeFile(`${dir}/config.yaml`, `${config(nats.url, nats.url)}listen_addrr: nope\n`);
-    const refused2 = await nextReload(logs);
+    const refused2 = await settledReload(logs);
     expect(JSON.stringify(refused2.problems)).toMatch(/listen_addrr/);
     // Still serving the old schema and its subscriptions.
     const before = nexts(raw).length;
@@ -215,9 +235,9 @@ describe("reload", () => {
     );
     const logs = router.logs.length;
     // Same server, another spelling of its address: a changed provider config.
-    await writeFile(`${dir}/config.yaml`, config(nats.url, nats.url.replace("127.0.0.1", "localhost")));
-    const outcome = await nextReload(logs);
-    await quiet();
+    // Replaced by a rename (a new inode): the watch is on the folder, so it is seen.
+    await replaceFile(`${dir}/config.yaml`, config(nats.url, nats.url.replace("127.0.0.1", "localhost")));
+    const outcome = await settledReload(logs);
     expect(outcome).toMatchObject({ msg: "configuration reloaded", providersReplaced: ["second"] });
     expect(errorsOf(other).map((e) => e.payload[0]!.extensions.code)).toEqual(["SG_ERR_SCHEMA_RELOADED"]);
     expect(errorsOf(ticks)).toEqual([]);
