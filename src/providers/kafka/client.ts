@@ -15,14 +15,22 @@ import { ErrorCode, StreamgateError } from "../../errors.js";
 import type { BrokerEvent } from "../provider.js";
 import type { RdkafkaConfig } from "./options.js";
 
-type RdkafkaModule = typeof import("@confluentinc/kafka-javascript");
+/** The two classes the provider uses, as the package declares them. */
+type RdkafkaModule = Pick<typeof import("@confluentinc/kafka-javascript"), "KafkaConsumer" | "Producer">;
+
+/**
+ * The package's librdkafka API without its KafkaJS-compatible layer, which the package's main
+ * module loads too (~1 MB of RSS the router never uses; profiles/kafka-memory). The same objects
+ * as the main module's `RdKafka` export; typed from the package's declarations.
+ */
+const RDKAFKA_API = "@confluentinc/kafka-javascript/lib/rdkafka.js";
 
 let loading: Promise<RdkafkaModule> | undefined;
 
 /** The native client module; rejects with PROVIDER_NOT_BUILT when its addon did not build. */
 export function loadRdkafka(): Promise<RdkafkaModule> {
-  loading ??= import("@confluentinc/kafka-javascript").then(
-    (m) => (m as { default?: RdkafkaModule }).default ?? m,
+  loading ??= (import(RDKAFKA_API) as Promise<{ default: RdkafkaModule }>).then(
+    (m) => m.default,
     (err: unknown) => {
       loading = undefined;
       throw new StreamgateError(

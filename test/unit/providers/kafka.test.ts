@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { KafkaProviderConfig } from "../../../src/config/types.js";
 import {
+  CONSUMER_PREFETCH,
   consumerConfig,
   producerConfig,
   resolveOptions,
@@ -106,6 +107,29 @@ describe("Kafka provider options", () => {
       "security.protocol": "SASL_SSL",
       "sasl.mechanisms": "SCRAM-SHA-256",
     });
+  });
+
+  it("bounds the consumer's prefetch by default (librdkafka: 100,000 records or 64 MB), producer untouched", () => {
+    const bounds = {
+      "queued.min.messages": 10_000,
+      "queued.max.messages.kbytes": 8192,
+      "fetch.queue.backoff.ms": 50,
+    };
+    expect(CONSUMER_PREFETCH).toEqual(bounds);
+    expect(consumerConfig(base, resolveOptions("k"), "x")).toMatchObject(bounds);
+    // Consumer-only properties on a producer only earn a librdkafka warning.
+    const p = producerConfig(base, resolveOptions("k"));
+    for (const key of Object.keys(bounds)) expect(p).not.toHaveProperty([key]);
+  });
+
+  it("lets the librdkafka option override each prefetch bound", () => {
+    const librdkafka = {
+      "queued.min.messages": 100_000,
+      "queued.max.messages.kbytes": 65_536,
+      "fetch.queue.backoff.ms": 1000,
+      "fetch.max.bytes": 52_428_800,
+    };
+    expect(consumerConfig(base, resolveOptions("k", { librdkafka }), "x")).toMatchObject(librdkafka);
   });
 
   it("lets extra librdkafka properties override the defaults", () => {
