@@ -167,7 +167,7 @@ describe("a trigger's onReceiveEvents", () => {
     await memory.publish("e.1", bytes('{"n":1}'));
     await new Promise((r) => setTimeout(r, 10));
     await memory.publish("e.1", bytes('{"n":2}'));
-    await until(() => a!.got.length === 2);
+    await until(() => a!.got.length === 2 && cursors.settled.length === 2); // settling follows delivery
     expect(a!.got.map(([j]) => j)).toEqual(['{"n":1}', '{"n":2}']);
     expect(cursors.settled).toEqual(["c1", "c2"]);
   });
