@@ -51,6 +51,8 @@ export interface ReplaySource {
   readonly timeoutMs: number;
   /** The trigger's batch transform (stream hooks), run on replayed batches too. */
   readonly receive: TriggerReceive | undefined;
+  /** A broker read starts (one per shared replay, one more per catch-up read for late joiners). */
+  readonly onRead: () => void;
   readonly onReplayed: () => void;
   readonly onGap: () => void;
   readonly onFailed: (err: unknown) => void;
@@ -171,6 +173,7 @@ export class SharedReplay {
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(), this.source.timeoutMs);
     const signal = AbortSignal.any([this.everyoneLeft.signal, timeout.signal]);
+    this.source.onRead();
     try {
       await this.source.read({
         after,

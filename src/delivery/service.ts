@@ -177,7 +177,6 @@ export class Delivery {
     });
     this.shared.set(key, shared);
     const joined = shared.join({ ...member, signal });
-    this.stats.replayReads++;
     void shared.run();
     return joined;
   }
@@ -206,6 +205,9 @@ export class Delivery {
       acquire: (signal) => slots.acquire(signal),
       timeoutMs: this.resumeTimeoutMs,
       receive,
+      onRead: () => {
+        this.stats.replayReads++;
+      },
       onReplayed: () => {
         this.stats.replayedEvents++;
       },

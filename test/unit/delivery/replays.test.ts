@@ -68,6 +68,7 @@ function source(broker: FakeBroker, after: Positions, extra: Partial<ReplaySourc
     acquire: async () => () => {},
     timeoutMs: 5_000,
     receive: undefined,
+    onRead: () => {},
     onReplayed: () => counts.replayed++,
     onGap: () => counts.gaps++,
     onFailed: (err) => counts.failed.push(err),
