@@ -5,20 +5,5 @@ export { ErrorCode, StreamgateAggregateError, StreamgateError } from "./errors.j
 export { createLogger } from "./observability/logger.js";
 export type { Router, RouterOptions } from "./router.js";
 export { startRouter } from "./router.js";
-export type {
-  DeliverContext,
-  DeliverHook,
-  DeliverResult,
-  HookContext,
-  HookEvent,
-  HookEventResult,
-  HookRefusal,
-  PublishContext,
-  PublishResult,
-  ReceiveEventsContext,
-  ReceiveEventsResult,
-  StreamHooks,
-  SubscriptionCreateContext,
-  SubscriptionCreateResult,
-  SubscriptionStartContext,
-} from "./hooks/types.js";
+/** Types for stream hook authors (the same as `streamgate/hooks`). */
+export type * from "./hooks/public.js";

@@ -7,7 +7,7 @@
  * client gave up).
  */
 import { ErrorCode, StreamgateError } from "../errors.js";
-import { Sleeper } from "./shared/timers.js";
+import { Sleeper } from "./common/timers.js";
 
 /** What a {@link Connector} needs from its provider. */
 export interface ConnectorOptions {

@@ -23,7 +23,7 @@ import type {
   SubscribeOptions,
   Unsubscribe,
 } from "../provider.js";
-import { backoffByElapsed, Outage } from "../shared/backoff.js";
+import { backoffByElapsed, Outage } from "../common/backoff.js";
 import * as rd from "./client.js";
 import {
   consumerConfig,

@@ -11,7 +11,7 @@
  * Until a partition has a start, nothing from it is delivered to that subscription.
  */
 import type { BrokerEvent, EventsHandler, ProviderCounters } from "../provider.js";
-import { report } from "../shared/errors.js";
+import { report } from "../common/errors.js";
 
 /** `topic` and `partition` as one map key. */
 export const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;

@@ -19,7 +19,7 @@ import {
   type SubscribeOptions,
   type Unsubscribe,
 } from "../provider.js";
-import { report } from "../shared/errors.js";
+import { report } from "../common/errors.js";
 import { compileGlob, compileNatsSubject, type TopicMatcher, validateNatsSubject } from "../subject.js";
 
 /** How subscribed topics match published ones. */

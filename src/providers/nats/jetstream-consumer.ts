@@ -23,8 +23,8 @@ import {
   PULL_EXPIRES_MS,
 } from "./jetstream-durable.js";
 import { headersOf } from "./subscription.js";
-import { report as reportTo } from "../shared/errors.js";
-import { Sleeper } from "../shared/timers.js";
+import { report as reportTo } from "../common/errors.js";
+import { Sleeper } from "../common/timers.js";
 
 /** One subscribe() call's interest in this consumer. */
 export interface ConsumerListener {

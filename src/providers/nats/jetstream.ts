@@ -19,7 +19,7 @@ import type { EventsHandler, ProviderCounters, StreamOptions, Unsubscribe } from
 import { compileNatsSubject } from "../subject.js";
 import { type ConsumerListener, DurableConsumer } from "./jetstream-consumer.js";
 import type { DurableSpec } from "./jetstream-durable.js";
-import { withTimeout } from "../shared/timers.js";
+import { withTimeout } from "../common/timers.js";
 
 /** One durable's position, from the server's consumer info. */
 export interface JetStreamLag {

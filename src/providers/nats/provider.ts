@@ -31,9 +31,9 @@ import type {
   SubscribeOptions,
   Unsubscribe,
 } from "../provider.js";
-import { backoffByElapsed, Outage } from "../shared/backoff.js";
-import { redactUrl } from "../shared/redact.js";
-import { withTimeout } from "../shared/timers.js";
+import { backoffByElapsed, Outage } from "../common/backoff.js";
+import { redactUrl } from "../common/redact.js";
+import { withTimeout } from "../common/timers.js";
 import { validateNatsSubject } from "../subject.js";
 import { jetStreamHeads, jetStreamPosition, replayJetStream } from "./jetstream-replay.js";
 import { JetStreamConsumers, type JetStreamLag } from "./jetstream.js";

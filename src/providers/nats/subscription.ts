@@ -11,7 +11,7 @@ import {
   type Subscription,
 } from "@nats-io/transport-node";
 import type { BrokerEvent, EventsHandler, ProviderCounters } from "../provider.js";
-import { report } from "../shared/errors.js";
+import { report } from "../common/errors.js";
 import { compileNatsSubject, type TopicMatcher } from "../subject.js";
 
 const isWildcard = (subject: string) => subject.split(".").some((t) => t === "*" || t === ">");

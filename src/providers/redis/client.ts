@@ -6,8 +6,8 @@ import { createRequire } from "node:module";
 import type { EventEmitter } from "node:events";
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from "ioredis";
 import type { RedisProviderConfig } from "../../config/types.js";
-import { backoffByAttempt } from "../shared/backoff.js";
-import { readTlsFiles } from "../shared/tls.js";
+import { backoffByAttempt } from "../common/backoff.js";
+import { readTlsFiles } from "../common/tls.js";
 import { clusterNodes, type ResolvedRedisOptions } from "./options.js";
 
 /** What the provider needs of an ioredis `Redis` or `Cluster`; both satisfy it. */

@@ -5,7 +5,7 @@
 import type { RedisOptions } from "ioredis";
 import type { RedisProviderConfig } from "../../config/types.js";
 import { ErrorCode, StreamgateError } from "../../errors.js";
-import { redactUrl } from "../shared/redact.js";
+import { redactUrl } from "../common/redact.js";
 
 /** Tuning for RedisProvider; every field has a default suited to the router. */
 export interface RedisProviderOptions {

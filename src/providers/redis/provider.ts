@@ -11,9 +11,9 @@ import type { RedisProviderConfig } from "../../config/types.js";
 import { ErrorCode, errorMessage, StreamgateError } from "../../errors.js";
 import { BrokerProvider } from "../base.js";
 import type { EventsHandler, PublishOptions, SubscribeOptions, Unsubscribe } from "../provider.js";
-import { backoffByAttempt } from "../shared/backoff.js";
-import { redactUrl } from "../shared/redact.js";
-import { waitAtMost, withTimeout } from "../shared/timers.js";
+import { backoffByAttempt } from "../common/backoff.js";
+import { redactUrl } from "../common/redact.js";
+import { waitAtMost, withTimeout } from "../common/timers.js";
 import { type ClientRole, closeClient, createClient, type PubSubClient } from "./client.js";
 import {
   checkConfig,

@@ -9,7 +9,7 @@
  * `PUNSUBSCRIBE`d when its last one leaves, never while another local subscription needs it.
  */
 import type { BrokerEvent, EventsHandler, ProviderCounters } from "../provider.js";
-import { report } from "../shared/errors.js";
+import { report } from "../common/errors.js";
 import { compileGlob, type TopicMatcher } from "../subject.js";
 import type { PubSubClient } from "./client.js";
 

@@ -101,6 +101,15 @@ function client(groupKey: string, after: Positions, resolved: Map<string, number
   return { member, sink, got, errors, leave, ns };
 }
 
+/** A live event after the replay: it carries `extensions.gap` when the client missed events. */
+function expectGapOnNextLive(c: ReturnType<typeof client>, n: number): void {
+  c.sink.next(`{"data":{"n":${n}},"extensions":{"cursor":"c"}}`, {
+    cursor: "c",
+    position: { key: "p", offset: n },
+  });
+  expect(c.got.at(-1)).toMatchObject({ data: { n }, extensions: { gap: true } });
+}
+
 describe("SharedReplay", () => {
   it("reads once for every client resuming together and resolves each event once per group", async () => {
     const broker = new FakeBroker(5);
@@ -176,11 +185,7 @@ describe("SharedReplay", () => {
     expect(counts.gaps).toBe(1);
     expect(counts.failed).toHaveLength(1);
     // The next live event tells the client it missed some.
-    a.sink.next(`{"data":{"n":9},"extensions":{"cursor":"c"}}`, {
-      cursor: "c",
-      position: { key: "p", offset: 9 },
-    });
-    expect(a.got.at(-1)).toMatchObject({ data: { n: 9 }, extensions: { gap: true } });
+    expectGapOnNextLive(a, 9);
   });
 
   it("stops the read when every client left, and takes no one after", async () => {
@@ -259,11 +264,7 @@ describe("SharedReplay", () => {
     expect(good.ns()).toEqual([1, 2, 3]);
     expect(bad.ns()).toEqual([1]);
     expect(counts.gaps).toBe(1);
-    bad.sink.next(`{"data":{"n":4},"extensions":{"cursor":"c"}}`, {
-      cursor: "c",
-      position: { key: "p", offset: 4 },
-    });
-    expect(bad.got.at(-1)).toMatchObject({ data: { n: 4 }, extensions: { gap: true } });
+    expectGapOnNextLive(bad, 4);
   });
 
   it("stops taking joiners past its recording limit, still delivering to those it has", async () => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { ErrorCode, StreamgateError } from "../../../src/errors.js";
-import { backoffByAttempt, backoffByElapsed, Outage } from "../../../src/providers/shared/backoff.js";
-import { report } from "../../../src/providers/shared/errors.js";
-import { redactUrl } from "../../../src/providers/shared/redact.js";
-import { waitAtMost, withTimeout } from "../../../src/providers/shared/timers.js";
+import { backoffByAttempt, backoffByElapsed, Outage } from "../../../src/providers/common/backoff.js";
+import { report } from "../../../src/providers/common/errors.js";
+import { redactUrl } from "../../../src/providers/common/redact.js";
+import { waitAtMost, withTimeout } from "../../../src/providers/common/timers.js";
 
 describe("shared provider backoff", () => {
   it("by elapsed time: 250ms for the first second, doubling each second up to 2s, at most 20% jitter", () => {
