@@ -96,4 +96,40 @@ describe("a herd of resumes on JetStream", () => {
       clearInterval(timer);
     }
   });
+
+  it("survives clients that resume and vanish at once, mid-read, while a well-behaved one misses nothing", async () => {
+    const first = await subscribe();
+    await new Promise((res) => setTimeout(res, 300));
+    let n = 100_000;
+    const timer = setInterval(
+      () => nc.publish("herd.updated", enc.encode(JSON.stringify({ __typename: "Order", id: String(n++) }))),
+      5,
+    );
+    try {
+      await vi.waitFor(() => expect(nexts(first).length).toBeGreaterThan(20), { timeout: 10_000 });
+      first.ws.terminate();
+      const seen = ids(first);
+      const cursor = nexts(first).at(-1)!.payload.extensions!.cursor as string;
+      await new Promise((res) => setTimeout(res, 300));
+      // 100 clients send the resume and drop the TCP connection without a close, in waves.
+      for (let wave = 0; wave < 4; wave++) {
+        const quitters = await Promise.all(Array.from({ length: 25 }, () => subscribe(cursor)));
+        for (const q of quitters) q.ws.terminate();
+      }
+      const good = await subscribe(cursor);
+      await new Promise((res) => setTimeout(res, 300));
+      clearInterval(timer);
+      await nc.flush();
+      const end = n - 1;
+      await vi.waitFor(() => expect(ids(good).at(-1)).toBe(end), { timeout: 20_000 });
+      const from = seen.at(-1)! + 1;
+      expect(ids(good)).toEqual(Array.from({ length: end - from + 1 }, (_, i) => from + i));
+      expect(nexts(good).some((x) => x.payload.extensions?.gap)).toBe(false);
+      expect((await fetch(`${r.http}/health/live`)).status).toBe(200);
+      expect(r.process.exitCode).toBeNull();
+      good.ws.close();
+    } finally {
+      clearInterval(timer);
+    }
+  });
 });
