@@ -6,7 +6,10 @@
  * and smaps_rollup (anonymous = heaps and malloc, file-backed = code and the native addons).
  * `--cli other/dist/cli.js` adds another build as a third stack (a before/after in one run).
  *
- *   node bench/empty.mjs [--repeat 3] [--settle 5] [--cli /path/to/before/dist/cli.js] [--out bench/results]
+ * `--workers 2,4` adds the same router with that many worker threads (issue 16: each worker beyond
+ * the first should add at most 15 MiB).
+ *
+ *   node bench/empty.mjs [--repeat 3] [--settle 5] [--cli /path/to/before/dist/cli.js] [--workers 2] [--out bench/results]
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -21,6 +24,7 @@ const { values } = parseArgs({
     repeat: { type: "string", default: "3" },
     settle: { type: "string", default: "5" },
     cli: { type: "string" },
+    workers: { type: "string" },
     out: { type: "string", default: join(REPO_ROOT, "bench/results") },
   },
 });
@@ -41,6 +45,13 @@ if (values.cli)
   stacks.push({
     name: "streamgate-other-build",
     start: (url) => STACKS.streamgate.start({ brokerUrl: url, cli: values.cli }),
+  });
+
+for (const w of (values.workers ?? "").split(",").filter(Boolean).map(Number))
+  stacks.push({
+    name: `streamgate-workers-${w}`,
+    workers: w,
+    start: (url) => STACKS.streamgate.start({ brokerUrl: url, workers: w }),
   });
 
 const nats = await startNats();
@@ -91,10 +102,27 @@ const result = {
   source: sourceState(),
   loadBefore,
   loadAfter: loadavg(),
-  options: { repeat, settleSeconds: settleMs / 1000, otherCli: values.cli ?? null },
+  options: {
+    repeat,
+    settleSeconds: settleMs / 1000,
+    otherCli: values.cli ?? null,
+    workers: values.workers ?? null,
+  },
   summary,
   targets: [
     { figure: "empty router RSS vs the floor's", target: "≤ 1.1×", measured: ratio, met: ratio <= 1.1 },
+    ...stacks
+      .filter((s) => s.workers)
+      .map((s) => {
+        const perWorker =
+          Math.round(((summary[s.name].rssMB - summary.streamgate.rssMB) / (s.workers - 1)) * 10) / 10;
+        return {
+          figure: `RSS added per worker beyond the first (workers: ${s.workers}), MB`,
+          target: "≤ 15.7 MB (15 MiB)",
+          measured: perWorker,
+          met: perWorker <= 15.7,
+        };
+      }),
   ],
   runs,
 };
