@@ -7,16 +7,15 @@ import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { configFromObject, loadConfigFile, withoutSource } from "./config/loader.js";
 import type { Config, LogLevel } from "./config/types.js";
-import { DEMO_EXAMPLES, demoConfig, installDemo } from "./demo/embedded.js";
-import { type DemoSubgraph, startDemoSubgraph } from "./demo/entity-subgraph.js";
+import type { DemoSubgraph } from "./demo/entity-subgraph.js";
 import { errorMessage, StreamgateError } from "./errors.js";
-import { loadHookModules } from "./hooks/load.js";
-import { checkProviderFiles } from "./providers/files.js";
 import { fdLimitWarning, openFileLimit } from "./observability/fd-limit.js";
 import { createLogger } from "./observability/logger.js";
-import { loadRouterSupergraph, startRouter } from "./router.js";
 import { installReloadTriggers } from "./reload-trigger.js";
-import { startPrimary, workerCount } from "./workers/primary.js";
+
+// The router, the demo and the config check are imported where they run, not here: with workers
+// this thread is the primary, which serves nothing, and a static import would load graphql, the
+// broker clients and the whole engine into it for nothing (~10 MB; profiles/workers.md).
 
 const HELP = `streamgate: event-driven GraphQL subscription router
 
@@ -77,12 +76,20 @@ async function main(): Promise<number> {
   let config: Config;
   let demo: DemoSubgraph | undefined;
   try {
-    if (!path) demo = await startDemoSubgraph();
-    config = path ? await loadConfigFile(path) : demoConfig(demo!.url);
+    if (path) config = await loadConfigFile(path);
+    else {
+      demo = await (await import("./demo/entity-subgraph.js")).startDemoSubgraph();
+      config = (await import("./demo/embedded.js")).demoConfig(demo.url);
+    }
     const listen = values["listen-addr"];
     if (listen !== undefined)
       config = configFromObject({ ...withoutSource(config), listen_addr: listen }, { env: {} });
     if (values["check-config"]) {
+      const [{ checkProviderFiles }, { loadRouterSupergraph }, { loadHookModules }] = await Promise.all([
+        import("./providers/files.js"),
+        import("./router.js"),
+        import("./hooks/load.js"),
+      ]);
       // Files and schemas are checked together: every problem in one run.
       const label = config.source ?? "embedded default";
       const files = checkProviderFiles(config.events).map((p) => `${label}: ${p.path}: ${p.message}`);
@@ -114,10 +121,10 @@ async function main(): Promise<number> {
   }
   const logger = createLogger((level as LogLevel | undefined) ?? config.log_level);
   const embedded = !path;
-  if (!embedded && workerCount(config.workers) > 1) {
+  if (!embedded && (await import("./workers/count.js")).workerCount(config.workers) > 1) {
     // This thread becomes the primary; each worker thread runs a router (src/workers).
     return serve(config, logger, async () => {
-      const p = await startPrimary(config, logger, level);
+      const p = await (await import("./workers/primary.js")).startPrimary(config, logger, level);
       return { ...p, fields: { workers: p.workers } };
     });
   }
@@ -125,10 +132,17 @@ async function main(): Promise<number> {
     config,
     logger,
     async () => {
+      const [{ startRouter }, embeddedDemo] = await Promise.all([
+        import("./router.js"),
+        demo ? import("./demo/embedded.js") : undefined,
+      ]);
       const router = await startRouter(config, {
         logger,
-        ...(demo
-          ? { examples: DEMO_EXAMPLES, onProviders: (p) => installDemo(p, demo!.employees, logger) }
+        ...(demo && embeddedDemo
+          ? {
+              examples: embeddedDemo.DEMO_EXAMPLES,
+              onProviders: (p) => embeddedDemo.installDemo(p, demo!.employees, logger),
+            }
           : {}),
       });
       return {

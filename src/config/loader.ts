@@ -11,6 +11,7 @@ import { LineCounter, parseDocument } from "yaml";
 import { ErrorCode, StreamgateAggregateError, errorMessage } from "../errors.js";
 import { shapeProblem } from "./cycles.js";
 import { parseDuration } from "./duration.js";
+import { deepFreeze } from "./frozen.js";
 import { crossFieldProblems } from "./rules.js";
 import { type ConfigPath, interpolateEnv } from "./interpolate.js";
 import { type Problem, ajvProblems, formatPath, pointerToPath } from "./problems.js";
@@ -269,14 +270,6 @@ function convertDurations(
     }
   }
   return data;
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
-    for (const child of Object.values(value)) deepFreeze(child);
-    Object.freeze(value);
-  }
-  return value;
 }
 
 function parseYaml(text: string): { value: unknown; problems: string[] } {

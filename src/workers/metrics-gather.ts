@@ -4,7 +4,10 @@
  * the aggregator each gauge declares) and answers. A worker that does not answer in time (busy,
  * dying) is left out rather than holding the scrape.
  */
-import { AggregatorRegistry } from "prom-client";
+// prom-client is loaded at the first scrape: the primary serves nothing else that needs it, and
+// an unscraped primary then never pays for it (profiles/workers.md).
+const aggregator = (): Promise<typeof import("prom-client").AggregatorRegistry> =>
+  import("prom-client").then((m) => m.AggregatorRegistry);
 
 const ANSWER_WITHIN_MS = 1500;
 
@@ -49,8 +52,8 @@ export class MetricsGather {
     if (!g) return;
     this.open.delete(key);
     clearTimeout(g.timer);
-    AggregatorRegistry.aggregate(g.parts as never[])
-      .metrics()
+    aggregator()
+      .then((registry) => registry.aggregate(g.parts as never[]).metrics())
       .then(g.done, () => g.done(""));
   }
 }

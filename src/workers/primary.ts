@@ -5,14 +5,15 @@
  * every worker's metrics for /metrics, and coordinates shutdown. It serves nothing itself.
  */
 import { createServer } from "node:net";
-import { availableParallelism } from "node:os";
 import { MessageChannel, Worker } from "node:worker_threads";
 import { splitAddr } from "../config/listen.js";
 import { withoutSource } from "../config/loader.js";
 import type { Config } from "../config/types.js";
 import { ErrorCode, StreamgateAggregateError, StreamgateError } from "../errors.js";
+import { startHeapTrim } from "../observability/heap-trim.js";
 import type { Logger } from "../observability/logger.js";
 import { clearRegion, createConnectionTable } from "../security/connections.js";
+import { workerCount } from "./count.js";
 import type { ToPrimary, ToWorker, WorkerData } from "./messages.js";
 import { MetricsGather } from "./metrics-gather.js";
 
@@ -20,11 +21,6 @@ const RESTART_MIN_MS = 500;
 const RESTART_MAX_MS = 30_000;
 /** A worker that ran this long before dying restarts at once again (not a crash loop). */
 const HEALTHY_AFTER_MS = 60_000;
-
-/** How many worker threads a config asks for. */
-export function workerCount(workers: Config["workers"]): number {
-  return workers === "auto" ? availableParallelism() : workers;
-}
 
 interface Slot {
   readonly index: number;
@@ -262,5 +258,21 @@ export async function startPrimary(config: Config, logger: Logger, logLevel?: st
     await supervisor.stop();
     throw err;
   }
-  return { host, port, workers: n, stop: () => supervisor.stop(), reload: (next) => supervisor.reload(next) };
+  // Loading and validating the config grew this thread's new space, which an idle primary would
+  // keep: trimmed once, as each worker does after its own start-up (src/observability/heap-trim.ts).
+  const stopTrim = startHeapTrim(
+    () => 0,
+    (r) => logger.info({ rss_before_mb: r.rssBeforeMb, rss_after_mb: r.rssAfterMb }, "primary heap trimmed"),
+    { atStart: true },
+  );
+  return {
+    host,
+    port,
+    workers: n,
+    stop: () => {
+      stopTrim();
+      return supervisor.stop();
+    },
+    reload: (next) => supervisor.reload(next),
+  };
 }

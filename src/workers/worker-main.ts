@@ -7,7 +7,7 @@
  * and then ends the thread with code 1; the primary restarts it.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { configFromObject } from "../config/loader.js";
+import { trustedConfig } from "../config/frozen.js";
 import type { LogLevel } from "../config/types.js";
 import { errorMessage } from "../errors.js";
 import { createLogger } from "../observability/logger.js";
@@ -17,7 +17,8 @@ import type { ToPrimary, ToWorker, WorkerData } from "./messages.js";
 
 const port = parentPort!;
 const data = workerData as WorkerData;
-const config = configFromObject(data.config as Record<string, unknown>, { env: {} });
+// Validated by the primary: a worker never loads the config validator (src/config/frozen.ts).
+const config = trustedConfig(data.config);
 const logger = createLogger((data.logLevel as LogLevel | undefined) ?? config.log_level).child({
   worker: data.index,
 });
@@ -89,7 +90,7 @@ port.on("message", (m: ToWorker) => {
     case "reload": {
       const id = m.id;
       if (!router) return post({ t: "reloaded", id, error: "not started" });
-      const next = configFromObject(m.config as Record<string, unknown>, { env: {} });
+      const next = trustedConfig(m.config);
       router.reload(next).then(
         (outcome) => post({ t: "reloaded", id, outcome }),
         (err) => post({ t: "reloaded", id, error: errorMessage(err) }),
