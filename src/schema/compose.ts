@@ -38,8 +38,24 @@ export async function composeInProcess(services: readonly ServiceSdl[]): Promise
 
 const CHILD = fileURLToPath(new URL("./compose-child.js", import.meta.url));
 
+type Composer = (services: readonly ServiceSdl[]) => Promise<ComposeResult>;
+let composer: Composer | undefined;
+
+/**
+ * Where this thread's compositions run instead of its own child: a worker thread asks the
+ * primary, which composes once for all of them (src/workers/compose-share.ts).
+ */
+export function composeThrough(c: Composer | undefined): void {
+  composer = c;
+}
+
+/** Composes through the installed composer, else in a child process (see composeInChild). */
+export function compose(services: readonly ServiceSdl[]): Promise<ComposeResult> {
+  return composer ? composer(services) : composeInChild(services);
+}
+
 /** Composes in a child process when the compiled child script exists, else in-process. */
-export async function compose(services: readonly ServiceSdl[]): Promise<ComposeResult> {
+export async function composeInChild(services: readonly ServiceSdl[]): Promise<ComposeResult> {
   if (!import.meta.url.endsWith(".js") || !existsSync(CHILD)) return composeInProcess(services);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CHILD], { stdio: ["pipe", "pipe", "pipe"] });

@@ -7,6 +7,7 @@ import type { MessagePort } from "node:worker_threads";
 import type { AuthInfo, EventMeta, OperationRequest } from "../engine/types.js";
 import type { PlanError } from "../planner/plan.js";
 import type { PublishOptions } from "../providers/provider.js";
+import type { ComposeResult, ServiceSdl } from "../schema/compose.js";
 import type { ConnectionTable } from "../security/connections.js";
 
 /** Primary → worker. */
@@ -18,6 +19,8 @@ export type ToWorker =
   | { readonly t: "shutdown" }
   /** Apply this config in place (plain data, already validated by the primary). */
   | { readonly t: "reload"; readonly id: number; readonly config: unknown }
+  /** The answer to a `compose` request. */
+  | { readonly t: "composed"; readonly id: number; readonly result?: ComposeResult; readonly error?: string }
   | { readonly t: "close-now" };
 
 /** Worker → primary. */
@@ -27,6 +30,8 @@ export type ToPrimary =
   | { readonly t: "metrics-req"; readonly id: number }
   | { readonly t: "metrics-json"; readonly id: number; readonly json: unknown }
   | { readonly t: "stopped" }
+  /** Compose these subgraphs (the primary composes each distinct input once for all workers). */
+  | { readonly t: "compose"; readonly id: number; readonly services: readonly ServiceSdl[] }
   | { readonly t: "reloaded"; readonly id: number; readonly outcome?: unknown; readonly error?: string };
 
 /** Worker ↔ worker. `id` is the requesting worker's id for one forwarded resolution group. */

@@ -9,7 +9,9 @@ import { MessageChannel, Worker } from "node:worker_threads";
 import { splitAddr } from "../config/listen.js";
 import { withoutSource } from "../config/loader.js";
 import type { Config } from "../config/types.js";
-import { ErrorCode, StreamgateAggregateError, StreamgateError } from "../errors.js";
+import { ErrorCode, errorMessage, StreamgateAggregateError, StreamgateError } from "../errors.js";
+import { composeInChild } from "../schema/compose.js";
+import { ComposeShare } from "./compose-share.js";
 import { startHeapTrim } from "../observability/heap-trim.js";
 import type { Logger } from "../observability/logger.js";
 import { clearRegion, createConnectionTable } from "../security/connections.js";
@@ -61,6 +63,7 @@ function freePort(host: string): Promise<number> {
 class Supervisor {
   private readonly slots: Slot[];
   private readonly metrics = new MetricsGather();
+  readonly composer = new ComposeShare(composeInChild);
   /** One process-wide count of connections for limits.max_connections(_per_ip). */
   private readonly connections: ReturnType<typeof createConnectionTable>;
   private stopping = false;
@@ -149,6 +152,12 @@ class Supervisor {
         this.metrics.answer(m.id, m.json);
         return;
       case "stopped":
+        return;
+      case "compose":
+        this.composer.compose(m.services).then(
+          (result) => this.send(slot, { t: "composed", id: m.id, result }),
+          (err: unknown) => this.send(slot, { t: "composed", id: m.id, error: errorMessage(err) }),
+        );
         return;
       case "reloaded": {
         const wait = this.reloads.get(m.id);

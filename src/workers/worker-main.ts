@@ -9,7 +9,8 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { trustedConfig } from "../config/frozen.js";
 import type { LogLevel } from "../config/types.js";
-import { errorMessage } from "../errors.js";
+import { ErrorCode, errorMessage, StreamgateError } from "../errors.js";
+import { type ComposeResult, composeThrough } from "../schema/compose.js";
 import { createLogger } from "../observability/logger.js";
 import { type Router, startRouter } from "../router.js";
 import { ClusterLink } from "./cluster.js";
@@ -26,6 +27,18 @@ const post = (m: ToPrimary): void => port.postMessage(m);
 const cluster = new ClusterLink(data.index, { postMessage: post }, logger);
 let router: Router | undefined;
 let exiting = false;
+
+// Compositions go through the primary: one child process for all workers, not one each.
+const composing = new Map<number, { resolve: (r: ComposeResult) => void; reject: (e: Error) => void }>();
+let composeSeq = 0;
+composeThrough(
+  (services) =>
+    new Promise((resolve, reject) => {
+      const id = ++composeSeq;
+      composing.set(id, { resolve, reject });
+      post({ t: "compose", id, services });
+    }),
+);
 
 /** Closes every native handle, then lets the thread end with `code`. */
 function exitNow(code: number): void {
@@ -87,6 +100,13 @@ port.on("message", (m: ToWorker) => {
     case "close-now":
       exitNow(0);
       return;
+    case "composed": {
+      const wait = composing.get(m.id);
+      composing.delete(m.id);
+      if (m.result) wait?.resolve(m.result);
+      else wait?.reject(new StreamgateError(ErrorCode.SCHEMA_COMPOSITION, m.error ?? "composition failed"));
+      return;
+    }
     case "reload": {
       const id = m.id;
       if (!router) return post({ t: "reloaded", id, error: "not started" });
