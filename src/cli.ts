@@ -5,7 +5,7 @@
  */
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
-import { configFromObject, loadConfigFile, withoutSource } from "./config/loader.js";
+import { loadConfigIsolated } from "./config/load-isolated.js";
 import type { Config, LogLevel } from "./config/types.js";
 import type { DemoSubgraph } from "./demo/entity-subgraph.js";
 import { errorMessage, StreamgateError } from "./errors.js";
@@ -73,17 +73,23 @@ async function main(): Promise<number> {
     return 1;
   }
   const path = values.config ?? process.env.STREAMGATE_CONFIG;
+  const listen = values["listen-addr"];
+  // Command-line values replace the file's, at start and at every reload.
+  const overrides = listen === undefined ? undefined : { listen_addr: listen };
   let config: Config;
   let demo: DemoSubgraph | undefined;
   try {
-    if (path) config = await loadConfigFile(path);
+    // The file is read in a child process (src/config/load-isolated.ts): yaml and the schema
+    // validator never load into the serving process.
+    if (path) config = await loadConfigIsolated(path, overrides);
     else {
       demo = await (await import("./demo/entity-subgraph.js")).startDemoSubgraph();
       config = (await import("./demo/embedded.js")).demoConfig(demo.url);
+      if (overrides) {
+        const { configFromObject, withoutSource } = await import("./config/loader.js");
+        config = configFromObject({ ...withoutSource(config), ...overrides }, { env: {} });
+      }
     }
-    const listen = values["listen-addr"];
-    if (listen !== undefined)
-      config = configFromObject({ ...withoutSource(config), listen_addr: listen }, { env: {} });
     if (values["check-config"]) {
       const [{ checkProviderFiles }, { loadRouterSupergraph }, { loadHookModules }] = await Promise.all([
         import("./providers/files.js"),
@@ -123,13 +129,14 @@ async function main(): Promise<number> {
   const embedded = !path;
   if (!embedded && (await import("./workers/count.js")).workerCount(config.workers) > 1) {
     // This thread becomes the primary; each worker thread runs a router (src/workers).
-    return serve(config, logger, async () => {
+    return serve(config, overrides, logger, async () => {
       const p = await (await import("./workers/primary.js")).startPrimary(config, logger, level);
       return { ...p, fields: { workers: p.workers } };
     });
   }
   return serve(
     config,
+    overrides,
     logger,
     async () => {
       const [{ startRouter }, embeddedDemo] = await Promise.all([
@@ -175,6 +182,7 @@ interface Serving {
 /** Starts, logs where it listens, and stops on SIGTERM/SIGINT within the grace period. */
 async function serve(
   config: Config,
+  overrides: Record<string, unknown> | undefined,
   logger: ReturnType<typeof createLogger>,
   start: () => Promise<Serving>,
   listening?: (url: string) => void,
@@ -204,7 +212,13 @@ async function serve(
   const fdWarning = fdLimitWarning(fdLimit, config.limits.max_connections);
   if (fdWarning) logger.warn({ open_files_limit: fdLimit }, fdWarning);
   listening?.(url);
-  const stopReloads = installReloadTriggers({ path, config, logger, apply: (next) => serving.reload(next) });
+  const stopReloads = installReloadTriggers({
+    path,
+    config,
+    logger,
+    ...(overrides ? { overrides } : {}),
+    apply: (next) => serving.reload(next),
+  });
   return new Promise<number>((resolve) => {
     let signalled = false;
     const shutdown = (signal: string): void => {

@@ -5,7 +5,7 @@
  */
 import { type FSWatcher, watch } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
-import { loadConfigFile } from "./config/loader.js";
+import { loadConfigIsolated } from "./config/load-isolated.js";
 import type { Config } from "./config/types.js";
 import { errorMessage, StreamgateAggregateError } from "./errors.js";
 import type { Logger } from "./observability/logger.js";
@@ -17,6 +17,8 @@ export interface ReloadTriggerOptions {
   readonly path: string | undefined;
   readonly config: Config;
   readonly logger: Logger;
+  /** Command-line values that replace the file's at every read (`--listen-addr`). */
+  readonly overrides?: Readonly<Record<string, unknown>>;
   /** Applies a loaded config; rejects (having changed nothing) when it cannot. */
   readonly apply: (next: Config) => Promise<Record<string, unknown>>;
 }
@@ -44,8 +46,11 @@ export function installReloadTriggers(o: ReloadTriggerOptions): () => void {
       // refused: an editor's half-written file is refused, and the complete one must still land.
       do {
         again = false;
+        // Said before the read: reading runs a child process and composing another, so a reload
+        // takes a while, and whoever watches the log can tell one is under way.
+        logger.info({ trigger: why }, "reloading configuration");
         try {
-          const next = await loadConfigFile(o.path);
+          const next = await loadConfigIsolated(o.path, o.overrides);
           const outcome = await o.apply(next);
           logger.info({ trigger: why, ...outcome }, "configuration reloaded");
         } catch (err) {

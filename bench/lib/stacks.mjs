@@ -19,7 +19,8 @@ import { edfsSdl, streamgateProviders } from "./brokers.mjs";
 import { REPO_ROOT } from "./sys.mjs";
 import { VARIANTS } from "./variants.mjs";
 
-const CLI = join(REPO_ROOT, "dist/cli.js");
+// STREAMGATE_CLI runs a fixed build (another worktree's dist) while this dist is being rebuilt.
+const CLI = process.env.STREAMGATE_CLI ?? join(REPO_ROOT, "dist/cli.js");
 const portFromJsonLine = (line) => {
   if (!line.startsWith("{")) return undefined;
   try {
@@ -161,6 +162,16 @@ export const STACKS = {
       const cli = process.env.STREAMGATE_BASE_CLI;
       if (!cli) throw new Error("streamgate-base needs STREAMGATE_BASE_CLI=<path to another build's cli.js>");
       return STACKS.streamgate.start({ ...opts, cli });
+    },
+  },
+  "streamgate-auto-base": {
+    label: "Streamgate (workers: auto), the build at $STREAMGATE_BASE_CLI",
+    brokers: ["nats", "redis", "kafka", "memory", "jetstream"],
+    fdsPerClient: 1,
+    async start(opts) {
+      const cli = process.env.STREAMGATE_BASE_CLI;
+      if (!cli) throw new Error("streamgate-auto-base needs STREAMGATE_BASE_CLI=<path to another build's cli.js>");
+      return STACKS["streamgate-auto"].start({ ...opts, cli });
     },
   },
   ...Object.fromEntries(

@@ -7,6 +7,12 @@
  */
 import type { Config } from "./types.js";
 
+/** A loaded config back as a plain document (durations stay in ms, which the schema accepts). */
+export function withoutSource(config: Config): Record<string, unknown> {
+  const { source: _source, ...rest } = config;
+  return rest as Record<string, unknown>;
+}
+
 /** Freezes `value` and everything reachable from it. */
 export function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {

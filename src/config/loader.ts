@@ -87,11 +87,7 @@ export function configFromObject(obj: unknown, opts: ConfigFromObjectOptions = {
 let defaults: Config | undefined;
 
 /** The configuration with nothing set: every default, no subgraphs, no providers. */
-/** A loaded config back as a plain document (durations stay in ms, which the schema accepts). */
-export function withoutSource(config: Config): Record<string, unknown> {
-  const { source: _source, ...rest } = config;
-  return rest as Record<string, unknown>;
-}
+export { withoutSource } from "./frozen.js";
 
 export function defaultConfig(): Config {
   defaults ??= configFromObject({}, { env: {} });

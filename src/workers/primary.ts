@@ -7,7 +7,7 @@
 import { createServer } from "node:net";
 import { MessageChannel, Worker } from "node:worker_threads";
 import { splitAddr } from "../config/listen.js";
-import { withoutSource } from "../config/loader.js";
+import { withoutSource } from "../config/frozen.js";
 import type { Config } from "../config/types.js";
 import { ErrorCode, errorMessage, StreamgateAggregateError, StreamgateError } from "../errors.js";
 import { composeInChild } from "../schema/compose.js";

@@ -93,13 +93,19 @@ async function subscriber(field: string, n: number): Promise<RawSocket> {
 const reloadLines = () =>
   router.logs.filter((l) => /configuration reloaded|reload refused/.test(String(l.msg))).length;
 
-/** Waits until no reload has been logged for a second (file watchers may fire more than once). */
+const startedLines = () => router.logs.filter((l) => l.msg === "reloading configuration").length;
+
+/**
+ * Waits until every reload that started has ended and none has started or ended for a second (file
+ * watchers may fire more than once; a reload reads the file in a child process, which takes a
+ * while on a loaded machine).
+ */
 async function quiet(): Promise<void> {
   let n = reloadLines();
   for (;;) {
     await new Promise((r) => setTimeout(r, 1000));
     const now = reloadLines();
-    if (now === n) return;
+    if (now === n && startedLines() === now) return;
     n = now;
   }
 }

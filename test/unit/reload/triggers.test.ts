@@ -54,7 +54,12 @@ describe("reload triggers", () => {
     await new Promise((r) => setTimeout(r, 600)); // past the debounce: the change is queued
     release();
     await vi.waitFor(() => expect(applied).toEqual(["warn", "debug"]), { timeout: 5000 });
-    expect(lines.map((l) => l.msg)).toEqual(["reload refused: nothing changed", "configuration reloaded"]);
+    expect(lines.map((l) => l.msg)).toEqual([
+      "reloading configuration",
+      "reload refused: nothing changed",
+      "reloading configuration",
+      "configuration reloaded",
+    ]);
   });
 
   it("sees a config replaced by a rename (a new inode), as editors and ConfigMaps write it", async () => {

@@ -50,10 +50,12 @@ describe("what each thread loads", () => {
     expect(router.files).toContain("engine/engine.ts");
   });
 
-  it("the CLI and the primary load neither the router, graphql, the broker clients nor prom-client", () => {
+  it("the CLI and the primary load neither the router, graphql, the broker clients, prom-client nor the config validator", () => {
     for (const entry of ["cli.ts", "workers/primary.ts"]) {
       const { files, packages } = loads(entry);
-      expect([...files].filter((f) => f === "router.ts" || f.startsWith("engine/"))).toEqual([]);
+      expect(
+        [...files].filter((f) => f === "router.ts" || f.startsWith("engine/") || f === "config/loader.ts"),
+      ).toEqual([]);
       for (const heavy of [
         "graphql",
         "graphql-jit",
