@@ -8,6 +8,7 @@ import { type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jet
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { CursorCodec } from "../../src/delivery/cursor.js";
+import { durableName } from "../../src/providers/nats/jetstream.js";
 import { type NatsServer, startNats } from "../helpers/brokers/nats.js";
 import { type RawSocket, rawSubscribe } from "../helpers/clients.js";
 import {
@@ -98,6 +99,19 @@ function publisher(subject: string, from: number, everyMs = 5) {
   };
 }
 
+/** Waits until the router `instance` has its durable consumer on `subject` in the orders stream. */
+async function durableReady(instance: string, subject: string): Promise<void> {
+  const name = durableName("router", instance, subject);
+  await vi.waitFor(
+    async () => {
+      const names: string[] = [];
+      for await (const c of jsm.consumers.list("orders")) names.push(c.name);
+      expect(names).toContain(name);
+    },
+    { timeout: 10_000, interval: 100 },
+  );
+}
+
 /** The ids form exactly from..to, once each, in order. */
 function expectExactly(got: number[], from: number, to: number): void {
   expect(got.length).toBe(to - from + 1);
@@ -109,7 +123,9 @@ describe("at-least-once on JetStream", () => {
     const r = await router("a1");
     try {
       const raw = await subscribe(r, "orderCreated");
-      await new Promise((res) => setTimeout(res, 300));
+      // Exactly three events are published: they must come after the router's durable exists (a
+      // fixed wait was too short on a loaded machine; what the durable holds is delivered).
+      await durableReady("a1", "orders.created");
       for (let i = 1; i <= 3; i++)
         nc.publish("orders.created", enc.encode(`{"__typename":"Order","id":"${i}"}`));
       await vi.waitFor(() => expect(nexts(raw)).toHaveLength(3));
