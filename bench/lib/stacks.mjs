@@ -12,7 +12,7 @@
  */
 import { existsSync } from "node:fs";
 import { mkdtemp, writeFile } from "node:fs/promises";
-import { availableParallelism, tmpdir } from "node:os";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnReady } from "./proc.mjs";
 import { edfsSdl, streamgateProviders } from "./brokers.mjs";
@@ -126,7 +126,10 @@ export const STACKS = {
     brokers: ["nats", "redis", "kafka", "memory", "jetstream"],
     fdsPerClient: 1,
     async start(opts) {
-      const n = availableParallelism();
+      // The machine's cores, not availableParallelism(): run.mjs pins itself to the load cores
+      // first, after which availableParallelism() here says 1, and this stack ran one worker pinned
+      // to the generator's core (every streamgate-auto row before 2026-12-03).
+      const n = cpus().length;
       return STACKS.streamgate.start({
         ...opts,
         workers: "auto",
