@@ -90,10 +90,24 @@ export function startHeapTrim(
   return () => clearInterval(timer);
 }
 
+/**
+ * The process's RSS, or NaN when it cannot be read. Node reads /proc/self/stat for it, which
+ * fails with EMFILE when every file descriptor is taken (a router holding as many clients as its
+ * open-file limit allows), and a throw from this timer would end the process: found by
+ * `npm run bench -- ceiling`, where the router exited at its descriptor limit.
+ */
+export function residentBytes(read: () => number = process.memoryUsage.rss): number {
+  try {
+    return read();
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** One full GC now and another once V8's throughput window has passed (see below). */
 function trim(gc: () => void, onTrim: (r: TrimReport) => void): void {
   const mb = (n: number): number => Math.round(n / 1e5) / 10;
-  const before = process.memoryUsage.rss();
+  const before = residentBytes();
   const t0 = performance.now();
   gc();
   const first = performance.now() - t0;
@@ -107,7 +121,7 @@ function trim(gc: () => void, onTrim: (r: TrimReport) => void): void {
     gc();
     onTrim({
       rssBeforeMb: mb(before),
-      rssAfterMb: mb(process.memoryUsage.rss()),
+      rssAfterMb: mb(residentBytes()),
       ms: Math.round(first + performance.now() - t1),
     });
     return junk.length;
