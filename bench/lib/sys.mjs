@@ -79,6 +79,9 @@ export function smapsRollup(pid) {
     privateDirty: field("Private_Dirty"),
     sharedClean: field("Shared_Clean"),
     privateClean: field("Private_Clean"),
+    // Proportional: shared pages (the node binary, uWS's addon) divided among the processes
+    // mapping them, so summing Pss over several processes counts each page once.
+    pss: field("Pss"),
   };
 }
 
