@@ -13,7 +13,6 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { brokerPublisher } from "./lib/brokers.mjs";
-import { ADDRESS_BLOCK } from "./lib/generator.mjs";
 import { startNats } from "./lib/proc.mjs";
 import { renderAll, writeResult } from "./lib/report.mjs";
 import { manyTargets, summarizeMany } from "./lib/report-many.mjs";
@@ -51,13 +50,15 @@ ceiling: one router; clients added --step at a time until connections fail or --
   were attempted; what stopped it, RSS there, an event to every held client, /health/ready.
   --max-clients n        most clients attempted (default 30000)
   --step n               clients per step (default 1000)
-  --handshake-timeout s  a connection not acknowledged by then failed (default 10)
+  --handshake-timeout s  a connection not acknowledged by then failed (default 20)
   --max-connections n    the router's limits.max_connections (default: its own, 50000)
 Both:
   --gen-processes n      generator processes (default: one per ${SOCKETS_PER_PROCESS} clients, at
                          least one per instance)
   --gen-workers n        worker threads per generator process (default 1)
-  --address-block n      clients per 127.0.0.x source address (default ${ADDRESS_BLOCK})
+  --address-block n      clients per 127.0.0.x source address (default 10000: a bound source
+                         port must be free on that address for every destination, and other
+                         work on this machine holds ports on 127.0.0.1; see bench/README.md)
   --concurrency n        handshakes in flight per generator worker (default 256)
   --client ws|raw        generator sockets (default ws)
   --empty-settle s       seconds after start before the empty figures (default 10: the
@@ -82,11 +83,11 @@ function parse(argv) {
       stack: { type: "string", default: "streamgate" },
       "max-clients": { type: "string", default: "30000" },
       step: { type: "string", default: "1000" },
-      "handshake-timeout": { type: "string", default: "10" },
+      "handshake-timeout": { type: "string", default: "20" },
       "max-connections": { type: "string" },
       "gen-processes": { type: "string" },
       "gen-workers": { type: "string", default: "1" },
-      "address-block": { type: "string", default: String(ADDRESS_BLOCK) },
+      "address-block": { type: "string", default: "10000" },
       concurrency: { type: "string", default: "256" },
       client: { type: "string", default: "ws" },
       "no-pin": { type: "boolean" },

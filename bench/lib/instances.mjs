@@ -110,6 +110,13 @@ export function sumSampler(instances, everyMs = 500) {
   };
 }
 
+/** How an instance ended, with the tail of its output, or null while it runs. */
+export function exitInfo(instance) {
+  const proc = instance.started.child.proc;
+  if (proc.exitCode === null && proc.signalCode === null) return null;
+  return { exitCode: proc.exitCode, signal: proc.signalCode, outputTail: instance.started.child.tail().slice(-4000) };
+}
+
 /** The router's `open_files_limit: {soft, hard}` from its start-up line (Streamgate only). */
 export function loggedFdLimit(instance) {
   for (const line of instance.started.child.tail().split("\n")) {
