@@ -94,6 +94,11 @@ export async function runCeiling({ stackName, opts, nats, pub, layout, log }) {
     let from = 0;
     let stoppedByFailures = false;
     let slowSteps = 0;
+    // The router's descriptors sampled through the ramp: the most it had open, even if it exits.
+    let maxFds = 0;
+    const fdTimer = setInterval(() => {
+      maxFds = Math.max(maxFds, fdCount(inst.pid) ?? 0);
+    }, 100);
     while (from < opts.maxClients) {
       const count = Math.min(opts.step, opts.maxClients - from);
       const t0 = performance.now();
@@ -133,6 +138,7 @@ export async function runCeiling({ stackName, opts, nats, pub, layout, log }) {
         }
       } else slowSteps = 0;
     }
+    clearInterval(fdTimer);
     const stats0 = await fleet.stats({});
     const status = await fleet.status();
     const fds = fdCount(inst.pid);
@@ -180,13 +186,15 @@ export async function runCeiling({ stackName, opts, nats, pub, layout, log }) {
         openFilesLimitLogged: logged,
         openFilesLimitKernel: kernelLimit,
         routerFdsAtLimit: fds,
+        routerFdsMax: maxFds,
         routerMaxConnections: opts.maxConnections ?? "default (50000)",
         generatorProcesses: opts.genProcesses,
         sourceAddresses: Math.max(1, Math.ceil(opts.maxClients / opts.addressBlock)),
         handshakeTimeoutMs: opts.handshakeTimeoutMs,
         steps,
         memory: { empty, atLimit },
-        rssPerClientKiB: round1(((atLimit.sumRssMB - empty.sumRssMB) * 1024) / Math.max(1, held)),
+        rssPerClientKiB:
+          held > 0 ? round1(((atLimit.sumRssMB - empty.sumRssMB) * 1024) / held) : null,
         routerCpuAtLimitPct: round1(idleAtLimit.percent),
         readyAtLimit,
         eventAtLimit: { warm: warm.warm, delivered: got, held, latencyMs: probe.latency },
