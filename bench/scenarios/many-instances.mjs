@@ -30,7 +30,7 @@ import {
 import { freePort } from "../lib/proc.mjs";
 import { stamp, warmUp } from "../lib/publisher.mjs";
 import { SUBSCRIPTION } from "../lib/schema.mjs";
-import { coreWindow, cpuWindow } from "../lib/sys.mjs";
+import { coreWindow, cpuWindow, loadavg, tcpExt } from "../lib/sys.mjs";
 import { checkStats, drain } from "./common.mjs";
 
 const TOPIC = "1";
@@ -111,6 +111,8 @@ export async function runManyInstances({ stackName, opts, nats, pub, layout, log
     // The connect burst.
     const sampler = sumSampler(instances, 250);
     const connectCpu = cpuWindows(instances, fleet);
+    const tcp0 = tcpExt();
+    const load0 = loadavg();
     const t0 = performance.now();
     const conn = await fleet.connect({ jobs, query: SUBSCRIPTION, topics: [TOPIC], concurrency: opts.concurrency });
     const connectedMs = performance.now() - t0;
@@ -124,6 +126,9 @@ export async function runManyInstances({ stackName, opts, nats, pub, layout, log
     // warmUp sleeps a little after the last warm client before it returns: not part of "ready".
     const liveMs = performance.now() - t0 - Math.min(1000, opts.warmEveryMs * 2);
     const connectLoad = connectCpu.stop();
+    const tcp1 = tcpExt();
+    // Machine-wide: other work's connections count too; a full listen queue costs a client 1 s+.
+    const tcpDuringConnect = tcp0 && tcp1 ? Object.fromEntries(Object.keys(tcp1).map((k) => [k, tcp1[k] - tcp0[k]])) : null;
     if (conn.acked !== C) failures.push(`only ${conn.acked}/${C} connections acknowledged (${conn.failed} failed)`);
     if (!warm.ok) failures.push(`only ${warm.warm}/${C} subscriptions became live`);
     log(`${warm.warm}/${C} live after ${Math.round(liveMs)} ms`);
@@ -206,6 +211,8 @@ export async function runManyInstances({ stackName, opts, nats, pub, layout, log
           allAckedS: round1(connectedMs / 1000),
           allLiveS: round1(liveMs / 1000),
           live: warm.warm,
+          loadBefore: load0,
+          tcpDuringConnect,
           ...connectLoad,
         },
         memory: {
