@@ -46,8 +46,10 @@ const ops = {
     const t0 = now();
     let failed = 0;
     await pool(fresh, concurrency, async (c) => {
-      if (!(await c.connect(url, query, localAddressOf(c.index), workerData.client, handshakeTimeoutMs)))
+      if (!(await c.connect(url, query, localAddressOf(c.index), workerData.client, handshakeTimeoutMs))) {
         failed++;
+        c.connectFailed = true; // never held: counted apart from clients that missed deliveries
+      }
     });
     return { failed, acks: fresh.map((c) => c.ackAt - t0).filter((x) => x >= 0) };
   },
@@ -189,7 +191,12 @@ const ops = {
     let slowMissing = 0;
     let slowClosed = 0;
     let healthyClosed = 0;
+    let connectFailed = 0;
     for (const c of clients) {
+      if (c.connectFailed) {
+        connectFailed++;
+        continue;
+      }
       const want = expected?.[c.topic] ?? 0;
       if (c.slow) {
         slowMissing += Math.max(0, want - c.received);
@@ -204,6 +211,7 @@ const ops = {
       closes: { ...counters.closes },
       errorSamples,
       missingClients,
+      connectFailed,
       slowMissing,
       slowClosed,
       healthyClosed,

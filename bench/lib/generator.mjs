@@ -135,6 +135,7 @@ const SUMMED = [
   "errors",
   "outOfOrder",
   "missingClients",
+  "connectFailed",
   "slowMissing",
   "slowClosed",
   "healthyClosed",

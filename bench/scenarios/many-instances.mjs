@@ -28,7 +28,7 @@ import {
   sumSampler,
 } from "../lib/instances.mjs";
 import { freePort } from "../lib/proc.mjs";
-import { stamp, warmUp } from "../lib/publisher.mjs";
+import { stamp } from "../lib/publisher.mjs";
 import { SUBSCRIPTION } from "../lib/schema.mjs";
 import { coreWindow, cpuWindow, loadavg, tcpExt } from "../lib/sys.mjs";
 import { checkStats, drain } from "./common.mjs";
@@ -71,6 +71,35 @@ function cpuWindows(instances, fleet) {
       };
     },
   };
+}
+
+/**
+ * Warm-up events ("w<k>:<ts>") until `expect` clients received one, one at a time: the next only
+ * when the last stopped reaching new clients for 2 s. (lib/publisher.mjs's warmUp publishes every
+ * interval: at 100k clients one fan-out takes longer than that, and a warm-up that cannot finish
+ * piles events on the generator until it reads pings too late and servers close it.)
+ */
+async function warmUpGently(pub, gen, expect, timeoutMs) {
+  const t0 = performance.now();
+  await gen.all("resetWarm");
+  let events = 0;
+  let warm = 0;
+  while (warm < expect && performance.now() - t0 < timeoutMs) {
+    pub.publish(TOPIC, `w${events++}:${stamp()}`);
+    await pub.flush();
+    let last = -1;
+    let lastChange = performance.now();
+    while (performance.now() - lastChange < 2000 && performance.now() - t0 < timeoutMs) {
+      await sleep(100);
+      warm = (await gen.status()).warm;
+      if (warm >= expect) break;
+      if (warm !== last) {
+        last = warm;
+        lastChange = performance.now();
+      }
+    }
+  }
+  return { ok: warm >= expect, warm, events, ms: performance.now() - t0 };
 }
 
 /** Runs the scenario on one stack; resolves with {failures, figures}. */
@@ -117,21 +146,21 @@ export async function runManyInstances({ stackName, opts, nats, pub, layout, log
     const conn = await fleet.connect({ jobs, query: SUBSCRIPTION, topics: [TOPIC], concurrency: opts.concurrency });
     const connectedMs = performance.now() - t0;
     log(`${conn.acked}/${C} acknowledged in ${Math.round(connectedMs)} ms (${conn.failed} failed); warming up`);
-    const warm = await warmUp(pub, fleet, {
-      topics: [TOPIC],
-      expect: C,
-      everyMs: opts.warmEveryMs,
-      timeoutMs: opts.warmupTimeoutMs,
-    });
-    // warmUp sleeps a little after the last warm client before it returns: not part of "ready".
-    const liveMs = performance.now() - t0 - Math.min(1000, opts.warmEveryMs * 2);
     const connectLoad = connectCpu.stop();
     const tcp1 = tcpExt();
     // Machine-wide: other work's connections count too; a full listen queue costs a client 1 s+.
-    const tcpDuringConnect = tcp0 && tcp1 ? Object.fromEntries(Object.keys(tcp1).map((k) => [k, tcp1[k] - tcp0[k]])) : null;
+    const tcpDuringConnect =
+      tcp0 && tcp1 ? Object.fromEntries(Object.keys(tcp1).map((k) => [k, tcp1[k] - tcp0[k]])) : null;
+    const connectFailureReasons = (await fleet.stats({})).connectFailures;
+    // Clients that never connected are a failure of the run (below); the rest is measured on those held.
+    const held = conn.acked;
+    const warmCpu = cpuWindows(instances, fleet);
+    const warm = await warmUpGently(pub, fleet, held, opts.warmupTimeoutMs);
+    const liveMs = performance.now() - t0;
+    const warmLoad = warmCpu.stop();
     if (conn.acked !== C) failures.push(`only ${conn.acked}/${C} connections acknowledged (${conn.failed} failed)`);
-    if (!warm.ok) failures.push(`only ${warm.warm}/${C} subscriptions became live`);
-    log(`${warm.warm}/${C} live after ${Math.round(liveMs)} ms`);
+    if (!warm.ok) failures.push(`only ${warm.warm}/${held} subscriptions became live`);
+    log(`${warm.warm}/${held} live after ${Math.round(liveMs)} ms (${warm.events} warm-up events)`);
 
     await sleep(3000);
     const afterBurst = memorySnapshot(instances);
@@ -162,17 +191,17 @@ export async function runManyInstances({ stackName, opts, nats, pub, layout, log
       const t = stamp();
       pub.publish(TOPIC, `${k}:${stamp()}`);
       await pub.flush();
-      const got = await drain(fleet, C, { stallMs: 10_000, maxMs: opts.drainTimeoutMs });
+      const got = await drain(fleet, held, { stallMs: 10_000, maxMs: opts.drainTimeoutMs });
       const load = cpu.stop();
       const stats = await fleet.stats({ [TOPIC]: 1 }, { raw: true });
       eventStats.push(stats);
       const eventFailures = checkStats(stats, `event ${k}`);
-      if (got < C) eventFailures.push(`event ${k}: delivered to ${stats.received} of ${C} clients`);
+      if (got < held) eventFailures.push(`event ${k}: delivered to ${stats.received} of ${held} clients`);
       failures.push(...eventFailures);
       events.push({
         event: k,
         delivered: stats.received,
-        missing: C - stats.received,
+        missing: held - stats.received,
         latencyMs: stats.latency,
         firstReceiptMs: stats.firstRecv ? round1(stats.firstRecv - t) : null,
         lastReceiptMs: stats.lastRecv ? round1(stats.lastRecv - t) : null,
@@ -180,7 +209,7 @@ export async function runManyInstances({ stackName, opts, nats, pub, layout, log
         ok: eventFailures.length === 0,
       });
       log(
-        `event ${k}: ${stats.received}/${C}, p50 ${stats.latency?.p50} p99 ${stats.latency?.p99} max ${stats.latency?.max} ms`,
+        `event ${k}: ${stats.received}/${held}, p50 ${stats.latency?.p50} p99 ${stats.latency?.p99} max ${stats.latency?.max} ms`,
       );
     }
     if (session) {
@@ -193,7 +222,7 @@ export async function runManyInstances({ stackName, opts, nats, pub, layout, log
     const all = mergeStats(eventStats);
     const after = memorySnapshot(instances);
     const status = await fleet.status();
-    if (status.open !== C) failures.push(`${C - status.open} connections closed during the run`);
+    if (status.open !== held) failures.push(`${held - status.open} held connections closed during the run`);
     const dead = after.perInstance.filter((i) => !i.alive).map((i) => i.instance);
     if (dead.length) failures.push(`instance(s) ${dead.join(", ")} exited`);
     return {
@@ -213,7 +242,9 @@ export async function runManyInstances({ stackName, opts, nats, pub, layout, log
           live: warm.warm,
           loadBefore: load0,
           tcpDuringConnect,
+          failureReasons: connectFailureReasons,
           ...connectLoad,
+          warmUp: { events: warm.events, seconds: round1(warm.ms / 1000), ...warmLoad },
         },
         memory: {
           empty,
@@ -229,7 +260,8 @@ export async function runManyInstances({ stackName, opts, nats, pub, layout, log
         events,
         allEvents: {
           delivered: all.received,
-          expected: C * opts.events,
+          expected: held * opts.events,
+          clientsNeverConnected: C - held,
           latencyMs: all.latency,
         },
       },
