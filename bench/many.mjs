@@ -56,9 +56,9 @@ Both:
   --gen-processes n      generator processes (default: one per ${SOCKETS_PER_PROCESS} clients, at
                          least one per instance)
   --gen-workers n        worker threads per generator process (default 1)
-  --address-block n      clients per 127.0.0.x source address (default 10000: a bound source
-                         port must be free on that address for every destination, and other
-                         work on this machine holds ports on 127.0.0.1; see bench/README.md)
+  --address-block n|auto clients per 127.0.0.x source address. auto (default): none bound while
+                         every instance gets < 25000 clients (connect() picks source ports per
+                         destination, and each instance is its own), else 10000 per address
   --concurrency n        handshakes in flight per generator worker (default 256)
   --client ws|raw        generator sockets (default ws)
   --empty-settle s       seconds after start before the empty figures (default 10: the
@@ -66,6 +66,18 @@ Both:
   --node-args="a b"      node flags for every instance
   --no-pin, --out dir, --tag name, --no-render   as for the other scenarios
 `;
+
+/**
+ * Clients per bound source address. Binding a source address (`localAddress`) makes the kernel
+ * search the port range at bind(2), which cost the generator ~1.5 ms of kernel time per connection
+ * once tens of thousands of ports were bound (measured: 85% of its CPU while connecting 100k);
+ * connect(2) without a bind picks a port per destination (address, port), so clients spread over
+ * several instances need no source addresses until one instance gets ~28k of them.
+ */
+export function addressBlock(option, perInstance) {
+  if (option !== "auto") return Number(option);
+  return perInstance < 25_000 ? 1e9 : 10_000;
+}
 
 const NUMBERS = { "many-instances": 97, ceiling: 98 };
 
@@ -87,7 +99,7 @@ function parse(argv) {
       "max-connections": { type: "string" },
       "gen-processes": { type: "string" },
       "gen-workers": { type: "string", default: "1" },
-      "address-block": { type: "string", default: "10000" },
+      "address-block": { type: "string", default: "auto" },
       concurrency: { type: "string", default: "256" },
       client: { type: "string", default: "ws" },
       "no-pin": { type: "boolean" },
@@ -126,7 +138,7 @@ export async function main(argv = process.argv.slice(2)) {
       values["gen-processes"] ?? Math.max(ceiling ? 1 : instances, Math.ceil(clients / SOCKETS_PER_PROCESS)),
     ),
     genWorkers: Number(values["gen-workers"]),
-    addressBlock: Number(values["address-block"]),
+    addressBlock: addressBlock(values["address-block"], clients / instances),
     concurrency: Number(values.concurrency),
     client: values.client,
     warmEveryMs: clients > 20_000 ? 1000 : 250,

@@ -190,6 +190,7 @@ export async function runCeiling({ stackName, opts, nats, pub, layout, log }) {
         routerMaxConnections: opts.maxConnections ?? "default (50000)",
         generatorProcesses: opts.genProcesses,
         sourceAddresses: Math.max(1, Math.ceil(opts.maxClients / opts.addressBlock)),
+        sourceAddressesBound: opts.maxClients > opts.addressBlock,
         handshakeTimeoutMs: opts.handshakeTimeoutMs,
         steps,
         memory: { empty, atLimit },

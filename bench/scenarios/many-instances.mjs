@@ -151,7 +151,7 @@ export async function runManyInstances({ stackName, opts, nats, pub, layout, log
     // Machine-wide: other work's connections count too; a full listen queue costs a client 1 s+.
     const tcpDuringConnect =
       tcp0 && tcp1 ? Object.fromEntries(Object.keys(tcp1).map((k) => [k, tcp1[k] - tcp0[k]])) : null;
-    const connectFailureReasons = (await fleet.stats({})).connectFailures;
+    const connectStats = await fleet.stats({});
     // Clients that never connected are a failure of the run (below); the rest is measured on those held.
     const held = conn.acked;
     const warmCpu = cpuWindows(instances, fleet);
@@ -220,6 +220,7 @@ export async function runManyInstances({ stackName, opts, nats, pub, layout, log
       log(`CPU profile of instance 0 over the events: ${file}`);
     }
     const all = mergeStats(eventStats);
+    const end = await fleet.stats({});
     const after = memorySnapshot(instances);
     const status = await fleet.status();
     if (status.open !== held) failures.push(`${held - status.open} held connections closed during the run`);
@@ -233,6 +234,7 @@ export async function runManyInstances({ stackName, opts, nats, pub, layout, log
         clientsPerInstance: jobs.map((j) => j.count),
         generatorProcesses: opts.genProcesses,
         sourceAddresses: Math.max(1, Math.ceil(C / opts.addressBlock)),
+        sourceAddressesBound: C > opts.addressBlock,
         openFilesLimit,
         connect: {
           acked: conn.acked,
@@ -242,7 +244,7 @@ export async function runManyInstances({ stackName, opts, nats, pub, layout, log
           live: warm.warm,
           loadBefore: load0,
           tcpDuringConnect,
-          failureReasons: connectFailureReasons,
+          failureReasons: connectStats.connectFailures,
           ...connectLoad,
           warmUp: { events: warm.events, seconds: round1(warm.ms / 1000), ...warmLoad },
         },
@@ -258,6 +260,9 @@ export async function runManyInstances({ stackName, opts, nats, pub, layout, log
         broker,
         metrics,
         events,
+        // Unexpected closes of held clients by close code (1006: the TCP connection ended without a
+        // close frame, e.g. a server's idle timeout after pings went unanswered), over the run.
+        clientCloses: { byCode: end.closes, errors: end.errors, samples: end.errorSamples.slice(0, 5) },
         allEvents: {
           delivered: all.received,
           expected: held * opts.events,
