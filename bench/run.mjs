@@ -44,6 +44,7 @@ const HELP = `npm run bench -- <scenario> [options]
 
 Scenarios: 1|idle, 2|broadcast, 3|sharded, 5|churn, 6|slow  (4|resolve: bench/resolve.mjs)
            resume, herd (issue 11; JetStream, at-least-once)
+           many-instances, ceiling (issue 16; bench/many.mjs: --help there)
 Comparisons (a scenario on two variants, A B A B; see bench/README.md):
            ${Object.entries(PRESETS)
              .map(
@@ -132,7 +133,11 @@ function parse() {
   return { values, positionals };
 }
 
+/** Runs that spread the generator over processes live in bench/many.mjs (issue 16). */
+const MANY = new Set(["many-instances", "ceiling"]);
+
 async function main() {
+  if (MANY.has(process.argv[2])) return (await import("./many.mjs")).main(process.argv.slice(2));
   const { values, positionals } = parse();
   if (values.help) {
     process.stdout.write(HELP);

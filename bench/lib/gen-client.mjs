@@ -41,6 +41,7 @@ export const state = {
     gaps: 0, // frames with extensions.gap: true
     errors: 0, // `error` frames, unexpected closes, socket errors
     closes: {}, // close code → count (unexpected closes only)
+    connectFailures: {}, // why a connection was never acknowledged → count (cumulative)
     outOfOrder: 0,
     firstRecv: 0,
     lastRecv: 0,
@@ -135,7 +136,11 @@ export class Client {
     }
   }
 
-  connect(url, query, localAddress, clientKind) {
+  /**
+   * Resolves true once acknowledged, false when the connection failed first (the reason is counted
+   * in `connectFailures`); with `timeoutMs`, a connection not acknowledged by then is dropped.
+   */
+  connect(url, query, localAddress, clientKind, timeoutMs) {
     return new Promise((resolve) => {
       this.acked = false;
       this.warm = false;
@@ -149,11 +154,24 @@ export class Client {
           : new WebSocket(url, "graphql-transport-ws", opts);
       this.ws = ws;
       let settled = false;
-      const settle = (ok) => {
+      let timer;
+      const settle = (ok, reason) => {
         if (settled) return;
         settled = true;
+        clearTimeout(timer);
+        if (!ok) {
+          const f = state.counters.connectFailures;
+          f[reason ?? "closed before ack"] = (f[reason ?? "closed before ack"] ?? 0) + 1;
+        }
         resolve(ok);
       };
+      if (timeoutMs)
+        timer = setTimeout(() => {
+          if (settled) return;
+          this.expectClose = true; // given up on: its end is not an error
+          settle(false, `no ack within ${timeoutMs} ms`);
+          ws.terminate();
+        }, timeoutMs);
       // A socket replaced by a reconnect may still report its end: it no longer speaks for us.
       const current = () => this.ws === ws;
       // A retrying client (scenario herd) counts a failed attempt, not an error.
@@ -162,10 +180,10 @@ export class Client {
       ws.on("message", (data) => current() && this.onMessage(data, query, settle));
       ws.on("error", (err) => {
         if (current() && !quiet()) noteError(`socket error: ${err.message}`);
-        settle(false);
+        settle(false, err.code ?? err.message);
       });
       ws.on("close", (code) => {
-        settle(false);
+        settle(false, `closed ${code} before ack`);
         if (!current()) return;
         const wasQuiet = quiet();
         this.closed = true;

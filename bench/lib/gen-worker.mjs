@@ -24,7 +24,7 @@ async function pool(items, limit, fn) {
   await Promise.all(runners);
 }
 
-const { addressBlock, addressCount } = workerData;
+const { addressBlock, addressCount, handshakeTimeoutMs } = workerData;
 const localAddressOf = (globalIndex) =>
   addressCount > 1 ? `127.0.0.${1 + (Math.floor(globalIndex / addressBlock) % addressCount)}` : undefined;
 
@@ -46,7 +46,10 @@ const ops = {
     const t0 = now();
     let failed = 0;
     await pool(fresh, concurrency, async (c) => {
-      if (!(await c.connect(url, query, localAddressOf(c.index), workerData.client))) failed++;
+      if (!(await c.connect(url, query, localAddressOf(c.index), workerData.client, handshakeTimeoutMs))) {
+        failed++;
+        c.connectFailed = true; // never held: counted apart from clients that missed deliveries
+      }
     });
     return { failed, acks: fresh.map((c) => c.ackAt - t0).filter((x) => x >= 0) };
   },
@@ -69,6 +72,19 @@ const ops = {
       c.ws?.terminate();
     }
     return { dropped: clients.length };
+  },
+
+  /** Closes (1000) up to `count` of this worker's open clients, the last connected first. */
+  async closeSome({ count }) {
+    let closed = 0;
+    for (let i = clients.length - 1; i >= 0 && closed < count; i--) {
+      const c = clients[i];
+      if (c.closed || !c.acked) continue;
+      c.expectClose = true;
+      c.ws.close(1000);
+      closed++;
+    }
+    return { closed };
   },
 
   async closeAll() {
@@ -175,7 +191,12 @@ const ops = {
     let slowMissing = 0;
     let slowClosed = 0;
     let healthyClosed = 0;
+    let connectFailed = 0;
     for (const c of clients) {
+      if (c.connectFailed) {
+        connectFailed++;
+        continue;
+      }
       const want = expected?.[c.topic] ?? 0;
       if (c.slow) {
         slowMissing += Math.max(0, want - c.received);
@@ -190,6 +211,7 @@ const ops = {
       closes: { ...counters.closes },
       errorSamples,
       missingClients,
+      connectFailed,
       slowMissing,
       slowClosed,
       healthyClosed,

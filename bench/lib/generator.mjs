@@ -14,20 +14,24 @@ const HDR = {
 export const ADDRESS_BLOCK = 25_000;
 
 export class Generator {
-  constructor({ workers, totalClients, client = "ws" }) {
-    const addressCount = Math.max(1, Math.ceil(totalClients / ADDRESS_BLOCK));
+  /**
+   * `totalClients` is the global count (client i binds by its global index, so several generator
+   * processes share one numbering: lib/gen-fleet.mjs); `addressBlock` clients per source address
+   * (smaller to exercise the spreading with few clients); `handshakeTimeoutMs` gives up on a
+   * connection not acknowledged by then (a server out of file descriptors leaves it in its backlog).
+   */
+  constructor({ workers, totalClients, client = "ws", addressBlock = ADDRESS_BLOCK, handshakeTimeoutMs }) {
+    const spread = totalClients > addressBlock;
+    const addressCount = spread ? Math.ceil(totalClients / addressBlock) : 1;
+    if (addressCount > 254) throw new Error(`${addressCount} source addresses needed; 127.0.0.1-254 exist`);
     this.workers = Array.from(
       { length: workers },
       () =>
         new Worker(new URL("./gen-worker.mjs", import.meta.url), {
-          workerData: {
-            addressBlock: ADDRESS_BLOCK,
-            addressCount: totalClients > ADDRESS_BLOCK ? addressCount : 1,
-            client,
-          },
+          workerData: { addressBlock, addressCount, client, handshakeTimeoutMs },
         }),
     );
-    this.addressCount = totalClients > ADDRESS_BLOCK ? addressCount : 1;
+    this.addressCount = addressCount;
     this.pending = new Map();
     this.nextReq = 1;
     for (const w of this.workers) {
@@ -108,67 +112,72 @@ export class Generator {
     );
   }
 
-  /** Merged counters and histograms of every worker. */
-  async stats(expected) {
-    const parts = await this.all("stats", { expected });
-    const merged = hdr.build(HDR);
-    const slow = hdr.build(HDR);
-    const out = {
-      received: 0,
-      slowReceived: 0,
-      warmReceived: 0,
-      cursors: 0,
-      gaps: 0,
-      errors: 0,
-      outOfOrder: 0,
-      missingClients: 0,
-      slowMissing: 0,
-      slowClosed: 0,
-      healthyClosed: 0,
-      healthyClients: 0,
-      slowClients: 0,
-      churnOps: 0,
-      closes: {},
-      errorSamples: [],
-      firstRecv: Number.POSITIVE_INFINITY,
-      lastRecv: 0,
-    };
-    for (const p of parts) {
-      for (const k of [
-        "received",
-        "slowReceived",
-        "warmReceived",
-        "cursors",
-        "gaps",
-        "errors",
-        "outOfOrder",
-        "missingClients",
-        "slowMissing",
-        "slowClosed",
-        "healthyClosed",
-        "healthyClients",
-        "slowClients",
-        "churnOps",
-      ])
-        out[k] += p[k];
-      for (const [code, n] of Object.entries(p.closes)) out.closes[code] = (out.closes[code] ?? 0) + n;
-      out.errorSamples.push(...p.errorSamples);
-      if (p.firstRecv > 0) out.firstRecv = Math.min(out.firstRecv, p.firstRecv);
-      out.lastRecv = Math.max(out.lastRecv, p.lastRecv);
-      merged.add(hdr.decodeFromCompressedBase64(p.histogram));
-      slow.add(hdr.decodeFromCompressedBase64(p.slowHistogram));
-    }
-    if (!Number.isFinite(out.firstRecv)) out.firstRecv = 0;
-    out.errorSamples = out.errorSamples.slice(0, 10);
-    out.latency = summarize(merged);
-    out.slowLatency = summarize(slow);
-    return out;
+  /**
+   * Merged counters and histograms of every worker; `raw` also returns the merged histograms
+   * encoded, for a caller that merges several generators (lib/gen-fleet.mjs).
+   */
+  async stats(expected, { raw = false } = {}) {
+    return mergeStats(await this.all("stats", { expected }), { raw });
   }
 
   async close() {
     await this.all("closeAll").catch(() => {});
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
+}
+
+const SUMMED = [
+  "received",
+  "slowReceived",
+  "warmReceived",
+  "cursors",
+  "gaps",
+  "errors",
+  "outOfOrder",
+  "missingClients",
+  "connectFailed",
+  "slowMissing",
+  "slowClosed",
+  "healthyClosed",
+  "healthyClients",
+  "slowClients",
+  "churnOps",
+];
+
+/**
+ * Merges the `stats` of several workers (or of several generators' raw stats): counters summed,
+ * close codes and connect-failure reasons counted, histograms merged before percentiles are taken.
+ */
+export function mergeStats(parts, { raw = false } = {}) {
+  const merged = hdr.build(HDR);
+  const slow = hdr.build(HDR);
+  const out = Object.fromEntries(SUMMED.map((k) => [k, 0]));
+  Object.assign(out, {
+    closes: {},
+    connectFailures: {},
+    errorSamples: [],
+    firstRecv: Number.POSITIVE_INFINITY,
+    lastRecv: 0,
+  });
+  for (const p of parts) {
+    for (const k of SUMMED) out[k] += p[k] ?? 0;
+    for (const field of ["closes", "connectFailures"])
+      for (const [code, n] of Object.entries(p[field] ?? {})) out[field][code] = (out[field][code] ?? 0) + n;
+    out.errorSamples.push(...p.errorSamples);
+    if (p.firstRecv > 0) out.firstRecv = Math.min(out.firstRecv, p.firstRecv);
+    out.lastRecv = Math.max(out.lastRecv, p.lastRecv);
+    merged.add(hdr.decodeFromCompressedBase64(p.histogram));
+    slow.add(hdr.decodeFromCompressedBase64(p.slowHistogram));
+  }
+  if (!Number.isFinite(out.firstRecv)) out.firstRecv = 0;
+  out.errorSamples = out.errorSamples.slice(0, 10);
+  out.latency = summarize(merged);
+  out.slowLatency = summarize(slow);
+  if (raw) {
+    out.histogram = hdr.encodeIntoCompressedBase64(merged);
+    out.slowHistogram = hdr.encodeIntoCompressedBase64(slow);
+  }
+  return out;
 }
 
 /** Percentiles in milliseconds from a µs histogram. */

@@ -140,15 +140,21 @@ export function measuredPid(child) {
 
 /**
  * nats-server on a free loopback port, pinned to `cpus`. `jetstream: true` adds `-js` with a fresh
- * file store in a temp folder (removed by stop()).
+ * file store in a temp folder (removed by stop()); `monitor: true` its HTTP monitoring port
+ * (`monitorUrl`: /connz?subs=1 lists each connection's subscriptions).
  */
-export async function startNats({ cpus, jetstream = false } = {}) {
+export async function startNats({ cpus, jetstream = false, monitor = false } = {}) {
   const bin = ensureBinary("nats-server", "nats-server");
   const store = jetstream ? mkdtempSync(join(tmpdir(), "streamgate-bench-js-")) : undefined;
   const removeStore = () => store && rmSync(store, { recursive: true, force: true });
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
-    const args = ["-a", "127.0.0.1", "-p", String(port), ...(store ? ["-js", "-sd", store] : [])];
+    const monitorPort = monitor ? await freePort() : undefined;
+    const args = [
+      ...["-a", "127.0.0.1", "-p", String(port)],
+      ...(store ? ["-js", "-sd", store] : []),
+      ...(monitorPort ? ["-m", String(monitorPort)] : []),
+    ];
     const child = spawnReady(bin, args, {
       cpus,
       name: "nats-server",
@@ -159,6 +165,7 @@ export async function startNats({ cpus, jetstream = false } = {}) {
       return {
         url: `nats://127.0.0.1:${port}`,
         port,
+        ...(monitorPort ? { monitorUrl: `http://127.0.0.1:${monitorPort}` } : {}),
         pid: child.pid,
         store,
         async stop() {

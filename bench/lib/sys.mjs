@@ -79,6 +79,9 @@ export function smapsRollup(pid) {
     privateDirty: field("Private_Dirty"),
     sharedClean: field("Shared_Clean"),
     privateClean: field("Private_Clean"),
+    // Proportional: shared pages (the node binary, uWS's addon) divided among the processes
+    // mapping them, so summing Pss over several processes counts each page once.
+    pss: field("Pss"),
   };
 }
 
@@ -205,6 +208,19 @@ export function sockstat() {
   const m = /TCP: inuse (\d+) orphan (\d+) tw (\d+) alloc (\d+) mem (\d+)/.exec(text);
   if (!m) return null;
   return { tcpInuse: Number(m[1]), tcpAlloc: Number(m[4]), tcpMemBytes: Number(m[5]) * PAGE };
+}
+
+/**
+ * Machine-wide TCP counters from /proc/net/netstat: connections dropped because a listen queue was
+ * full (the client retries its SYN after 1 s, 3 s, ...: slow connects) and retransmission timeouts.
+ */
+export function tcpExt() {
+  const lines = (read("/proc/net/netstat") ?? "").split("\n").filter((l) => l.startsWith("TcpExt:"));
+  if (lines.length < 2) return null;
+  const names = lines[0].split(/\s+/).slice(1);
+  const values = lines[1].split(/\s+/).slice(1).map(Number);
+  const get = (n) => values[names.indexOf(n)] ?? null;
+  return { listenOverflows: get("ListenOverflows"), listenDrops: get("ListenDrops"), tcpTimeouts: get("TCPTimeouts") };
 }
 
 export function loadavg() {
