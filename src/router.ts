@@ -8,6 +8,7 @@ import type { Config } from "./config/types.js";
 import { mountPlayground, type PlaygroundExamples } from "./demo/playground.js";
 import { Engine } from "./engine/engine.js";
 import { ErrorCode, StreamgateError } from "./errors.js";
+import { connectionCap, openFileLimit } from "./observability/fd-limit.js";
 import { startHeapTrim } from "./observability/heap-trim.js";
 import { createMetrics } from "./observability/metrics.js";
 import type { Logger } from "./observability/logger.js";
@@ -88,7 +89,8 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
     limiter: new ConnectionLimiter(
       table,
       region,
-      config.limits.max_connections,
+      // Never more than the open-file limit can hold (src/observability/fd-limit.ts).
+      connectionCap(openFileLimit(), config.limits.max_connections),
       config.limits.max_connections_per_ip,
     ),
   };

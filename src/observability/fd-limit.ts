@@ -39,10 +39,21 @@ export function openFileLimit(): FdLimit | undefined {
  */
 export const FD_RESERVE = 256;
 
+/**
+ * The connections the router admits: `limits.max_connections`, or fewer when the open-file limit
+ * cannot hold that many plus the reserve. Past the descriptor limit a router cannot even accept
+ * to answer 503: uWS's listen socket stays readable, its accept loop spins at ~94% of a core,
+ * /health/ready stops answering and every new client hangs (`npm run bench -- ceiling`). Refused
+ * with 503 below it, the router holds 19,744 clients under a limit of 20,000 and stays healthy.
+ */
+export function connectionCap(limit: FdLimit | undefined, maxConnections: number): number {
+  if (!limit || limit.soft === "unlimited") return maxConnections;
+  return Math.min(maxConnections, Math.max(limit.soft - FD_RESERVE, 1));
+}
+
 /** Warns when max_connections cannot be reached under `limit`; undefined when it can. */
 export function fdLimitWarning(limit: FdLimit | undefined, maxConnections: number): string | undefined {
-  if (!limit || limit.soft === "unlimited") return undefined;
-  const usable = limit.soft - FD_RESERVE;
-  if (maxConnections <= usable) return undefined;
-  return `limits.max_connections is ${maxConnections} but the open-file limit is ${limit.soft} (hard ${limit.hard}): past about ${Math.max(usable, 0)} clients new connections fail; raise the limit (ulimit -n, LimitNOFILE=, docker --ulimit nofile=) or lower max_connections`;
+  const cap = connectionCap(limit, maxConnections);
+  if (cap === maxConnections || !limit) return undefined;
+  return `limits.max_connections is ${maxConnections} but the open-file limit is ${limit.soft} (hard ${limit.hard}): connections past ${cap} are refused with 503 so that descriptors never run out; raise the limit (ulimit -n, LimitNOFILE=, docker --ulimit nofile=) to hold more`;
 }

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
   FD_RESERVE,
+  connectionCap,
   fdLimitWarning,
   openFileLimit,
   parseProcLimits,
@@ -38,10 +39,19 @@ describe("open-file limit", () => {
     },
   );
 
+  it("caps the admitted connections at the soft limit minus the reserve", () => {
+    expect(connectionCap({ soft: 20000, hard: 20000 }, 50000)).toBe(20000 - FD_RESERVE);
+    expect(connectionCap({ soft: 20000, hard: 20000 }, 1000)).toBe(1000);
+    expect(connectionCap({ soft: "unlimited", hard: "unlimited" }, 50000)).toBe(50000);
+    expect(connectionCap(undefined, 50000)).toBe(50000);
+    // A limit below the reserve still admits one connection rather than none.
+    expect(connectionCap({ soft: 100, hard: 100 }, 50000)).toBe(1);
+  });
+
   it("warns only when max_connections cannot fit under the soft limit", () => {
     expect(fdLimitWarning({ soft: 20000, hard: 20000 }, 19000)).toBeUndefined();
     expect(fdLimitWarning({ soft: 20000, hard: 20000 }, 20000 - FD_RESERVE + 1)).toMatch(
-      /max_connections is 19745 but the open-file limit is 20000 \(hard 20000\): past about 19744 clients/,
+      /max_connections is 19745 but the open-file limit is 20000 \(hard 20000\): connections past 19744 are refused with 503/,
     );
     expect(fdLimitWarning({ soft: "unlimited", hard: "unlimited" }, 1e9)).toBeUndefined();
     expect(fdLimitWarning(undefined, 1e9)).toBeUndefined();

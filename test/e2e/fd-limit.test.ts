@@ -1,0 +1,79 @@
+/**
+ * A router whose open-file limit is lower than limits.max_connections admits only what the limit
+ * can hold and refuses the rest with 503, and stays healthy. Without the cap it ran out of
+ * descriptors, could not accept even to refuse, spun in its accept loop and stopped answering
+ * /health/ready (`npm run bench -- ceiling`). Run under `prlimit` with 320 descriptors: the cap is
+ * 320 - 256 (the reserve) = 64.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { CLI } from "../helpers/router.js";
+
+let router: ChildProcess;
+let port = 0;
+const lines: Record<string, unknown>[] = [];
+
+beforeAll(async () => {
+  router = spawn("prlimit", ["--nofile=320:320", process.execPath, CLI, "--listen-addr", "127.0.0.1:0"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let buffer = "";
+  port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("the router did not start")), 20_000);
+    router.stdout!.on("data", (d: Buffer) => {
+      buffer += d;
+      let nl = buffer.indexOf("\n");
+      while (nl >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        nl = buffer.indexOf("\n");
+        try {
+          const json = JSON.parse(line) as Record<string, unknown>;
+          lines.push(json);
+          if (typeof json.port === "number" && String(json.msg).includes("listening")) {
+            clearTimeout(timer);
+            resolve(json.port);
+          }
+        } catch {
+          // not a log line
+        }
+      }
+    });
+  });
+});
+
+afterAll(() => {
+  router?.kill("SIGKILL");
+});
+
+function connect(): Promise<{ ws?: WebSocket; status?: number }> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/graphql`, "graphql-transport-ws");
+    ws.on("open", () => resolve({ ws }));
+    ws.on("unexpected-response", (_req, res) => resolve({ status: res.statusCode }));
+    ws.on("error", () => resolve({}));
+  });
+}
+
+describe("open-file limit below max_connections", () => {
+  it("says so at start, admits what the limit holds, refuses the rest with 503 and stays healthy", async () => {
+    await new Promise((r) => setTimeout(r, 300)); // the warning follows the listening line
+    expect(lines.find((l) => String(l.msg).includes("are refused with 503"))).toMatchObject({
+      open_files_limit: { soft: 320, hard: 320 },
+    });
+    const outcomes = await Promise.all(Array.from({ length: 100 }, () => connect()));
+    const open = outcomes.filter((o) => o.ws);
+    expect(open.length).toBe(64);
+    expect(outcomes.filter((o) => o.status === 503).length).toBe(36);
+    const ready = await fetch(`http://127.0.0.1:${port}/health/ready`);
+    expect(ready.status).toBe(200);
+    for (const o of open) o.ws!.close();
+    // Room again once clients leave.
+    await new Promise((r) => setTimeout(r, 500));
+    const again = await connect();
+    expect(again.ws).toBeDefined();
+    again.ws!.close();
+    expect(router.exitCode).toBeNull();
+  });
+});
