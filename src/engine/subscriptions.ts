@@ -7,7 +7,7 @@ import type { GraphQLSchema } from "graphql";
 import type { Delivery, DeliveryTarget, SubscriptionDelivery } from "../delivery/service.js";
 import { clientError, ErrorCode, errorMessage, publicCode, publicMessage } from "../errors.js";
 import { groupKeyOf, sourceKey } from "../fanout/keys.js";
-import type { GroupResolver, TriggerMembership, TriggerRegistry } from "../fanout/triggers.js";
+import type { GroupResolver, TriggerRegistry } from "../fanout/triggers.js";
 import { hookErrors } from "../hooks/failures.js";
 import type { HookSet } from "../hooks/hooks.js";
 import { HookFailure } from "../hooks/runner.js";
@@ -23,6 +23,7 @@ import { type LimitCounter, limitError } from "../security/limits.js";
 import type { SubgraphClient } from "../subgraphs/client.js";
 import type { Tracing } from "../telemetry/tracing.js";
 import { subscriptionResolver } from "./subscription.js";
+import { type ReplayJob, SubscriptionRun } from "./subscription-run.js";
 import {
   PendingOperation,
   rewriteRefusal,
@@ -105,6 +106,11 @@ export class Subscriptions {
       return DONE;
     }
     const { binding } = plan;
+    const variables = argResult.variables;
+    // Filters rendering claims make results per user: such groups are per claim values too.
+    const claimed = this.filterUsesClaims(binding) ? `\u0004${stableJson(ctx.auth?.claims ?? null)}` : "";
+    let groupKey = groupKeyOf(req.operationName, req.query, stableJson(variables) + claimed);
+    const hooks = this.d.hooks;
     let topics: string[];
     let resolver: GroupResolver;
     try {
@@ -115,19 +121,30 @@ export class Subscriptions {
         { args: argResult.args, ...claims },
         this.d.maxTopics,
       );
+      // A group with the same key on the same trigger was made from the same operation, variables
+      // (and claims, where the filter reads them): its resolver is this subscription's too. Without
+      // hooks (which may key groups and topics further) reuse it rather than build one per client.
+      const existing = hooks
+        ? undefined
+        : this.d.triggers.resolverOf(
+            sourceKey(binding.providerId, topics, binding.streamConfiguration),
+            groupKey,
+          );
       // Compiles the filter, whose templates render the client's arguments (and claims) too.
-      resolver = subscriptionResolver(
-        {
-          supergraph: this.d.supergraph,
-          client: this.d.subgraphs,
-          logger: this.d.logger,
-          skipped: this.d.countSkip,
-        },
-        plan,
-        argResult.args,
-        argResult.variables,
-        ctx.auth?.claims,
-      );
+      resolver =
+        existing ??
+        subscriptionResolver(
+          {
+            supergraph: this.d.supergraph,
+            client: this.d.subgraphs,
+            logger: this.d.logger,
+            skipped: this.d.countSkip,
+          },
+          plan,
+          argResult.args,
+          argResult.variables,
+          ctx.auth?.claims,
+        );
     } catch (err) {
       const code = publicCode(err, ErrorCode.OPERATION_INVALID);
       if (code === ErrorCode.LIMIT_EXCEEDED) this.d.limitCounter.refused("max_topics_per_subscription");
@@ -147,11 +164,6 @@ export class Subscriptions {
       ]);
       return DONE;
     }
-    const variables = argResult.variables;
-    // Filters rendering claims make results per user: such groups are per claim values too.
-    const claimed = this.filterUsesClaims(binding) ? `\u0004${stableJson(ctx.auth?.claims ?? null)}` : "";
-    let groupKey = groupKeyOf(req.operationName, req.query, stableJson(variables) + claimed);
-    const hooks = this.d.hooks;
     if (!hooks) {
       return this.join({ plan, req, sink, ctx, forwarded, topics, resolver, groupKey, hooked: undefined });
     }
@@ -228,35 +240,35 @@ export class Subscriptions {
     const deliverySink = delivery
       ? this.d.delivery!.sink(sink, delivery, { report: !forwarded, replays: !remote })
       : undefined;
-    const abort = new AbortController();
     const receive = hooks?.has("onReceiveEvents")
       ? hooks.receiver(plan.fieldName, binding.providerId)
       : undefined;
+    const job: ReplayJob | undefined =
+      delivery?.resumeAfter && deliverySink
+        ? {
+            delivery: this.d.delivery!,
+            target,
+            after: delivery.resumeAfter,
+            groupKey,
+            resolver,
+            receive,
+            abort: new AbortController(),
+          }
+        : undefined;
     // Replayed events come after the start hook's emits: the replay waits for both.
-    let waiting = hooks?.has("onSubscriptionStart") && !forwarded ? 2 : 1;
-    const startReplay = (): void => {
-      if (--waiting > 0) return;
-      if (delivery?.resumeAfter && deliverySink?.replaying)
-        void this.d.delivery!.replay(
-          target,
-          delivery.resumeAfter,
-          { groupKey, resolve: resolver, sink: deliverySink },
-          abort.signal,
-          receive,
-        );
-    };
-    const gate = waiting === 2 ? new StartGate(deliverySink ?? sink, () => overflow()) : undefined;
-    const target0: OperationSink = gate ?? deliverySink ?? sink;
-    let cancelled = false;
-    let end = (): void => {};
-    const fail = (errors: readonly PlanError[], closeCode?: number): void => {
-      if (cancelled) return;
-      end();
-      if (closeCode !== undefined && sink.close) sink.close(closeCode, errors[0]?.message ?? "refused");
-      else sink.error(errors);
-    };
-    const overflow = (): void =>
-      fail([clientError(ErrorCode.HOOK_TIMEOUT, "too many events arrived while onSubscriptionStart ran")]);
+    const waiting = hooks?.has("onSubscriptionStart") && !forwarded ? 2 : 1;
+    // Counted here unless forwarded, or forwarded on (forward() counts those).
+    const run = new SubscriptionRun(
+      this.d.count,
+      forwarded || remote ? 0 : 1,
+      sink,
+      deliverySink,
+      job,
+      waiting,
+    );
+    const gate = waiting === 2 ? new StartGate(deliverySink ?? sink, () => run.overflow()) : undefined;
+    run.gate = gate;
+    const subscriber: OperationSink = gate ?? deliverySink ?? sink;
     const started = (): void => {
       if (!gate || !hooks || !hooked) return;
       void runStartHooks({
@@ -265,11 +277,11 @@ export class Subscriptions {
         topics,
         resolver,
         gate,
-        fail,
-        cancelled: () => cancelled,
+        fail: (errors, closeCode) => run.fail(errors, closeCode),
+        cancelled: () => run.cancelled,
         onError: (err) => this.d.logger.error({ err: errorMessage(err) }, "emitted event failed"),
       }).then((open) => {
-        if (open) startReplay();
+        if (open) run.startReplay();
       });
     };
     if (remote) {
@@ -278,31 +290,12 @@ export class Subscriptions {
       const resuming = delivery?.resumeAfter !== undefined && delivery.cursors !== undefined;
       const { extensions: _cursor, ...shared } = req;
       const key = resuming ? `${groupKey}\u0005${++this.resumeSeq}` : groupKey;
-      const run = this.forward(
-        triggerKey,
-        key,
-        resuming ? req : shared,
-        ctx,
-        target0,
-        hooked ? topics : undefined,
+      run.forwardedTo(
+        this.forward(triggerKey, key, resuming ? req : shared, ctx, subscriber, hooked ? topics : undefined),
       );
-      end = () => {
-        cancelled = true;
-        run.cancel();
-      };
       started();
-      return { cancel: end };
+      return run;
     }
-    let membership: TriggerMembership | undefined;
-    const counted = forwarded ? 0 : 1;
-    this.d.count.active += counted;
-    end = (): void => {
-      if (cancelled) return;
-      cancelled = true;
-      abort.abort();
-      this.d.count.active -= counted;
-      membership?.unsubscribe();
-    };
     // With tracing on: a span from the subscribe to its broker subscription being in place.
     const span = this.d.tracing?.start("streamgate.subscribe", ctx.trace, {
       "graphql.operation.name": req.operationName ?? "",
@@ -316,30 +309,30 @@ export class Subscriptions {
         groupKey,
         ...(stream ? { stream } : {}),
         resolver,
-        subscriber: target0,
+        subscriber,
         // With hooks a group may end its subscriptions (failure policy `error`): they leave it.
-        ...(hooked ? { end: (errors: readonly PlanError[]) => fail(errors) } : {}),
+        ...(hooked ? { end: (errors: readonly PlanError[]) => run.fail(errors) } : {}),
         ...(delivery?.cursors ? { cursors: delivery.cursors } : {}),
         ...(receive ? { receive } : {}),
         tag: { query: req.query, operationName: req.operationName ?? null, binding } satisfies GroupTag,
-        evict: (reason) => fail([clientError(ErrorCode.SCHEMA_RELOADED, reason)]),
+        evict: run,
       })
       .then(
         (m) => {
-          if (cancelled) {
+          if (run.cancelled) {
             span?.end();
             m.unsubscribe();
             return;
           }
-          membership = m;
+          run.joined(m);
           span?.end();
-          startReplay();
+          run.startReplay();
         },
         (err) => {
           span?.fail(errorMessage(err));
           span?.end();
-          if (cancelled) return;
-          end();
+          if (run.cancelled) return;
+          run.cancel();
           this.d.logger.warn(
             { err: errorMessage(err), providerId: binding.providerId, topics },
             "broker subscribe failed",
@@ -354,12 +347,8 @@ export class Subscriptions {
         },
       );
     started();
-    if (!delivery?.cursors) return { cancel: end };
-    return {
-      cancel: end,
-      // Not while live events are held (a replay, a start hook): the client does not have them yet.
-      cursor: () => (deliverySink?.replaying || gate?.holding ? undefined : membership?.cursors?.latest),
-    };
+    if (delivery?.cursors) run.cursor = () => run.latestCursor();
+    return run;
   }
 
   private filterUsesClaims(binding: SubscribeBinding): boolean {

@@ -22,7 +22,8 @@ export class Group {
     readonly key: string,
     /** What the engine needs to decide about this group at a reload (opaque here). */
     readonly tag: unknown,
-    private readonly resolve: GroupResolver,
+    /** Built by the subscriber that created the group; later ones with the same key reuse it. */
+    readonly resolve: GroupResolver,
     private readonly stats: FanoutStats,
     private readonly onError: (err: unknown) => void,
     private readonly observe: LatencyObserver | undefined,

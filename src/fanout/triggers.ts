@@ -37,6 +37,8 @@ class Trigger {
   releases: (() => void)[] = [];
   /** Settles once every topic of the trigger has its broker subscription. */
   ready: Promise<void> = Promise.resolve();
+  /** Called when the last group left (the registry releases the trigger). */
+  emptied: () => void = () => {};
   /** The last batch going through the transform: the next one waits for it (broker order). */
   private receiving: Promise<void> | undefined;
 
@@ -202,9 +204,35 @@ export interface SubscribeRequest {
 /** What a subscriber holds on its trigger. */
 export interface TriggerMembership {
   /** Leaves the group (and the trigger, the last one out). */
-  readonly unsubscribe: () => void;
+  unsubscribe(): void;
   /** The trigger's cursors, for an at-least-once trigger. */
   readonly cursors: TriggerCursors | undefined;
+}
+
+/** One object per subscriber (a closure and its context over the request cost twice as much). */
+class Membership implements TriggerMembership {
+  constructor(
+    private readonly trigger: Trigger,
+    private readonly group: Group,
+    private readonly subscriber: Subscriber,
+  ) {}
+
+  get cursors(): TriggerCursors | undefined {
+    return this.trigger.cursors;
+  }
+
+  unsubscribe(): void {
+    leave(this.trigger, this.group, this.subscriber);
+  }
+}
+
+/** `subscriber` leaves `group`; the group leaves an emptied trigger, which is released. */
+function leave(trigger: Trigger, group: Group, subscriber: Subscriber): void {
+  group.ends.delete(subscriber);
+  if (!group.subscribers.delete(subscriber)) return;
+  if (group.subscribers.size > 0) return;
+  trigger.groups.delete(group.key);
+  if (trigger.groups.size === 0) trigger.emptied();
 }
 
 export class TriggerRegistry {
@@ -240,6 +268,15 @@ export class TriggerRegistry {
   }
 
   /**
+   * The resolver of the group `groupKey` of trigger `triggerKey`, when it exists: a subscriber
+   * joining it needs no resolver of its own (building one per subscriber was most of what a
+   * subscribe allocated in a connection burst; profiles/per-client.md).
+   */
+  resolverOf(triggerKey: string, groupKey: string): GroupResolver | undefined {
+    return this.triggers.get(triggerKey)?.groups.get(groupKey)?.resolve;
+  }
+
+  /**
    * Adds a subscriber; resolves with its membership once the broker subscriptions exist. Rejects
    * (with the subscriber already removed) when a broker subscription could not be made.
    */
@@ -249,7 +286,16 @@ export class TriggerRegistry {
     let trigger = this.triggers.get(triggerKey);
     let created = false;
     if (!trigger) {
-      trigger = new Trigger(triggerKey, this.stats, req.cursors?.(), req.receive, this.onError, this.tracing);
+      const fresh = new Trigger(
+        triggerKey,
+        this.stats,
+        req.cursors?.(),
+        req.receive,
+        this.onError,
+        this.tracing,
+      );
+      fresh.emptied = () => this.release(fresh);
+      trigger = fresh;
       this.triggers.set(triggerKey, trigger);
       created = true;
     }
@@ -269,7 +315,7 @@ export class TriggerRegistry {
       this.remove(t, g, req.subscriber);
       throw err;
     }
-    return { unsubscribe: () => this.remove(t, g, req.subscriber), cursors: t.cursors };
+    return new Membership(t, g, req.subscriber);
   }
 
   private async open(
@@ -310,7 +356,8 @@ export class TriggerRegistry {
           if (!evict) continue;
           ended++;
           try {
-            evict(reason);
+            if (typeof evict === "function") evict(reason);
+            else evict.evict(reason);
           } catch (err) {
             this.onError(err);
           }
@@ -323,11 +370,7 @@ export class TriggerRegistry {
   }
 
   private remove(trigger: Trigger, group: Group, subscriber: Subscriber): void {
-    group.ends.delete(subscriber);
-    if (!group.subscribers.delete(subscriber)) return;
-    if (group.subscribers.size > 0) return;
-    trigger.groups.delete(group.key);
-    if (trigger.groups.size === 0) this.release(trigger);
+    leave(trigger, group, subscriber);
   }
 
   private release(trigger: Trigger): void {

@@ -84,5 +84,9 @@ export interface FanoutStats {
   resolutions: number;
 }
 
-/** Ends one subscriber from outside (a reload that no longer serves its operation), with the reason. */
-export type Evict = (reason: string) => void;
+/**
+ * Ends one subscriber from outside (a reload that no longer serves its operation), with the
+ * reason: a function, or an object with an `evict` method (a subscription's own state object, so
+ * 10k subscribers do not each need a closure for it).
+ */
+export type Evict = ((reason: string) => void) | { evict(reason: string): void };

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ErrorCode } from "../../../src/errors.js";
 import { TopicRegistry } from "../../../src/fanout/topic-registry.js";
+import { sourceKey } from "../../../src/fanout/keys.js";
 import { type GroupResolver, type Subscriber, TriggerRegistry } from "../../../src/fanout/triggers.js";
 import type { Decoded } from "../../../src/planner/event.js";
 import { MemoryProvider } from "../../../src/providers/memory/provider.js";
@@ -91,7 +92,7 @@ afterEach(async () => {
 const sub = (topicList: string[], groupKey: string, resolver: GroupResolver, subscriber: Subscriber) =>
   registry
     .subscribe({ providerId: "default", topics: topicList, groupKey, resolver, subscriber })
-    .then((m) => m.unsubscribe);
+    .then((m) => () => m.unsubscribe());
 const publish = (topic: string, body: string) => memory.publish(topic, bytes(body));
 
 describe("TriggerRegistry: deduplication", () => {
@@ -186,6 +187,55 @@ describe("TriggerRegistry: leaving", () => {
     expect(spy.subscribeCalls).toEqual([["e"], ["e"]]);
     await publish("e", "{}");
     await vi.waitFor(() => expect(c.got).toEqual(["new:e:{}"]));
+  });
+});
+
+describe("TriggerRegistry: what a joining subscriber reuses, and eviction", () => {
+  it("resolverOf names the group's resolver while the group exists, and nothing for another key", async () => {
+    const r = echo();
+    const key = sourceKey("default", ["e"], undefined);
+    expect(registry.resolverOf(key, "g")).toBeUndefined();
+    const leave = await sub(["e"], "g", r, new Client());
+    expect(registry.resolverOf(key, "g")).toBe(r);
+    expect(registry.resolverOf(key, "other")).toBeUndefined();
+    expect(registry.resolverOf(sourceKey("default", ["f"], undefined), "g")).toBeUndefined();
+    leave();
+    expect(registry.resolverOf(key, "g")).toBeUndefined();
+  });
+
+  it("evicts subscribers whose evict is a function or an object's method, and they leave the group", async () => {
+    const reasons: string[] = [];
+    const a = new Client();
+    const b = new Client();
+    const kept = new Client();
+    const base = { providerId: "default", topics: ["e"], resolver: echo() } as const;
+    await registry.subscribe({
+      ...base,
+      groupKey: "old",
+      subscriber: a,
+      tag: "old",
+      evict: (r) => reasons.push(`fn:${r}`),
+    });
+    await registry.subscribe({
+      ...base,
+      groupKey: "old",
+      subscriber: b,
+      tag: "old",
+      evict: { evict: (r: string) => reasons.push(`obj:${r}`) },
+    });
+    await registry.subscribe({
+      ...base,
+      groupKey: "new",
+      subscriber: kept,
+      tag: "new",
+      evict: () => reasons.push("wrong"),
+    });
+    expect(registry.evict((tag) => (tag === "old" ? "reloaded" : undefined))).toBe(2);
+    expect(reasons.sort()).toEqual(["fn:reloaded", "obj:reloaded"]);
+    expect(registry.groupCount).toBe(1);
+    await publish("e", "{}");
+    await vi.waitFor(() => expect(kept.got).toEqual(["e:{}"]));
+    expect([a.got, b.got]).toEqual([[], []]);
   });
 });
 
