@@ -8,6 +8,7 @@ import { CloseCode, closeReason } from "../protocol/graphql-transport-ws.js";
 import type { AuthInfo, EventMeta } from "../engine/types.js";
 import { clientError, ErrorCode, publicMessage } from "../errors.js";
 import { limitError } from "../security/limits.js";
+import { Operations } from "./operations.js";
 import type {
   OperationRequest,
   OperationSink,
@@ -62,7 +63,7 @@ export abstract class BaseSession {
   private initTimer: unknown;
   /** Cancels the token-expiry watch; set only while an expiring token is in use. */
   private unwatchExpiry: (() => void) | undefined;
-  protected readonly ops = new Map<string, RunningOperation>();
+  protected readonly ops = new Operations<RunningOperation>();
   /** At-least-once operations, whose newest cursor idle clients are sent (created on first use). */
   private cursorOps: Map<string, OperationFrameSink> | undefined;
   abstract readonly frames: OperationFrames;
@@ -200,7 +201,7 @@ export abstract class BaseSession {
   private expire(): void {
     if (this.state === "closed") return;
     const errors = [clientError(ErrorCode.TOKEN_EXPIRED, "the token expired; send a fresh one before exp")];
-    for (const id of [...this.ops.keys()]) this.send(this.frames.error(id, errors));
+    for (const id of this.ops.ids()) this.send(this.frames.error(id, errors));
     this.closeWith(CloseCode.Forbidden, "Forbidden: token expired");
   }
 
@@ -303,7 +304,7 @@ export abstract class BaseSession {
   /** Shutdown: tell every operation it is over, then close 1001. */
   goAway(): void {
     if (this.state === "closed") return;
-    for (const id of [...this.ops.keys()]) this.send(this.frames.complete(id));
+    for (const id of this.ops.ids()) this.send(this.frames.complete(id));
     this.closeWith(1001, "server shutting down");
   }
 
