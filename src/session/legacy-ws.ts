@@ -14,10 +14,11 @@ import {
   parseLegacyClientMessage,
 } from "../protocol/graphql-ws-legacy.js";
 import { BaseSession, type OperationFrames } from "./base.js";
+import { sharedPrefixes } from "./prefixes.js";
 import type { RequestContext, SessionDeps, SessionSocket } from "./socket.js";
 
 const FRAMES: OperationFrames = {
-  nextPrefix: dataFramePrefix,
+  nextPrefix: sharedPrefixes(dataFramePrefix),
   nextSuffix: DATA_FRAME_SUFFIX,
   error,
   complete,

@@ -14,10 +14,11 @@ import {
   pong,
 } from "../protocol/graphql-transport-ws.js";
 import { BaseSession, type OperationFrames } from "./base.js";
+import { sharedPrefixes } from "./prefixes.js";
 import type { RequestContext, SessionDeps, SessionSocket } from "./socket.js";
 
 const FRAMES: OperationFrames = {
-  nextPrefix: nextFramePrefix,
+  nextPrefix: sharedPrefixes(nextFramePrefix),
   nextSuffix: NEXT_FRAME_SUFFIX,
   error: errorMessage,
   complete,
