@@ -23,18 +23,29 @@ import type { HeaderCapture } from "./headers.js";
 import { Reply } from "./reply.js";
 import { SendBudget, SlowClientPolicy } from "./send-budget.js";
 
-/** Per-socket user data: kept minimal, it exists 10k+ times. */
+/**
+ * Per-socket user data. uWS copies its properties onto each WebSocket object (an out-of-object
+ * property array per socket: ~100 B with the seven fields this had), so it is one reference to
+ * the socket's own state.
+ */
 interface SocketData {
-  session: BaseSession | undefined;
-  socket: UwsSocket | undefined;
-  closed: boolean;
-  legacy: boolean;
+  readonly socket: UwsSocket;
+}
+
+/** What a socket needs until it opens: who connected, its subprotocol, a refused token. */
+interface Opening {
   /** Who connected (address, identity from the upgrade header); handed to the session on open. */
-  ctx: RequestContext;
+  readonly ctx: RequestContext;
+  readonly legacy: boolean;
   /** Why the upgrade's token was refused: the socket closes 4401 at once with this reason. */
-  refused: string | undefined;
-  /** The connection limiter's ticket, given back on close. */
-  ticket: number;
+  readonly refused: string | undefined;
+}
+
+/** What every socket shares (one reference per socket rather than three). */
+interface Outbox {
+  readonly queue: FlushQueue;
+  readonly budget: SendBudget;
+  readonly policy: SlowClientPolicy;
 }
 
 export interface WsStats {
@@ -73,6 +84,10 @@ class FlushQueue {
 }
 
 class UwsSocket implements SessionSocket {
+  /** Set when uWS opens the socket; no frame is sent before. */
+  private ws!: WebSocket<SocketData>;
+  session: BaseSession | undefined;
+  closed = false;
   /**
    * Frames since the last flush, kept as the strings they are made of: the first as
    * (head, body, tail), a whole frame as (frame, "", ""); from the second on, all of them as flat
@@ -89,26 +104,43 @@ class UwsSocket implements SessionSocket {
    * while a backlog shrinks, down to 0), so it is current without a native call before writing.
    */
   private held = 0;
+  /** Until open. */
+  private opening: Opening | undefined;
 
   constructor(
-    private readonly ws: WebSocket<SocketData>,
-    private readonly data: SocketData,
-    private readonly queue: FlushQueue,
-    private readonly budget: SendBudget,
-    private readonly policy: SlowClientPolicy,
-  ) {}
+    private readonly out: Outbox,
+    /** The connection limiter's ticket, given back on close. */
+    readonly ticket: number,
+    opening: Opening,
+  ) {
+    this.opening = opening;
+  }
+
+  /**
+   * uWS opened the socket: its session starts, joins `sessions`, and closes at once when the
+   * token was refused (after joining: the close handler may run inside the close and leaves it).
+   */
+  open(ws: WebSocket<SocketData>, deps: SessionDeps, sessions: Set<BaseSession>): void {
+    const { ctx, legacy, refused } = this.opening!;
+    this.opening = undefined;
+    this.ws = ws;
+    const session = legacy ? new LegacyWsSession(this, deps, ctx) : new TransportWsSession(this, deps, ctx);
+    this.session = session;
+    sessions.add(session);
+    if (refused !== undefined) session.closeWith(CloseCode.Unauthorized, refused);
+  }
 
   send(frame: string): void {
     this.sendSpliced(frame, "", "");
   }
 
   sendSpliced(prefix: string, body: string, suffix: string): void {
-    if (this.data.closed) return;
+    if (this.closed) return;
     if (this.head === undefined) {
       this.head = prefix;
       this.body = body;
       this.tail = suffix;
-      this.queue.add(this);
+      this.out.queue.add(this);
     } else if (this.more === undefined) this.more = [this.head, this.body, this.tail, prefix, body, suffix];
     else this.more.push(prefix, body, suffix);
   }
@@ -128,9 +160,10 @@ class UwsSocket implements SessionSocket {
     this.more = undefined;
     this.body = "";
     this.tail = "";
-    if (head === undefined || this.data.closed) return;
+    if (head === undefined || this.closed) return;
+    const budget = this.out.budget;
     if (more === undefined) {
-      if (this.budget.exceeded(this.held)) {
+      if (budget.exceeded(this.held)) {
         this.overLimit(1);
         return;
       }
@@ -149,7 +182,7 @@ class UwsSocket implements SessionSocket {
       }
     };
     while (i < more.length) {
-      if (this.budget.exceeded(this.held)) {
+      if (budget.exceeded(this.held)) {
         this.overLimit((more.length - i) / 3);
         return;
       }
@@ -160,26 +193,26 @@ class UwsSocket implements SessionSocket {
 
   /** Reads uWS's buffered amount into the budget (after a write, on drain). */
   observe(): void {
-    if (!this.data.closed) this.held = this.budget.track(this.held, this.ws.getBufferedAmount());
+    if (!this.closed) this.held = this.out.budget.track(this.held, this.ws.getBufferedAmount());
   }
 
   /** The socket is gone: it holds nothing any more. */
   released(): void {
-    this.held = this.budget.track(this.held, 0);
+    this.held = this.out.budget.track(this.held, 0);
   }
 
   private overLimit(frames: number): void {
-    this.policy.refuse(frames, () =>
-      this.data.session?.closeWith(CloseCode.SlowConsumer, "client too slow: send buffer full"),
+    this.out.policy.refuse(frames, () =>
+      this.session?.closeWith(CloseCode.SlowConsumer, "client too slow: send buffer full"),
     );
   }
 
   close(code: number, reason: string): void {
-    if (this.data.closed) return;
+    if (this.closed) return;
     // Frames queued before the close (a final `complete`) go first.
     this.flush();
-    if (this.data.closed) return;
-    this.data.closed = true;
+    if (this.closed) return;
+    this.closed = true;
     this.ws.end(code, reason);
   }
 }
@@ -222,8 +255,8 @@ export function mountWebSocket(app: TemplatedApp, o: WebSocketOptions): WebSocke
       return budget.bytes;
     },
   };
-  const queue = new FlushQueue();
   const policy = new SlowClientPolicy(config.limits.slow_client_policy, stats);
+  const out: Outbox = { queue: new FlushQueue(), budget, policy };
   const sessions = new Set<BaseSession>();
   const deps: SessionDeps = {
     engine: o.engine,
@@ -268,10 +301,6 @@ export function mountWebSocket(app: TemplatedApp, o: WebSocketOptions): WebSocke
         const trace = traceContextOf((h) => req.getHeader(h) || undefined);
         if (trace) ctx.trace = trace;
       }
-      if (o.captureTrace) {
-        const trace = traceContextOf((h) => req.getHeader(h) || undefined);
-        if (trace) ctx.trace = trace;
-      }
       // Counted before the token is checked (which may wait for a JWKS fetch): a client that
       // leaves meanwhile gives its slot back; an upgraded socket gives it back on close.
       const ticket = admitConnection(reply, clientKey(res), admission);
@@ -282,15 +311,7 @@ export function mountWebSocket(app: TemplatedApp, o: WebSocketOptions): WebSocke
         reply.cork(() => {
           reply.handedOver();
           res.upgrade<SocketData>(
-            {
-              session: undefined,
-              socket: undefined,
-              closed: false,
-              legacy: protocol === "graphql-ws",
-              ctx,
-              refused,
-              ticket,
-            },
+            { socket: new UwsSocket(out, ticket, { ctx, legacy: protocol === "graphql-ws", refused }) },
             key,
             offersSubprotocols(header) ? protocol : "",
             extensions,
@@ -303,44 +324,38 @@ export function mountWebSocket(app: TemplatedApp, o: WebSocketOptions): WebSocke
       authenticate(security, req.getHeader(security.headerName), ctx, upgrade);
     },
     open: (ws) => {
-      const data = ws.getUserData();
-      const socket = new UwsSocket(ws, data, queue, budget, policy);
-      data.socket = socket;
-      data.session = data.legacy
-        ? new LegacyWsSession(socket, deps, data.ctx)
-        : new TransportWsSession(socket, deps, data.ctx);
-      sessions.add(data.session);
+      // Counted before the session may close itself (a refused token): close uncounts it.
       stats.connections++;
-      if (data.refused !== undefined) data.session.closeWith(CloseCode.Unauthorized, data.refused);
+      ws.getUserData().socket.open(ws, deps, sessions);
     },
     message: (ws, message) => {
       if (message.byteLength > config.limits.max_message_size) {
         counter.refused("max_message_size");
-        ws.getUserData().session?.closeWith(
+        ws.getUserData().socket.session?.closeWith(
           1009,
           `message larger than ${config.limits.max_message_size} bytes`,
         );
         return;
       }
       try {
-        ws.getUserData().session?.onMessage(message);
+        ws.getUserData().socket.session?.onMessage(message);
       } catch (err) {
         // Sessions never throw on client input; this is a bug, contained to this socket.
         logger.error({ err: (err as Error).message }, "session error");
-        ws.getUserData().session?.closeWith(CloseCode.InternalServerError, "internal error");
+        ws.getUserData().socket.session?.closeWith(CloseCode.InternalServerError, "internal error");
       }
     },
-    drain: (ws) => ws.getUserData().socket?.observe(),
+    drain: (ws) => ws.getUserData().socket.observe(),
     close: (ws) => {
-      const data = ws.getUserData();
-      admission.limiter.release(data.ticket);
-      data.closed = true;
-      data.socket?.released();
-      data.socket = undefined;
-      if (data.session) {
-        data.session.onClosed();
-        sessions.delete(data.session);
-        data.session = undefined;
+      const socket = ws.getUserData().socket;
+      admission.limiter.release(socket.ticket);
+      socket.closed = true;
+      socket.released();
+      const session = socket.session;
+      if (session) {
+        session.onClosed();
+        sessions.delete(session);
+        socket.session = undefined;
         stats.connections--;
       }
     },
