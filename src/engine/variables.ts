@@ -53,14 +53,28 @@ export function subscriptionArgs(
   }
 }
 
-/** Deterministic JSON for group keys: object keys sorted so {a,b} and {b,a} share a group. */
+/**
+ * Deterministic JSON for group keys: object keys sorted so {a,b} and {b,a} share a group. Runs
+ * once per subscribe (twice with claims), so it builds the text directly rather than through
+ * arrays of keys and entries.
+ */
 export function stableJson(v: unknown): string {
   if (v === null || typeof v !== "object") return JSON.stringify(v) ?? "null";
-  if (Array.isArray(v)) return `[${v.map(stableJson).join(",")}]`;
+  if (Array.isArray(v)) {
+    let out = "[";
+    for (let i = 0; i < v.length; i++) out += i === 0 ? stableJson(v[i]) : `,${stableJson(v[i])}`;
+    return `${out}]`;
+  }
   const obj = v as Record<string, unknown>;
-  return `{${Object.keys(obj)
-    .sort()
-    .filter((k) => obj[k] !== undefined)
-    .map((k) => `${JSON.stringify(k)}:${stableJson(obj[k])}`)
-    .join(",")}}`;
+  const keys = Object.keys(obj);
+  if (keys.length > 1) keys.sort();
+  let out = "{";
+  let first = true;
+  for (const k of keys) {
+    const x = obj[k];
+    if (x === undefined) continue;
+    out += `${first ? "" : ","}${JSON.stringify(k)}:${stableJson(x)}`;
+    first = false;
+  }
+  return `${out}}`;
 }

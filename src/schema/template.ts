@@ -75,10 +75,17 @@ function lookup(root: unknown, path: readonly string[]): unknown {
   return v;
 }
 
-function scalarText(v: unknown, where: string): string {
+function scalarText(v: unknown, part: PlaceholderPart): string {
   if (typeof v === "string") return v;
   if (typeof v === "number" || typeof v === "boolean" || typeof v === "bigint") return String(v);
-  throw new StreamgateError(ErrorCode.TEMPLATE_INVALID, `${where} did not render to a scalar value`);
+  throw new StreamgateError(ErrorCode.TEMPLATE_INVALID, `${where(part)} did not render to a scalar value`);
+}
+
+type PlaceholderPart = Exclude<TemplatePart, { kind: "text" }>;
+
+/** How a placeholder is named in errors (built only for one: rendering runs per subscribe). */
+function where(part: PlaceholderPart): string {
+  return `{{ ${part.kind === "arg" ? "args" : "request.auth.claims"}.${part.path.join(".")} }}`;
 }
 
 /**
@@ -94,32 +101,41 @@ export function renderTemplate(
   maxResults = Number.POSITIVE_INFINITY,
 ): string[] {
   if (t.isStatic) return [t.source];
+  // Built in place: a connection burst renders one template per subscribe.
   let acc: string[] = [""];
   for (const part of t.parts) {
     if (part.kind === "text") {
-      acc = acc.map((s) => s + part.text);
+      for (let i = 0; i < acc.length; i++) acc[i] += part.text;
       continue;
     }
-    const where = `{{ ${part.kind === "arg" ? "args" : "request.auth.claims"}.${part.path.join(".")} }}`;
     const root = part.kind === "arg" ? ctx.args : ctx.claims;
     if (part.kind === "claim" && !ctx.claims) {
-      throw new StreamgateError(ErrorCode.TEMPLATE_INVALID, `${where} needs an authenticated request`);
+      throw new StreamgateError(ErrorCode.TEMPLATE_INVALID, `${where(part)} needs an authenticated request`);
     }
     const value = lookup(root, part.path);
     if (value === undefined || value === null) {
-      throw new StreamgateError(ErrorCode.TEMPLATE_INVALID, `${where} has no value`);
+      throw new StreamgateError(ErrorCode.TEMPLATE_INVALID, `${where(part)} has no value`);
     }
-    const list: unknown[] = Array.isArray(value) ? value.flat(8) : [value];
-    if (acc.length * list.length > maxResults) {
+    const list: readonly unknown[] | undefined = Array.isArray(value) ? value.flat(8) : undefined;
+    const count = list ? list.length : 1;
+    if (acc.length * count > maxResults) {
       throw new StreamgateError(
         ErrorCode.LIMIT_EXCEEDED,
-        `${where} renders ${acc.length * list.length} topics; the limit is ${maxResults}`,
+        `${where(part)} renders ${acc.length * count} topics; the limit is ${maxResults}`,
       );
     }
-    const values = list.map((v) => scalarText(v, where));
+    if (!list) {
+      // One value (the usual case): no list of values, no product.
+      const v = scalarText(value, part);
+      const problem = check?.(v);
+      if (problem) throw new StreamgateError(ErrorCode.SUBJECT_INVALID, `${where(part)}: ${problem}`);
+      for (let i = 0; i < acc.length; i++) acc[i] += v;
+      continue;
+    }
+    const values = list.map((v) => scalarText(v, part));
     for (const v of values) {
       const problem = check?.(v);
-      if (problem) throw new StreamgateError(ErrorCode.SUBJECT_INVALID, `${where}: ${problem}`);
+      if (problem) throw new StreamgateError(ErrorCode.SUBJECT_INVALID, `${where(part)}: ${problem}`);
     }
     const next: string[] = [];
     for (const prefix of acc) for (const v of values) next.push(prefix + v);
