@@ -3,6 +3,7 @@
  * stop, draining clients within the grace period.
  */
 import { hostname } from "node:os";
+import { isMainThread } from "node:worker_threads";
 import { splitAddr } from "./config/listen.js";
 import type { Config } from "./config/types.js";
 import { mountPlayground, type PlaygroundExamples } from "./demo/playground.js";
@@ -10,6 +11,7 @@ import { Engine } from "./engine/engine.js";
 import { ErrorCode, StreamgateError } from "./errors.js";
 import { connectionCap, openFileLimit } from "./observability/fd-limit.js";
 import { startHeapTrim } from "./observability/heap-trim.js";
+import { startYoungGenGuard, type YoungGenGuard } from "./observability/young-gen.js";
 import { createMetrics } from "./observability/metrics.js";
 import type { Logger } from "./observability/logger.js";
 import { createProviders, type ManagedProvider } from "./providers/factory.js";
@@ -65,6 +67,23 @@ export interface Router {
 }
 
 export async function startRouter(config: Config, options: RouterOptions): Promise<Router> {
+  // From the very start, so composition and planning do not grow V8's young generation either.
+  // A lone router only: with worker threads V8's flag is the process's, and no single worker's
+  // deliveries say whether the others need a larger one, so V8 keeps its own sizing there.
+  const youngGen = isMainThread ? startYoungGenGuard() : undefined;
+  try {
+    return await start(config, options, youngGen);
+  } catch (err) {
+    youngGen?.stop();
+    throw err;
+  }
+}
+
+async function start(
+  config: Config,
+  options: RouterOptions,
+  youngGen: YoungGenGuard | undefined,
+): Promise<Router> {
   const { logger, cluster } = options;
   // First: a config it refuses (require_authentication without jwt) fails before anything starts.
   const security = await Security.create(config);
@@ -185,6 +204,7 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
   });
   const boundPort = uws.us_socket_local_port(listenSocket);
   let trims = 0;
+  youngGen?.watch(() => engine.fanoutCounters.deliveries);
   const stopHeapTrim = startHeapTrim(
     () => websocket.stats.connections,
     (r) =>
@@ -208,6 +228,7 @@ export async function startRouter(config: Config, options: RouterOptions): Promi
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       stopHeapTrim();
+      youngGen?.stop();
       security.stop();
       websocket.close();
       stopListening();
