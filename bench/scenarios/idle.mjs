@@ -3,7 +3,25 @@
  * and per client), kernel socket memory, idle CPU over the hold, and the connect rate.
  */
 import { mb, rssSampler, round1, sleep } from "../lib/harness.mjs";
-import { smapsRollup, sockstat } from "../lib/sys.mjs";
+import { readFileSync } from "node:fs";
+import { smapsRollup, sockstat, tree } from "../lib/sys.mjs";
+
+/**
+ * VmHWM summed over the stack's processes: the most RSS each ever held, which for a stack started
+ * for this run is the connect burst (the RSS sampler starts only after connecting).
+ */
+function peakRss(pids) {
+  let total = 0;
+  for (const pid of tree(pids)) {
+    try {
+      const kb = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+      total += Number(kb ?? 0) * 1024;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return total;
+}
 import { checkStats, generatorCpu } from "./common.mjs";
 
 export default {
@@ -49,6 +67,7 @@ export default {
     const status = await ctx.gen.status();
     const stats = await ctx.gen.stats({});
     const smaps = smapsRollup(ctx.pids[0]);
+    const hwm = peakRss(ctx.pids);
     if (opts.heapSnapshot) await ctx.heapSnapshot(`${opts.clients}-idle`);
     const failures = checkStats({ ...stats, missingClients: 0 }, "idle");
     if (connect.acked !== opts.clients)
@@ -64,6 +83,7 @@ export default {
         rssEmptyMB: mb(ctx.rssEmpty),
         rssMB: mb(rss),
         rssMaxMB: mb(mem.maxRss),
+        rssPeakHwmMB: mb(hwm),
         rssHalfMB: mb(rssHalf),
         rssPerClientKiB: round1((rss - ctx.rssEmpty) / opts.clients / 1024),
         rssFullEarlyMB: mb(rssFullEarly),
