@@ -3,6 +3,8 @@
  * Process entry: options, config, start, signals. Exit codes: 0 ok / clean shutdown, 1 bad config
  * or start failure.
  */
+// First: keeps V8's young generation from growing while the other modules load (see there).
+import "./observability/hold-young-gen.js";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { loadConfigIsolated } from "./config/load-isolated.js";
@@ -11,6 +13,7 @@ import type { DemoSubgraph } from "./demo/entity-subgraph.js";
 import { errorMessage, StreamgateError } from "./errors.js";
 import { fdLimitWarning, openFileLimit } from "./observability/fd-limit.js";
 import { createLogger } from "./observability/logger.js";
+import { releaseYoungGeneration } from "./observability/young-gen.js";
 import { installReloadTriggers } from "./reload-trigger.js";
 
 // The router, the demo and the config check are imported where they run, not here: with workers
@@ -128,7 +131,9 @@ async function main(): Promise<number> {
   const logger = createLogger((level as LogLevel | undefined) ?? config.log_level);
   const embedded = !path;
   if (!embedded && (await import("./workers/count.js")).workerCount(config.workers) > 1) {
-    // This thread becomes the primary; each worker thread runs a router (src/workers).
+    // This thread becomes the primary; each worker thread runs a router (src/workers). V8 sizes
+    // their young generations itself (the guard is a lone router's).
+    releaseYoungGeneration();
     return serve(config, overrides, logger, async () => {
       const p = await (await import("./workers/primary.js")).startPrimary(config, logger, level);
       return { ...p, fields: { workers: p.workers } };
