@@ -7,7 +7,7 @@
  * kept for the connection's life, which a larger young generation only copies once more before
  * promoting; under a sustained event load the larger one does pay (fewer scavenges per delivery:
  * 1 MB semi-spaces cost ~4% of deliveries/s at 700k/s, nothing at 100k/s;
- * bench/results/ab-semi-space), so growth is allowed while deliveries run above `busyPerSecond`.
+ * bench/results/ab-semi-space), so growth is allowed while deliveries keep running.
  *
  * Mechanism: V8 reads `--semi-space-growth-factor` each time it grows new space, and 1 means
  * "grow to 1×", i.e. stay. Set at run time with v8.setFlagsFromString; on the command line V8
@@ -19,13 +19,19 @@ import { setFlagsFromString } from "node:v8";
 export interface YoungGenOptions {
   /** Deliveries per second from which the young generation may grow (V8's own sizing). */
   readonly busyPerSecond: number;
+  /** Busy periods in a row before it may grow (a few warm-up events are not a load). */
+  readonly busyPeriods: number;
   /** Quiet periods in a row before it is held again. */
   readonly quietPeriods: number;
   /** How often the deliveries counter is read, ms. */
   readonly periodMs: number;
 }
 
-const DEFAULTS: YoungGenOptions = { busyPerSecond: 100_000, quietPeriods: 5, periodMs: 2000 };
+/**
+ * Any sustained event flow releases it (1 event/s to 10k subscribers is 10k deliveries/s): the
+ * hold is for start-up and connection bursts, not for serving events.
+ */
+const DEFAULTS: YoungGenOptions = { busyPerSecond: 5000, busyPeriods: 3, quietPeriods: 30, periodMs: 1000 };
 
 /** V8's default growth factor: the semi-spaces double. */
 const V8_DEFAULT_GROWTH = 2;
@@ -51,24 +57,25 @@ export function releaseYoungGeneration(): void {
 /** Decides from successive readings of the deliveries counter whether growth is allowed (pure). */
 export class DeliveryLoad {
   private last: number | undefined;
-  private quiet = 0;
+  /** Periods in a row on the other side of the threshold from `busy`. */
+  private run = 0;
   busy = false;
 
-  constructor(private readonly opts: Pick<YoungGenOptions, "busyPerSecond" | "quietPeriods">) {}
+  constructor(
+    private readonly opts: Pick<YoungGenOptions, "busyPerSecond" | "busyPeriods" | "quietPeriods">,
+  ) {}
 
   /** Feeds a reading taken `seconds` after the previous one; true when `busy` changed. */
   read(count: number, seconds: number): boolean {
     const rate = this.last === undefined || seconds <= 0 ? 0 : (count - this.last) / seconds;
     this.last = count;
-    if (rate >= this.opts.busyPerSecond) {
-      this.quiet = 0;
-      if (this.busy) return false;
-      this.busy = true;
-      return true;
+    if (rate >= this.opts.busyPerSecond === this.busy) {
+      this.run = 0;
+      return false;
     }
-    if (!this.busy || ++this.quiet < this.opts.quietPeriods) return false;
-    this.busy = false;
-    this.quiet = 0;
+    if (++this.run < (this.busy ? this.opts.quietPeriods : this.opts.busyPeriods)) return false;
+    this.busy = !this.busy;
+    this.run = 0;
     return true;
   }
 }

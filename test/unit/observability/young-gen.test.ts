@@ -24,32 +24,41 @@ function survivors(mb: number): unknown[] {
 afterEach(() => releaseYoungGeneration());
 
 describe("DeliveryLoad", () => {
-  const opts = { busyPerSecond: 1000, quietPeriods: 3 };
+  const opts = { busyPerSecond: 1000, busyPeriods: 2, quietPeriods: 3 };
 
-  it("turns busy at the first period at or above the rate, and only says so once", () => {
+  it("turns busy after that many periods in a row at or above the rate, and says so once", () => {
     const load = new DeliveryLoad(opts);
     expect(load.read(0, 0)).toBe(false);
     expect(load.read(500, 1)).toBe(false); // 500/s
+    expect(load.read(2500, 2)).toBe(false); // 1000/s: one busy period
     expect(load.busy).toBe(false);
-    expect(load.read(2500, 2)).toBe(true); // 1000/s
+    expect(load.read(4000, 1)).toBe(true); // two in a row
     expect(load.busy).toBe(true);
     expect(load.read(10_000, 1)).toBe(false); // still busy: no change
+  });
+
+  it("does not count a burst of warm-up events as a load: a quiet period in between starts over", () => {
+    const load = new DeliveryLoad(opts);
+    load.read(0, 0);
+    expect([load.read(5000, 1), load.read(5000, 1), load.read(10_000, 1)]).toEqual([false, false, false]);
+    expect(load.busy).toBe(false);
   });
 
   it("turns quiet only after that many quiet periods in a row; a busy one in between starts over", () => {
     const load = new DeliveryLoad(opts);
     load.read(0, 0);
     load.read(5000, 1);
+    load.read(10_000, 1);
     expect(load.busy).toBe(true);
-    expect([load.read(5100, 1), load.read(5200, 1)]).toEqual([false, false]);
-    expect(load.read(9000, 1)).toBe(false); // busy again
-    expect([load.read(9000, 1), load.read(9000, 1)]).toEqual([false, false]);
-    expect(load.read(9000, 1)).toBe(true);
+    expect([load.read(10_100, 1), load.read(10_200, 1)]).toEqual([false, false]);
+    expect(load.read(19_000, 1)).toBe(false); // busy again
+    expect([load.read(19_000, 1), load.read(19_000, 1)]).toEqual([false, false]);
+    expect(load.read(19_000, 1)).toBe(true);
     expect(load.busy).toBe(false);
   });
 
   it("reads no rate from the first reading or a zero-length period", () => {
-    const load = new DeliveryLoad(opts);
+    const load = new DeliveryLoad({ ...opts, busyPeriods: 1 });
     expect(load.read(1e9, 1)).toBe(false);
     expect(load.read(2e9, 0)).toBe(false);
     expect(load.busy).toBe(false);
