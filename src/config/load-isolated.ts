@@ -5,17 +5,11 @@
  * process that exits gives all of it back. From TypeScript sources (unit tests) it runs in-process.
  * The same pattern as composition (src/schema/compose.ts).
  */
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import {
-  ErrorCode,
-  type ErrorCodeValue,
-  errorMessage,
-  StreamgateAggregateError,
-  StreamgateError,
-} from "../errors.js";
+import { ErrorCode, type ErrorCodeValue, StreamgateAggregateError, StreamgateError } from "../errors.js";
+import { runJsonChild } from "../process/json-child.js";
 import { trustedConfig } from "./frozen.js";
 import type { Config } from "./types.js";
 
@@ -57,28 +51,10 @@ async function inProcess(req: LoadRequest): Promise<LoadAnswer> {
 }
 
 function inChild(req: LoadRequest): Promise<LoadAnswer> {
-  return new Promise((resolveAnswer, reject) => {
-    const child = spawn(process.execPath, [CHILD], { stdio: ["pipe", "pipe", "pipe"] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (d: Buffer) => out.push(d));
-    child.stderr.on("data", (d: Buffer) => err.push(d));
-    child.on("error", reject);
-    const failed = (why: string): void =>
-      reject(
-        new StreamgateError(
-          ErrorCode.CONFIG_READ,
-          `${req.path}: the configuration reader process failed: ${why}`,
-        ),
-      );
-    child.on("exit", (code) => {
-      if (code !== 0) return failed(`exited with ${code}: ${Buffer.concat(err).toString().slice(0, 2000)}`);
-      try {
-        resolveAnswer(JSON.parse(Buffer.concat(out).toString("utf8")) as LoadAnswer);
-      } catch (e) {
-        failed(errorMessage(e));
-      }
-    });
-    child.stdin.end(JSON.stringify(req));
-  });
+  return runJsonChild<LoadAnswer>(
+    CHILD,
+    req,
+    (why) =>
+      new StreamgateError(ErrorCode.CONFIG_READ, `${req.path}: the configuration reader process ${why}`),
+  );
 }

@@ -5,7 +5,7 @@
  * memory"). From TypeScript sources (unit tests) it runs in-process.
  */
 import { ErrorCode, StreamgateError } from "../errors.js";
-import { spawn } from "node:child_process";
+import { runJsonChild } from "../process/json-child.js";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
@@ -57,29 +57,9 @@ export function compose(services: readonly ServiceSdl[]): Promise<ComposeResult>
 /** Composes in a child process when the compiled child script exists, else in-process. */
 export async function composeInChild(services: readonly ServiceSdl[]): Promise<ComposeResult> {
   if (!import.meta.url.endsWith(".js") || !existsSync(CHILD)) return composeInProcess(services);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD], { stdio: ["pipe", "pipe", "pipe"] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (d: Buffer) => out.push(d));
-    child.stderr.on("data", (d: Buffer) => err.push(d));
-    child.on("error", reject);
-    child.on("exit", (code) => {
-      if (code !== 0) {
-        reject(
-          new StreamgateError(
-            ErrorCode.SCHEMA_COMPOSITION,
-            `composition process exited with ${code}: ${Buffer.concat(err).toString().slice(0, 2000)}`,
-          ),
-        );
-        return;
-      }
-      try {
-        resolve(JSON.parse(Buffer.concat(out).toString("utf8")) as ComposeResult);
-      } catch (e) {
-        reject(e);
-      }
-    });
-    child.stdin.end(JSON.stringify(services));
-  });
+  return runJsonChild<ComposeResult>(
+    CHILD,
+    services,
+    (why) => new StreamgateError(ErrorCode.SCHEMA_COMPOSITION, `composition process ${why}`),
+  );
 }
