@@ -33,6 +33,13 @@ const portFromJsonLine = (line) => {
 
 let starts = 0;
 
+/** The other build of a before/after run (STREAMGATE_BASE_CLI), for the `*-base` stacks. */
+function baseCli(stack) {
+  const cli = process.env.STREAMGATE_BASE_CLI;
+  if (!cli) throw new Error(`${stack} needs STREAMGATE_BASE_CLI=<path to another build's cli.js>`);
+  return cli;
+}
+
 /**
  * Streamgate's config for a run (YAML is JSON's superset: we write JSON). `variant` (a
  * lib/variants.mjs entry) adds its sections (authentication, delivery...) and SDL options.
@@ -161,21 +168,13 @@ export const STACKS = {
     label: "Streamgate, the build at $STREAMGATE_BASE_CLI (before/after runs)",
     brokers: ["nats", "redis", "kafka", "memory", "jetstream"],
     fdsPerClient: 1,
-    async start(opts) {
-      const cli = process.env.STREAMGATE_BASE_CLI;
-      if (!cli) throw new Error("streamgate-base needs STREAMGATE_BASE_CLI=<path to another build's cli.js>");
-      return STACKS.streamgate.start({ ...opts, cli });
-    },
+    start: async (opts) => STACKS.streamgate.start({ ...opts, cli: baseCli("streamgate-base") }),
   },
   "streamgate-auto-base": {
     label: "Streamgate (workers: auto), the build at $STREAMGATE_BASE_CLI",
     brokers: ["nats", "redis", "kafka", "memory", "jetstream"],
     fdsPerClient: 1,
-    async start(opts) {
-      const cli = process.env.STREAMGATE_BASE_CLI;
-      if (!cli) throw new Error("streamgate-auto-base needs STREAMGATE_BASE_CLI=<path to another build's cli.js>");
-      return STACKS["streamgate-auto"].start({ ...opts, cli });
-    },
+    start: async (opts) => STACKS["streamgate-auto"].start({ ...opts, cli: baseCli("streamgate-auto-base") }),
   },
   ...Object.fromEntries(
     Object.entries(VARIANTS).map(([name, variant]) => [

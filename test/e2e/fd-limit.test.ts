@@ -5,46 +5,20 @@
  * /health/ready (`npm run bench -- ceiling`). Run under `prlimit` with 320 descriptors: the cap is
  * 320 - 256 (the reserve) = 64.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { CLI } from "../helpers/router.js";
+import { type RunningRouter, startRouterProcess } from "../helpers/router.js";
 
-let router: ChildProcess;
+let router: RunningRouter;
 let port = 0;
-const lines: Record<string, unknown>[] = [];
 
 beforeAll(async () => {
-  router = spawn("prlimit", ["--nofile=320:320", process.execPath, CLI, "--listen-addr", "127.0.0.1:0"], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let buffer = "";
-  port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("the router did not start")), 20_000);
-    router.stdout!.on("data", (d: Buffer) => {
-      buffer += d;
-      let nl = buffer.indexOf("\n");
-      while (nl >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        nl = buffer.indexOf("\n");
-        try {
-          const json = JSON.parse(line) as Record<string, unknown>;
-          lines.push(json);
-          if (typeof json.port === "number" && String(json.msg).includes("listening")) {
-            clearTimeout(timer);
-            resolve(json.port);
-          }
-        } catch {
-          // not a log line
-        }
-      }
-    });
-  });
+  router = await startRouterProcess(["--listen-addr", "127.0.0.1:0"], {}, ["prlimit", "--nofile=320:320"]);
+  port = router.port;
 });
 
-afterAll(() => {
-  router?.kill("SIGKILL");
+afterAll(async () => {
+  await router?.stop("SIGKILL");
 });
 
 function connect(): Promise<{ ws?: WebSocket; status?: number }> {
@@ -59,7 +33,7 @@ function connect(): Promise<{ ws?: WebSocket; status?: number }> {
 describe("open-file limit below max_connections", () => {
   it("says so at start, admits what the limit holds, refuses the rest with 503 and stays healthy", async () => {
     await new Promise((r) => setTimeout(r, 300)); // the warning follows the listening line
-    expect(lines.find((l) => String(l.msg).includes("are refused with 503"))).toMatchObject({
+    expect(router.logs.find((l) => String(l.msg).includes("are refused with 503"))).toMatchObject({
       open_files_limit: { soft: 320, hard: 320 },
     });
     const outcomes = await Promise.all(Array.from({ length: 100 }, () => connect()));
@@ -74,6 +48,6 @@ describe("open-file limit below max_connections", () => {
     const again = await connect();
     expect(again.ws).toBeDefined();
     again.ws!.close();
-    expect(router.exitCode).toBeNull();
+    expect(router.process.exitCode).toBeNull();
   });
 });

@@ -84,9 +84,12 @@ export function runCli(
 export function startRouterProcess(
   args: readonly string[],
   env: NodeJS.ProcessEnv = {},
+  /** A command that runs node for us, e.g. `["prlimit", "--nofile=320:320"]` (it must exec node, same pid). */
+  launcher: readonly string[] = [],
 ): Promise<RunningRouter> {
   return new Promise((done, fail) => {
-    const p = spawn(process.execPath, [CLI, ...args], {
+    const argv = [...launcher, process.execPath, CLI, ...args];
+    const p = spawn(argv[0]!, argv.slice(1), {
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
