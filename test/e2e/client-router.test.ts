@@ -157,17 +157,31 @@ describe("streamgate/client against the router", () => {
   });
 
   it("runs a mutation issued while the router is down once it is back", async () => {
-    const client = createClient({ ...base(router.ws), queueTimeout: 20_000 });
-    const sub = watch(client);
-    await publishUntilSeen(sub.values, "30");
-    await router.kill();
-    const pending = client.request({
-      query: 'mutation { updateEmployee(id: "31", update: {}) { success } }',
+    const closed: number[] = [];
+    const client = createClient({
+      ...base(router.ws),
+      queueTimeout: 20_000,
+      on: { closed: (e) => closed.push(e.code) },
     });
-    await new Promise((r) => setTimeout(r, 300));
-    await router.start();
-    await expect(pending).resolves.toEqual({ data: { updateEmployee: { success: true } } });
-    await client.dispose();
+    try {
+      const sub = watch(client);
+      await publishUntilSeen(sub.values, "30");
+      await router.kill();
+      // The router's process is gone, but the client learns it from the socket's close event,
+      // which can come later on a loaded machine. A mutation sent before that goes out on the
+      // dying socket and fails with OUTCOME_UNKNOWN (by design: it may have run). "Issued while
+      // the router is down" means after the client saw it go.
+      await vi.waitFor(() => expect(closed.length).toBeGreaterThan(0), { timeout: 10_000 });
+      const pending = client.request({
+        query: 'mutation { updateEmployee(id: "31", update: {}) { success } }',
+      });
+      pending.catch(() => {}); // asserted below; keeps an early rejection from going unhandled
+      await new Promise((r) => setTimeout(r, 300));
+      await router.start();
+      await expect(pending).resolves.toEqual({ data: { updateEmployee: { success: true } } });
+    } finally {
+      await client.dispose();
+    }
   });
 
   it("drops a connection that went silent (router stopped with SIGSTOP) and reconnects", async () => {
