@@ -61,7 +61,7 @@ events: { providers: { nats: [{ id: default, url: "memory://" }] } }
 limits: { max_subscriptions_per_connection: ${SUBS + 10}, max_backpressure: 268435456, max_total_backpressure: 536870912 }
 `,
   );
-  const proc = spawn(process.execPath, [join(ROOT, "dist/cli.js"), "--config", join(dir, "config.yaml")], {
+  const proc = spawn(process.execPath, [join(ROOT, "dist/bin/streamgate.js"), "--config", join(dir, "config.yaml")], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   await new Promise((done) => proc.stdout.on("data", (d) => String(d).includes("listening") && done()));

@@ -11,7 +11,7 @@
  *   node bench/resolve.mjs --render-only      re-renders bench/results/resolve.md from latest-resolve.json
  *
  * Processes: nats-server (`-a 127.0.0.1 -p <free port>`), the subgraph (bench/resolve-subgraph.mjs,
- * counts the requests it receives), and the router (`node dist/cli.js --config <tmp>/c.yaml`, pinned
+ * counts the requests it receives), and the router (`node dist/bin/streamgate.js --config <tmp>/c.yaml`, pinned
  * with `taskset -c <last core>`); this process (publisher + generator worker threads), the broker
  * and the subgraph share the other core(s).
  *
@@ -336,7 +336,7 @@ async function main() {
   }
   if (OPS.some((k) => !(Number.isInteger(k) && k > 0))) throw new Error("--ops: positive integers");
 
-  const CLI = join(sys.REPO_ROOT, "dist/cli.js");
+  const CLI = join(sys.REPO_ROOT, "dist/bin/streamgate.js");
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
   const command = `node bench/resolve.mjs ${process.argv.slice(2).join(" ")}`.trim();
   const log = (msg) => process.stderr.write(`[resolve ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -1021,7 +1021,7 @@ function renderMd(r, file) {
     "",
     "How it is measured:",
     "",
-    '- Processes: `nats-server -a 127.0.0.1 -p <free port>`; `bench/resolve-subgraph.mjs` (`@apollo/subgraph` schema on node:http, owns `Employee @key(fields: "id") { id name department }`, counts requests); `node dist/cli.js --config <tmp>/c.yaml` (`taskset -c <last core>`, 1 worker) with the event-driven subgraph `employeeUpdated(id: ID!): Employee! @edfs__natsSubscribe(subjects: ["employeeUpdated.{{ args.id }}"])` and the employees subgraph by `routing_url` + `schema_file`.',
+    '- Processes: `nats-server -a 127.0.0.1 -p <free port>`; `bench/resolve-subgraph.mjs` (`@apollo/subgraph` schema on node:http, owns `Employee @key(fields: "id") { id name department }`, counts requests); `node dist/bin/streamgate.js --config <tmp>/c.yaml` (`taskset -c <last core>`, 1 worker) with the event-driven subgraph `employeeUpdated(id: ID!): Employee! @edfs__natsSubscribe(subjects: ["employeeUpdated.{{ args.id }}"])` and the employees subgraph by `routing_url` + `schema_file`.',
     '- Clients: raw `ws` sockets speaking graphql-transport-ws over generator worker threads; client i subscribes with `subscription V<k> { employeeUpdated(id: "1") { id name department v<k>: name } }`, k = i mod K. Fresh clients per run; warm-up events until every subscription delivered once, then the subgraph\'s counters are reset.',
     "- Requests per event: `_entities` requests counted by the subgraph over the measured window ÷ events. The router's own `streamgate_subgraph_requests_total` delta and its resolutions per event (= number of groups) are in the JSON too.",
     '- Latency: events are `{"id":"1","ts":…}`; clients cannot see `ts` (not in the schema), so a client\'s k-th frame is matched to event k\'s recorded publish time. The subgraph tags `department` with the ordinal of the `_entities` request (`Engineering #m<n>`), which proves the match (tags increase strictly with event position at every client) and shows from the client side how many subgraph answers each event used. Percentiles from HDR histograms merged over the worker threads.',

@@ -2,7 +2,7 @@
  * The stacks under comparison. Each starts as its own process (tree), pinned to the router core,
  * listening on a free loopback port, and is measured as the sum over its process tree.
  *
- *   streamgate  Streamgate, 1 worker, `node dist/cli.js --config <generated>` on NATS, Redis, Kafka or memory://
+ *   streamgate  Streamgate, 1 worker, `node dist/bin/streamgate.js --config <generated>` on NATS, Redis, Kafka or memory://
  *   streamgate-hook-receive / -deliver  the same with a no-op stream hook module (issue 13)
  *   streamgate-jwt, -jwt-arg, -jwt-claim, -alo   Streamgate variants for issues 10 and 11 (lib/variants.mjs)
  *   graphql-ws  baseline 2: graphql-ws on ws, graphql-js, in-process pubsub (bench/baselines/graphql-ws-server.mjs)
@@ -20,7 +20,7 @@ import { REPO_ROOT } from "./sys.mjs";
 import { VARIANTS } from "./variants.mjs";
 
 // STREAMGATE_CLI runs a fixed build (another worktree's dist) while this dist is being rebuilt.
-const CLI = process.env.STREAMGATE_CLI ?? join(REPO_ROOT, "dist/cli.js");
+const CLI = process.env.STREAMGATE_CLI ?? join(REPO_ROOT, "dist/bin/streamgate.js");
 const portFromJsonLine = (line) => {
   if (!line.startsWith("{")) return undefined;
   try {

@@ -7,8 +7,8 @@
  */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { ErrorCode, type ErrorCodeValue, StreamgateAggregateError, StreamgateError } from "../errors.js";
+import { entryPath } from "../process/entries.js";
 import { runJsonChild } from "../process/json-child.js";
 import { trustedConfig } from "./frozen.js";
 import type { Config } from "./types.js";
@@ -29,7 +29,7 @@ export type LoadAnswer =
       readonly problems?: readonly string[];
     };
 
-const CHILD = fileURLToPath(new URL("./load-child.js", import.meta.url));
+const CHILD = entryPath("config-child");
 
 /** loadConfigFile (plus overrides), in a child process when compiled, with the same errors. */
 export async function loadConfigIsolated(path: string, overrides?: Record<string, unknown>): Promise<Config> {

@@ -9,6 +9,7 @@ import { dirname, extname, resolve } from "node:path";
 import { Ajv, type AnySchemaObject, type ValidateFunction } from "ajv";
 import { LineCounter, parseDocument } from "yaml";
 import { ErrorCode, StreamgateAggregateError, errorMessage } from "../errors.js";
+import { assetUrl } from "../process/entries.js";
 import { shapeProblem } from "./cycles.js";
 import { parseDuration } from "./duration.js";
 import { deepFreeze } from "./frozen.js";
@@ -28,9 +29,9 @@ export interface ConfigFromObjectOptions {
   readonly env?: Env;
 }
 
-// createRequire rather than an import attribute: works on every Node 20 and from dist/ (the
-// build copies schema.json next to the compiled loader).
-export const CONFIG_SCHEMA: AnySchemaObject = createRequire(import.meta.url)("./schema.json");
+// createRequire rather than an import attribute: works on every Node 20, from dist/ (the build
+// copies schema.json there) and from the executable bundle in dist/bin/.
+export const CONFIG_SCHEMA: AnySchemaObject = createRequire(assetUrl("config/"))("./schema.json");
 
 const INLINE_LABEL = "(inline config)";
 let validator: ValidateFunction | undefined;

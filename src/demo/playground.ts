@@ -6,6 +6,7 @@
  * files are cached by browsers for a year instead.
  */
 import { readFile } from "node:fs/promises";
+import { assetUrl } from "../process/entries.js";
 import { Reply } from "../transport/reply.js";
 import type { TemplatedApp } from "../transport/uws.js";
 
@@ -15,7 +16,7 @@ export interface PlaygroundExamples {
   readonly mutation: string;
 }
 
-const DIR = new URL("./playground/", import.meta.url);
+const DIR = assetUrl("demo/playground/");
 
 /** A built file name: name-HASH.ext, nothing that could leave the folder. */
 const ASSET = /^[A-Za-z0-9_.]+-[A-Z0-9]{8}\.(js|css|ttf)$/;

@@ -35,7 +35,12 @@ let jitModule: GraphqlJit | undefined;
  * (profiles/README.md, "Empty router"). Synchronous, since planning is.
  */
 function graphqlJit(): GraphqlJit {
-  jitModule ??= createRequire(import.meta.url)("graphql-jit") as GraphqlJit;
+  // In the executable bundle `require` is the bundler's: graphql-jit is bundled with the same
+  // graphql the rest of the router uses (a second graphql from node_modules would fail its
+  // instanceof checks), and still only evaluated here. In tsc's ESM output there is no `require`.
+  jitModule ??= (
+    typeof require === "function" ? require("graphql-jit") : createRequire(import.meta.url)("graphql-jit")
+  ) as GraphqlJit;
   return jitModule;
 }
 

@@ -5,9 +5,9 @@
  * memory"). From TypeScript sources (unit tests) it runs in-process.
  */
 import { ErrorCode, StreamgateError } from "../errors.js";
+import { entryPath } from "../process/entries.js";
 import { runJsonChild } from "../process/json-child.js";
 import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 
 export interface ServiceSdl {
   readonly name: string;
@@ -36,7 +36,7 @@ export async function composeInProcess(services: readonly ServiceSdl[]): Promise
   return { ok: true, supergraphSdl: result.supergraphSdl, publicSdl: result.publicSdl };
 }
 
-const CHILD = fileURLToPath(new URL("./compose-child.js", import.meta.url));
+const CHILD = entryPath("compose-child");
 
 type Composer = (services: readonly ServiceSdl[]) => Promise<ComposeResult>;
 let composer: Composer | undefined;

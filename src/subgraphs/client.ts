@@ -36,9 +36,9 @@ export interface SubgraphStats {
   failures: number;
 }
 
-// undici is imported on the first subgraph request: a graph with no ordinary subgraph never pays
-// its resident memory.
-let undici: Promise<typeof import("undici")> | undefined;
+// undici is imported on the first subgraph request (pool.ts): a graph with no ordinary subgraph
+// never pays its resident memory.
+let pools: Promise<typeof import("./pool.js")> | undefined;
 
 export class SubgraphClient {
   private readonly pools = new Map<string, { pool?: Pool; origin: string; path: string }>();
@@ -93,9 +93,9 @@ export class SubgraphClient {
     stats.requests++;
     try {
       if (!target.pool) {
-        undici ??= import("undici");
-        const { Pool } = await undici;
-        target.pool ??= new Pool(target.origin, { connections: 32, keepAliveTimeout: 30_000, pipelining: 1 });
+        pools ??= import("./pool.js");
+        const { createPool } = await pools;
+        target.pool ??= createPool(target.origin);
       }
       const res = await target.pool.request({
         path: target.path,

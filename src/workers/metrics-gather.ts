@@ -7,7 +7,7 @@
 // prom-client is loaded at the first scrape: the primary serves nothing else that needs it, and
 // an unscraped primary then never pays for it (profiles/workers.md).
 const aggregator = (): Promise<typeof import("prom-client").AggregatorRegistry> =>
-  import("prom-client").then((m) => m.AggregatorRegistry);
+  import("./aggregator.js").then((m) => m.AggregatorRegistry);
 
 const ANSWER_WITHIN_MS = 1500;
 

@@ -10,6 +10,7 @@ import { splitAddr } from "../config/listen.js";
 import { withoutSource } from "../config/frozen.js";
 import type { Config } from "../config/types.js";
 import { ErrorCode, errorMessage, StreamgateAggregateError, StreamgateError } from "../errors.js";
+import { entryUrl } from "../process/entries.js";
 import { composeInChild } from "../schema/compose.js";
 import { ComposeShare } from "./compose-share.js";
 import { startHeapTrim } from "../observability/heap-trim.js";
@@ -111,7 +112,7 @@ class Supervisor {
       connections: this.connections,
       ...(this.logLevel ? { logLevel: this.logLevel } : {}),
     };
-    const worker = new Worker(new URL("./worker-main.js", import.meta.url), { workerData: data });
+    const worker = new Worker(entryUrl("worker"), { workerData: data });
     slot.worker = worker;
     slot.ready = false;
     slot.startedAt = Date.now();

@@ -1,5 +1,5 @@
 /**
- * Spawns the built router (`node dist/cli.js`) the way a user runs it, parses its JSON log lines
+ * Spawns the built router (`node dist/bin/streamgate.js`, the bundle `npm start` runs) the way a user runs it, parses its JSON log lines
  * and finds the port from the "listening" line. `npm test` builds before vitest runs.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "../..");
-export const CLI = join(REPO_ROOT, "dist/cli.js");
+export const CLI = join(REPO_ROOT, "dist/bin/streamgate.js");
 
 /**
  * Routers this test worker started and that have not exited. A test that fails before its
