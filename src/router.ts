@@ -10,7 +10,7 @@ import { mountPlayground, type PlaygroundExamples } from "./demo/playground.js";
 import { Engine } from "./engine/engine.js";
 import { ErrorCode, StreamgateError } from "./errors.js";
 import { connectionCap, openFileLimit } from "./observability/fd-limit.js";
-import { startHeapTrim } from "./observability/heap-trim.js";
+import { startHeapTrim, type TrimReport, trimHeapNow } from "./observability/heap-trim.js";
 import { startYoungGenGuard, type YoungGenGuard } from "./observability/young-gen.js";
 import { createMetrics } from "./observability/metrics.js";
 import type { Logger } from "./observability/logger.js";
@@ -204,14 +204,21 @@ async function start(
   });
   const boundPort = uws.us_socket_local_port(listenSocket);
   let trims = 0;
-  youngGen?.watch(() => engine.fanoutCounters.deliveries);
-  const stopHeapTrim = startHeapTrim(
-    () => websocket.stats.connections,
-    (r) =>
+  const logTrim =
+    (why: () => string) =>
+    (r: TrimReport): void =>
       logger.info(
         { rss_before_mb: r.rssBeforeMb, rss_after_mb: r.rssAfterMb, gc_ms: r.ms },
-        trims++ === 0 ? "heap trimmed after start-up" : "heap trimmed after a connection burst",
-      ),
+        `heap trimmed ${why()}`,
+      );
+  // An event flow grows V8's new space (the guard allows it); when the flow has ended, give it back.
+  youngGen?.watch(
+    () => engine.fanoutCounters.deliveries,
+    () => trimHeapNow(logTrim(() => "after an event flow")),
+  );
+  const stopHeapTrim = startHeapTrim(
+    () => websocket.stats.connections,
+    logTrim(() => (trims++ === 0 ? "after start-up" : "after a connection burst")),
     { atStart: true },
   );
 

@@ -26,8 +26,15 @@ const SECOND_GC_DELAY_MS = 6000;
 
 const DEFAULTS: HeapTrimOptions = { burst: 1000, periodMs: 5000, quiet: 50, atStart: false };
 
+let gcFunction: (() => void) | null | undefined;
+
 /** A full-GC function without `--expose-gc` on the command line (a fresh context gets `gc`). */
 function fullGc(): (() => void) | undefined {
+  if (gcFunction === undefined) gcFunction = exposeGc() ?? null;
+  return gcFunction ?? undefined;
+}
+
+function exposeGc(): (() => void) | undefined {
   try {
     setFlagsFromString("--expose-gc");
     const gc = runInNewContext("gc") as unknown;
@@ -102,6 +109,17 @@ export function residentBytes(read: () => number = process.memoryUsage.rss): num
   } catch {
     return Number.NaN;
   }
+}
+
+/**
+ * Trims once now, outside any burst watch: for the young-generation guard when an event flow
+ * ends (V8 grew new space for it and would keep it). False when GC is unavailable.
+ */
+export function trimHeapNow(onTrim: (r: TrimReport) => void): boolean {
+  const gc = fullGc();
+  if (!gc) return false;
+  trim(gc, onTrim);
+  return true;
 }
 
 /** One full GC now and another once V8's throughput window has passed (see below). */

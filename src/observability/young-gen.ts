@@ -82,8 +82,12 @@ export class DeliveryLoad {
 
 /** The guard of a running router. */
 export interface YoungGenGuard {
-  /** Starts reading the deliveries counter: growth is allowed while it runs fast. */
-  watch(deliveries: () => number): void;
+  /**
+   * Starts reading the deliveries counter: growth is allowed while it runs fast. `onQuiet` is
+   * called each time a flow has ended and the hold is back: holding stops growth but gives
+   * nothing back, so the router trims the heap then (V8 shrinks new space at a full GC).
+   */
+  watch(deliveries: () => number, onQuiet?: () => void): void;
   /** Stops reading and gives the sizing back to V8. */
   stop(): void;
 }
@@ -95,7 +99,7 @@ export function startYoungGenGuard(options: Partial<YoungGenOptions> = {}): Youn
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   return {
-    watch(deliveries) {
+    watch(deliveries, onQuiet) {
       if (timer || stopped) return;
       const load = new DeliveryLoad(opts);
       let at = performance.now();
@@ -104,7 +108,10 @@ export function startYoungGenGuard(options: Partial<YoungGenOptions> = {}): Youn
         const now = performance.now();
         if (load.read(deliveries(), (now - at) / 1000)) {
           if (load.busy) releaseYoungGeneration();
-          else holdYoungGeneration();
+          else {
+            holdYoungGeneration();
+            onQuiet?.();
+          }
         }
         at = now;
       }, opts.periodMs);

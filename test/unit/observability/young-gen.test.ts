@@ -3,7 +3,7 @@
  * in this process: held, surviving allocations do not grow new space; released, they do.
  */
 import { getHeapSpaceStatistics } from "node:v8";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   DeliveryLoad,
   holdYoungGeneration,
@@ -88,5 +88,31 @@ describe("V8's young generation under the guard", () => {
     expect(newSpace()).toBeLessThanOrEqual(before);
     releaseYoungGeneration();
     expect(held.length).toBeGreaterThan(0);
+  });
+});
+
+describe("the guard's watch", () => {
+  it("calls onQuiet once each time a flow has ended (not at start, not while it runs)", async () => {
+    let deliveries = 0;
+    let quiet = 0;
+    const guard = startYoungGenGuard({ periodMs: 5, busyPerSecond: 1000, busyPeriods: 2, quietPeriods: 3 });
+    guard.watch(
+      () => deliveries,
+      () => quiet++,
+    );
+    const periods = async (n: number, perPeriod: number) => {
+      for (let i = 0; i < n; i++) {
+        deliveries += perPeriod;
+        await new Promise((r) => setTimeout(r, 6));
+      }
+    };
+    await periods(6, 0);
+    expect(quiet).toBe(0);
+    await periods(10, 100_000); // a flow: busy
+    expect(quiet).toBe(0);
+    await vi.waitFor(() => expect(quiet).toBe(1), { timeout: 5000 }); // it ended (no deliveries now)
+    await periods(10, 100_000);
+    await vi.waitFor(() => expect(quiet).toBe(2), { timeout: 5000 });
+    guard.stop();
   });
 });
