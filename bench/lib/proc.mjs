@@ -3,7 +3,7 @@
  * nats-server (Debian's package, installed with apt when missing and we are root, as the tests do).
  */
 import { execFileSync, spawn } from "node:child_process";
-import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
+import { accessSync, constants, createWriteStream, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
@@ -75,6 +75,14 @@ export function spawnReady(
     stdio: [stdin, "pipe", "pipe"],
   });
   live.add(proc);
+  // BENCH_LOG_DIR=<dir> keeps each child's whole output (a router's log lines: heap trims, slow
+  // clients closed) for reading after a run; otherwise only the tail below is kept.
+  if (process.env.BENCH_LOG_DIR) {
+    mkdirSync(process.env.BENCH_LOG_DIR, { recursive: true });
+    const file = createWriteStream(join(process.env.BENCH_LOG_DIR, `${name.replace(/[^\w.-]+/g, "_")}-${proc.pid}.log`));
+    proc.stdout.pipe(file);
+    proc.stderr.pipe(file);
+  }
   let tail = "";
   let buffer = "";
   const exited = new Promise((r) =>

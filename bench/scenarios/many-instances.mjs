@@ -40,6 +40,9 @@ const METRICS = [
   "streamgate_subscriptions",
   "streamgate_triggers",
   "streamgate_broker_subscriptions",
+  // Ended without a close frame: a vanished client or no pong within the idle timeout.
+  "streamgate_connections_lost_total",
+  "streamgate_slow_clients_closed_total",
 ];
 
 /** Clients [from, from + count) of instance i: C split evenly, in contiguous blocks. */

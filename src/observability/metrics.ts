@@ -113,6 +113,12 @@ export function createMetrics(src: MetricsSources): { registry: Registry; delive
     "Clients closed for being too slow (policy close).",
     () => ws().slowClosed,
   );
+  total(
+    registry,
+    "streamgate_connections_lost_total",
+    "WebSocket connections that ended without a close frame (1006): the client vanished, the TCP connection reset, or no pong within the idle timeout.",
+    () => ws().lost,
+  );
   live(
     registry,
     "streamgate_send_buffered_bytes",

@@ -52,6 +52,11 @@ export interface WsStats {
   connections: number;
   dropped: number;
   slowClosed: number;
+  /**
+   * Connections that ended without a close frame (uWS reports 1006): the peer vanished, the TCP
+   * connection was reset, or no pong came within the idle timeout (2 × heartbeat_interval).
+   */
+  lost: number;
   /** Bytes held in user-space send buffers over all sockets (last observed). */
   readonly bufferedBytes: number;
 }
@@ -62,6 +67,9 @@ export interface WsStats {
  * socket got in one iteration (a burst of events, several subscriptions) leaves in one corked write.
  */
 const FLUSH_BLOCK_BYTES = 64 * 1024;
+
+/** The code uWS reports for a connection that ended without a close frame (RFC 6455 7.4.1). */
+const ABNORMAL_CLOSURE = 1006;
 
 class FlushQueue {
   private dirty: UwsSocket[] = [];
@@ -251,6 +259,7 @@ export function mountWebSocket(app: TemplatedApp, o: WebSocketOptions): WebSocke
     connections: 0,
     dropped: 0,
     slowClosed: 0,
+    lost: 0,
     get bufferedBytes() {
       return budget.bytes;
     },
@@ -346,7 +355,8 @@ export function mountWebSocket(app: TemplatedApp, o: WebSocketOptions): WebSocke
       }
     },
     drain: (ws) => ws.getUserData().socket.observe(),
-    close: (ws) => {
+    close: (ws, code) => {
+      if (code === ABNORMAL_CLOSURE) stats.lost++;
       const socket = ws.getUserData().socket;
       admission.limiter.release(socket.ticket);
       socket.closed = true;

@@ -178,4 +178,24 @@ describe("slow consumers", { timeout: 45_000 }, () => {
     expect(slow.closed).toBeUndefined();
     expect(await router.stop()).toBe(0);
   });
+
+  it("counts connections that end without a close frame as lost: a vanished peer, a client that stops answering pings", async () => {
+    const router = await routerWith("close", "max_backpressure: 65536", "1s");
+    const polite = await subscriber(router);
+    const vanished = await subscriber(router);
+    const silent = await subscriber(router);
+    polite.ws.close(1000);
+    (vanished.ws as unknown as { _socket: { destroy(): void } })._socket.destroy();
+    await vi.waitFor(async () => expect(await metric(router, "streamgate_connections")).toBe(1));
+    expect(await metric(router, "streamgate_connections_lost_total")).toBe(1);
+    // A paused client reads no ping and sends no pong: uWS ends it after its idle timeout
+    // (2 × heartbeat_interval, at least 8 s) without a close frame.
+    (silent.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    await vi.waitFor(async () => expect(await metric(router, "streamgate_connections")).toBe(0), {
+      timeout: 25_000,
+      interval: 500,
+    });
+    expect(await metric(router, "streamgate_connections_lost_total")).toBe(2);
+    expect(await router.stop()).toBe(0);
+  });
 });

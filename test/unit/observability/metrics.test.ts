@@ -23,7 +23,7 @@ function engineStats(over: Partial<EngineStats> = {}): EngineStats {
   };
 }
 
-const ws: WsStats = { connections: 3, dropped: 0, slowClosed: 0, bufferedBytes: 0 };
+const ws: WsStats = { connections: 3, dropped: 0, slowClosed: 0, lost: 0, bufferedBytes: 0 };
 
 describe("metrics", () => {
   it("registers every _total series as a counter, and every counter ends in _total", async () => {
