@@ -336,7 +336,7 @@ async function main() {
   }
   if (OPS.some((k) => !(Number.isInteger(k) && k > 0))) throw new Error("--ops: positive integers");
 
-  const CLI = join(sys.REPO_ROOT, "dist/bin/streamgate.js");
+  const CLI = process.env.STREAMGATE_CLI ?? join(sys.REPO_ROOT, "dist/bin/streamgate.js");
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
   const command = `node bench/resolve.mjs ${process.argv.slice(2).join(" ")}`.trim();
   const log = (msg) => process.stderr.write(`[resolve ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);

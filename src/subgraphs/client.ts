@@ -1,11 +1,11 @@
 /**
- * HTTP client for ordinary subgraphs: one keep-alive undici Pool per subgraph origin, JSON in and
- * out, a per-request timeout. Transport or HTTP failures become SubgraphError with a message safe
+ * HTTP client for ordinary subgraphs: keep-alive node:http connections per subgraph origin
+ * (http-post.ts), JSON in and out, a per-request timeout, a bound on the response size. Transport or HTTP failures become SubgraphError with a message safe
  * to show a client (the URL is internal and stays out of it).
  */
 import { ErrorCode, StreamgateError } from "../errors.js";
-import type { Pool } from "undici";
 import type { SubgraphEndpoint } from "../federation/model.js";
+import { HttpPoster, PostFailure } from "./http-post.js";
 import { type TraceContext, type Tracing, traceHeaders } from "../telemetry/tracing.js";
 
 export interface GraphqlError {
@@ -36,12 +36,20 @@ export interface SubgraphStats {
   failures: number;
 }
 
-// undici is imported on the first subgraph request (pool.ts): a graph with no ordinary subgraph
-// never pays its resident memory.
-let pools: Promise<typeof import("./pool.js")> | undefined;
+/** Connections kept per subgraph origin. */
+const MAX_SOCKETS = 32;
+/** Idle keep-alive connections are closed after this. */
+const IDLE_MS = 30_000;
+/** A subgraph answer above this fails the request instead of filling the router's memory. */
+export const MAX_SUBGRAPH_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 export class SubgraphClient {
-  private readonly pools = new Map<string, { pool?: Pool; origin: string; path: string }>();
+  private readonly targets = new Map<string, URL>();
+  private readonly http = new HttpPoster({
+    maxSockets: MAX_SOCKETS,
+    idleMs: IDLE_MS,
+    maxBodyBytes: MAX_SUBGRAPH_RESPONSE_BYTES,
+  });
   readonly stats = new Map<string, SubgraphStats>();
 
   constructor(
@@ -51,8 +59,7 @@ export class SubgraphClient {
     private readonly propagate = true,
   ) {
     for (const [name, ep] of endpoints) {
-      const url = new URL(ep.url);
-      this.pools.set(name, { origin: url.origin, path: `${url.pathname}${url.search}` });
+      this.targets.set(name, new URL(ep.url));
       this.stats.set(name, { requests: 0, failures: 0 });
     }
   }
@@ -87,55 +94,44 @@ export class SubgraphClient {
     variables: Record<string, unknown>,
     trace: TraceContext | undefined,
   ): Promise<SubgraphResponse> {
-    const target = this.pools.get(subgraph);
+    const target = this.targets.get(subgraph);
     const stats = this.stats.get(subgraph);
     if (!target || !stats) throw new SubgraphError(subgraph, `subgraph ${subgraph} has no routing_url`);
     stats.requests++;
     try {
-      if (!target.pool) {
-        pools ??= import("./pool.js");
-        const { createPool } = await pools;
-        target.pool ??= createPool(target.origin);
-      }
-      const res = await target.pool.request({
-        path: target.path,
-        method: "POST",
-        headers: {
+      const res = await this.http.post(
+        target,
+        {
           "content-type": "application/json",
           accept: "application/graphql-response+json, application/json",
           ...(trace ? traceHeaders(trace) : {}),
         },
-        body: JSON.stringify({ query, variables }),
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-      const text = await res.body.text();
+        JSON.stringify({ query, variables }),
+        this.timeoutMs,
+      );
+      const text = res.text;
       let body: SubgraphResponse;
       try {
         body = JSON.parse(text) as SubgraphResponse;
       } catch {
         throw new SubgraphError(
           subgraph,
-          `subgraph ${subgraph} answered HTTP ${res.statusCode} with a body that is not JSON`,
+          `subgraph ${subgraph} answered HTTP ${res.status} with a body that is not JSON`,
         );
       }
-      if (res.statusCode >= 300 && !body.errors && !body.data) {
-        throw new SubgraphError(subgraph, `subgraph ${subgraph} answered HTTP ${res.statusCode}`);
+      if (res.status >= 300 && !body.errors && !body.data) {
+        throw new SubgraphError(subgraph, `subgraph ${subgraph} answered HTTP ${res.status}`);
       }
       return body;
     } catch (err) {
       stats.failures++;
       if (err instanceof SubgraphError) throw err;
-      const reason =
-        (err as Error).name === "TimeoutError" || (err as { code?: string }).code?.includes("TIMEOUT")
-          ? `timed out after ${this.timeoutMs} ms`
-          : "could not be reached";
+      const reason = err instanceof PostFailure ? err.message : "could not be reached";
       throw new SubgraphError(subgraph, `subgraph ${subgraph} ${reason}`, { cause: err });
     }
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.pools.values()].map((p) => p.pool?.close().catch(() => {})));
+    this.http.close();
   }
 }
