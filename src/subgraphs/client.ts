@@ -119,6 +119,15 @@ export class SubgraphClient {
           `subgraph ${subgraph} answered HTTP ${res.status} with a body that is not JSON`,
         );
       }
+      // JSON that is not an object (null, a number, an array) is no GraphQL response; found by
+      // the subgraph fuzz target (a number passed as an answer, `null` threw below and was
+      // reported as "could not be reached").
+      if (body === null || typeof body !== "object" || Array.isArray(body)) {
+        throw new SubgraphError(
+          subgraph,
+          `subgraph ${subgraph} answered HTTP ${res.status} with JSON that is not a GraphQL response`,
+        );
+      }
       if (res.status >= 300 && !body.errors && !body.data) {
         throw new SubgraphError(subgraph, `subgraph ${subgraph} answered HTTP ${res.status}`);
       }

@@ -18,6 +18,7 @@ import {
 } from "./targets.js";
 import { cursorTarget, tokenTarget } from "./delivery-auth-targets.js";
 import { hookResultTarget } from "./hook-targets.js";
+import { subgraphAnswerTarget } from "./subgraph-targets.js";
 
 const FULL = process.env.FUZZ === "full";
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined;
@@ -33,6 +34,7 @@ const RUNS = {
   cursor: FULL ? 100_000 : 2000,
   token: FULL ? 20_000 : 300,
   hookResults: FULL ? 100_000 : 2000,
+  subgraphAnswers: FULL ? 20_000 : 300,
 };
 const TIMEOUT = FULL ? 3_600_000 : 60_000;
 
@@ -102,6 +104,16 @@ describe("fuzz: stream hook results", () => {
     "anything a hook returns: accepted as plain JSON of its shape, or refused with a reason",
     async () => {
       await chunked(RUNS.hookResults, (n) => hookResultTarget(n, SEED));
+    },
+    TIMEOUT,
+  );
+});
+
+describe("fuzz: ordinary subgraphs' answers", () => {
+  it(
+    "any status, body or hang-up: a parsed answer or a SubgraphError naming the subgraph",
+    async () => {
+      await subgraphAnswerTarget(RUNS.subgraphAnswers, SEED);
     },
     TIMEOUT,
   );

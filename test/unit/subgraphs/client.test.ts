@@ -114,6 +114,17 @@ describe("SubgraphClient over node:http", () => {
     await c.close();
   });
 
+  it("JSON that is not an object is no GraphQL response", async () => {
+    const c = client();
+    for (const text of ["null", "0", '"data"', "[]", "true"]) {
+      handler = (_req, _body, res) => res.end(text);
+      expect((await failure(c.post("employees", "{ a }", {}))).message).toBe(
+        "subgraph employees answered HTTP 200 with JSON that is not a GraphQL response",
+      );
+    }
+    await c.close();
+  });
+
   it("a subgraph that never answers, and one that stops halfway through its body, time out", async () => {
     handler = () => {}; // never answers
     const c = client(300);
