@@ -432,6 +432,8 @@ events:
         url: ${nats.url}
 limits:
   connection_init_timeout: 60s
+  # Every generator socket comes from 127.0.0.1: the default (1,000 per address) would refuse the rest with 429.
+  max_connections_per_ip: 1000000
 `;
     await writeFile(join(dir, "events.graphql"), eventsSdl);
     await writeFile(join(dir, "employees.graphql"), EMPLOYEES_SDL);

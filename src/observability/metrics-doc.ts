@@ -4,6 +4,7 @@
  * `npm run docs:metrics` writes it; test/unit/observability/metrics-doc.test.ts compares.
  */
 import { Counter, Gauge, Histogram } from "prom-client";
+import { ErrorCode, StreamgateError } from "../errors.js";
 import { createMetrics } from "./metrics.js";
 
 function kind(m: unknown): string {
@@ -16,7 +17,7 @@ function kind(m: unknown): string {
 /** docs/metrics.md. Sources are never read while metrics are registered, only at a scrape. */
 export function metricsReference(): string {
   const unread = (): never => {
-    throw new Error("metrics read at registration");
+    throw new StreamgateError(ErrorCode.INTERNAL, "metrics read at registration");
   };
   const { registry } = createMetrics({
     engine: unread,
