@@ -72,3 +72,28 @@ it("recreates a durable the server set back to the stream's start, after what it
     await p.stop();
   }
 });
+
+it("keeps delivering when its stream is deleted and created again (sequences start over)", {
+  timeout: 60_000,
+}, async () => {
+  const again = { ...stream, streamName: "again" };
+  const subject = "again.orders";
+  await jsm.streams.add({ name: again.streamName, subjects: ["again.>"] });
+  const p = new NatsProvider({ id: "js", url: broker.url }, { instanceId: "a" });
+  await p.start();
+  try {
+    const c = new Collector();
+    await p.subscribe([subject], c.handler, { stream: again });
+    for (let i = 1; i <= 5; i++) await p.publish(subject, bytes(`first-${i}`));
+    await c.waitForCount(5);
+    await jsm.streams.delete(again.streamName);
+    await jsm.streams.add({ name: again.streamName, subjects: ["again.>"] });
+    // The durable comes back on the new stream, whose sequences are below what was settled.
+    await waitFor(async () => (await p.jetStreamLag())[0]?.consuming, "the durable to start again", 30_000);
+    await p.publish(subject, bytes("second-1"));
+    await c.waitForText("second-1", 20_000);
+    expect(c.texts()).toEqual(["first-1", "first-2", "first-3", "first-4", "first-5", "second-1"]);
+  } finally {
+    await p.stop();
+  }
+});

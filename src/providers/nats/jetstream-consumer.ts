@@ -136,11 +136,12 @@ export class DurableConsumer {
     this.stopConsuming();
     const gen = this.gen;
     const after = this.resumeAfter();
-    const info = await createOrUpdateDurable(nc, this.spec, after);
+    const { info, created } = await createOrUpdateDurable(nc, this.spec, after);
     if (gen !== this.gen || this.closed) throw this.stoppedError("stopped while starting");
     // An existing durable behind what was settled here lost its position on the server: its
-    // first delivery at or below `after` is caught in onMessage.
-    this.delivered = Math.max(info.delivered.stream_seq, after ?? 0);
+    // first delivery at or below `after` is caught in onMessage. One created now starts where the
+    // server put it (after `after`, or at the end of a stream that was recreated meanwhile).
+    this.delivered = created ? info.delivered.stream_seq : Math.max(info.delivered.stream_seq, after ?? 0);
     const consumer = jetstream(nc).consumers.getConsumerFromInfo(info);
     const messages = await consumer.consume({
       max_messages: PULL_BATCH,

@@ -45,7 +45,7 @@ export async function createOrUpdateDurable(
   nc: NatsConnection,
   spec: DurableSpec,
   after: number | undefined,
-): Promise<ConsumerInfo> {
+): Promise<{ info: ConsumerInfo; created: boolean }> {
   const { stream, name, subject } = spec;
   const jsm = await jetstreamManager(nc, { checkAPI: false });
   const inactive = Math.round(spec.inactiveThresholdSec * 1e9);
@@ -64,11 +64,14 @@ export async function createOrUpdateDurable(
           `consumer "${name}" on stream "${stream}" is a push consumer, not a pull one`,
         );
       }
-      if (c.inactive_threshold === inactive && c.max_ack_pending === MAX_ACK_PENDING) return existing;
-      return await jsm.consumers.update(stream, name, {
+      if (c.inactive_threshold === inactive && c.max_ack_pending === MAX_ACK_PENDING) {
+        return { info: existing, created: false };
+      }
+      const info = await jsm.consumers.update(stream, name, {
         inactive_threshold: inactive,
         max_ack_pending: MAX_ACK_PENDING,
       });
+      return { info, created: false };
     }
     const config: Partial<ConsumerConfig> = {
       durable_name: name,
@@ -80,7 +83,7 @@ export async function createOrUpdateDurable(
         ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 }
         : { deliver_policy: DeliverPolicy.New }),
     };
-    return await jsm.consumers.add(stream, config);
+    return { info: await jsm.consumers.add(stream, config), created: true };
   } catch (err) {
     if (isApiError(err, JetStreamApiCodes.StreamNotFound)) {
       throw new StreamgateError(ErrorCode.STREAM_NOT_FOUND, `JetStream stream "${stream}" does not exist`, {
