@@ -99,13 +99,17 @@ function publisher(subject: string, from: number, everyMs = 5) {
   };
 }
 
-/** Waits until the router `instance` has its durable consumer on `subject` in the orders stream. */
-async function durableReady(instance: string, subject: string): Promise<void> {
+/**
+ * Waits until the router `instance` has its durable consumer on `subject` in `stream`. A durable
+ * starts at new messages, so an event published before it exists never reaches the client: a
+ * fixed wait after subscribing was too short on a loaded machine.
+ */
+async function durableReady(instance: string, subject: string, stream = "orders"): Promise<void> {
   const name = durableName("router", instance, subject);
   await vi.waitFor(
     async () => {
       const names: string[] = [];
-      for await (const c of jsm.consumers.list("orders")) names.push(c.name);
+      for await (const c of jsm.consumers.list(stream)) names.push(c.name);
       expect(names).toContain(name);
     },
     { timeout: 10_000, interval: 100 },
@@ -123,8 +127,7 @@ describe("at-least-once on JetStream", () => {
     const r = await router("a1");
     try {
       const raw = await subscribe(r, "orderCreated");
-      // Exactly three events are published: they must come after the router's durable exists (a
-      // fixed wait was too short on a loaded machine; what the durable holds is delivered).
+      // Exactly three events are published, after the router's durable exists.
       await durableReady("a1", "orders.created");
       for (let i = 1; i <= 3; i++)
         nc.publish("orders.created", enc.encode(`{"__typename":"Order","id":"${i}"}`));
@@ -145,7 +148,7 @@ describe("at-least-once on JetStream", () => {
     const r = await router("a2");
     try {
       const first = await subscribe(r, "orderUpdated");
-      await new Promise((res) => setTimeout(res, 300));
+      await durableReady("a2", "orders.updated");
       const pub = publisher("orders.updated", 1);
       await vi.waitFor(() => expect(nexts(first).length).toBeGreaterThan(50), { timeout: 10_000 });
       first.ws.terminate();
@@ -169,7 +172,7 @@ describe("at-least-once on JetStream", () => {
   it("resumes on a second instance after the first is SIGKILLed mid-stream", async () => {
     const a = await router("killed");
     const first = await subscribe(a, "orderUpdated");
-    await new Promise((res) => setTimeout(res, 300));
+    await durableReady("killed", "orders.updated");
     const pub = publisher("orders.updated", 100_000);
     await vi.waitFor(() => expect(nexts(first).length).toBeGreaterThan(30), { timeout: 10_000 });
     await a.stop("SIGKILL");
@@ -193,7 +196,7 @@ describe("at-least-once on JetStream", () => {
     const js = jetstream(nc);
     try {
       const raw = await subscribe(r, "orderUpdated");
-      await new Promise((res) => setTimeout(res, 300));
+      await durableReady("restart", "orders.updated");
       // A publisher that makes sure: each event is stored (PubAck) before the next; retried while the server is down.
       let n = 700_000;
       let running = true;
@@ -299,7 +302,7 @@ describe("at-least-once on JetStream", () => {
     const r = await router("bad");
     try {
       const good = await subscribe(r, "orderCreated");
-      await new Promise((res) => setTimeout(res, 300));
+      await durableReady("bad", "orders.created");
       nc.publish("orders.created", enc.encode('{"__typename":"Order","id":"1"}'));
       await vi.waitFor(() => expect(nexts(good)).toHaveLength(1));
       const cursor = lastCursor(good);
@@ -333,7 +336,7 @@ describe("at-least-once on JetStream", () => {
     const r = await router("gap");
     try {
       const first = await subscribe(r, "smallUpdated");
-      await new Promise((res) => setTimeout(res, 300));
+      await durableReady("gap", "small.updated", "small");
       nc.publish("small.updated", enc.encode('{"__typename":"Order","id":"1"}'));
       await vi.waitFor(() => expect(nexts(first)).toHaveLength(1));
       first.ws.terminate();
@@ -353,7 +356,7 @@ describe("at-least-once on JetStream", () => {
     const r = await router("idle");
     try {
       const raw = await subscribe(r, "evenOrders");
-      await new Promise((res) => setTimeout(res, 300));
+      await durableReady("idle", "filtered.orders", "filtered");
       nc.publish("filtered.orders", enc.encode('{"__typename":"Order","id":"0"}'));
       await vi.waitFor(() => expect(nexts(raw)).toHaveLength(1));
       for (let i = 1; i <= 30; i++)

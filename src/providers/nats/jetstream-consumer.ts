@@ -16,6 +16,7 @@ import { ErrorCode, errorMessage, StreamgateError } from "../../errors.js";
 import type { BrokerEvent, ProviderCounters } from "../provider.js";
 import {
   createOrUpdateDurable,
+  deleteDurable,
   type DurableSpec,
   MAX_ATTEMPTS,
   nakDelay,
@@ -49,6 +50,14 @@ export class DurableConsumer {
   private closed = false;
   /** Highest stream sequence settled here, to recreate a lost durable where it was. */
   private lastSeq = 0;
+  /** Sequences handed to listeners and not acked or terminated yet (in flight, or nakked). */
+  private readonly unsettled = new Set<number>();
+  /**
+   * The server's delivered pointer as this consumption saw it: where the durable stood when it
+   * started, then the highest first delivery. A first delivery at or below it means the server
+   * lost the durable's position (see {@link onMessage}).
+   */
+  private delivered = 0;
   private retrying = false;
   private readonly sleeper = new Sleeper();
 
@@ -126,8 +135,13 @@ export class DurableConsumer {
   private async start(nc: NatsConnection): Promise<void> {
     this.stopConsuming();
     const gen = this.gen;
-    const info = await createOrUpdateDurable(nc, this.spec, this.lastSeq);
+    const after = this.resumeAfter();
+    const { info, created } = await createOrUpdateDurable(nc, this.spec, after);
     if (gen !== this.gen || this.closed) throw this.stoppedError("stopped while starting");
+    // An existing durable behind what was settled here lost its position on the server: its
+    // first delivery at or below `after` is caught in onMessage. One created now starts where the
+    // server put it (after `after`, or at the end of a stream that was recreated meanwhile).
+    this.delivered = created ? info.delivered.stream_seq : Math.max(info.delivered.stream_seq, after ?? 0);
     const consumer = jetstream(nc).consumers.getConsumerFromInfo(info);
     const messages = await consumer.consume({
       max_messages: PULL_BATCH,
@@ -168,6 +182,19 @@ export class DurableConsumer {
   private onMessage(m: JsMsg, gen: number): void {
     // A message from a consumption we stopped is left unacked: the server redelivers it.
     if (gen !== this.gen || this.closed) return;
+    // A server hands a consumer its first deliveries in stream order past its delivered pointer;
+    // one at or below it means the server lost the durable's position. nats-server 2.9 does that
+    // after a restart when the consumer's state file was left empty (seen under load: a durable
+    // created at new messages started over at the stream's first message, replaying events older
+    // than every subscription). Those events must not reach clients: the durable is recreated
+    // after what was settled here instead.
+    if (m.info.deliveryCount === 1) {
+      if (m.seq <= this.delivered) {
+        this.recreate(m.seq);
+        return;
+      }
+      this.delivered = m.seq;
+    }
     this.counters.received++;
     const headers = headersOf(m.headers);
     const event: BrokerEvent = {
@@ -178,6 +205,7 @@ export class DurableConsumer {
     };
     let failure: unknown;
     let written: Promise<void>[] | undefined;
+    this.unsettled.add(m.seq);
     for (const l of this.listeners) {
       try {
         const p = l.deliver(event);
@@ -218,10 +246,48 @@ export class DurableConsumer {
         return;
       }
       this.lastSeq = Math.max(this.lastSeq, m.seq);
+      this.unsettled.delete(m.seq);
     } catch (err) {
       // The connection closed under us: unacked, the message comes again after ack_wait.
       this.fail(err);
     }
+  }
+
+  /**
+   * Where a recreated durable starts after: the last settled sequence, or below the oldest one
+   * still unsettled (in flight, or nakked), so that one is delivered again rather than skipped.
+   * Undefined while nothing was handed out here: a new durable then starts at new messages.
+   */
+  private resumeAfter(): number | undefined {
+    if (this.lastSeq === 0 && this.unsettled.size === 0) return undefined;
+    let after = this.lastSeq === 0 ? Number.POSITIVE_INFINITY : this.lastSeq;
+    for (const seq of this.unsettled) after = Math.min(after, seq - 1);
+    return after;
+  }
+
+  /**
+   * The server lost this durable's position (a first delivery at stream sequence `seq`, at or
+   * below what it had delivered): stop consuming, delete the durable, and let the background
+   * start create it again after what was settled here.
+   */
+  private recreate(seq: number): void {
+    const nc = this.messagesNc;
+    this.stopConsuming();
+    this.fail(this.lostPosition(seq));
+    if (!nc) return;
+    void deleteDurable(nc, this.spec)
+      .catch((err: unknown) => this.fail(err))
+      .then(() => {
+        if (!this.closed && !nc.isClosed()) this.retryInBackground(nc, () => !nc.isClosed());
+      });
+  }
+
+  private lostPosition(at: number): StreamgateError {
+    const { stream, name } = this.spec;
+    return new StreamgateError(
+      ErrorCode.PROVIDER_UNAVAILABLE,
+      `JetStream consumer "${stream}/${name}" went back to stream sequence ${at} (the server lost its position); recreating it after sequence ${this.resumeAfter() ?? 0}`,
+    );
   }
 
   private stopConsuming(): void {

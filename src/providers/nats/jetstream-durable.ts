@@ -37,14 +37,15 @@ export interface DurableSpec {
 /**
  * A fresh durable starts at new messages; an existing one keeps its position (the point of a
  * durable) and only gets the settings we own updated (nats-server refuses to change a durable's
- * deliver policy anyway). `lastSeq` > 0 means the durable was lost while subscribed (e.g. reaped
- * during a long partition): it is recreated after the last message settled, not at new ones.
+ * deliver policy anyway). `after` set means the durable was lost while subscribed (e.g. reaped
+ * during a long partition, or its position lost by the server): it is recreated after that
+ * stream sequence (what was settled), not at new messages.
  */
 export async function createOrUpdateDurable(
   nc: NatsConnection,
   spec: DurableSpec,
-  lastSeq: number,
-): Promise<ConsumerInfo> {
+  after: number | undefined,
+): Promise<{ info: ConsumerInfo; created: boolean }> {
   const { stream, name, subject } = spec;
   const jsm = await jetstreamManager(nc, { checkAPI: false });
   const inactive = Math.round(spec.inactiveThresholdSec * 1e9);
@@ -63,11 +64,14 @@ export async function createOrUpdateDurable(
           `consumer "${name}" on stream "${stream}" is a push consumer, not a pull one`,
         );
       }
-      if (c.inactive_threshold === inactive && c.max_ack_pending === MAX_ACK_PENDING) return existing;
-      return await jsm.consumers.update(stream, name, {
+      if (c.inactive_threshold === inactive && c.max_ack_pending === MAX_ACK_PENDING) {
+        return { info: existing, created: false };
+      }
+      const info = await jsm.consumers.update(stream, name, {
         inactive_threshold: inactive,
         max_ack_pending: MAX_ACK_PENDING,
       });
+      return { info, created: false };
     }
     const config: Partial<ConsumerConfig> = {
       durable_name: name,
@@ -75,11 +79,11 @@ export async function createOrUpdateDurable(
       ack_policy: AckPolicy.Explicit,
       max_ack_pending: MAX_ACK_PENDING,
       inactive_threshold: inactive,
-      ...(lastSeq > 0
-        ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: lastSeq + 1 }
+      ...(after !== undefined
+        ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 }
         : { deliver_policy: DeliverPolicy.New }),
     };
-    return await jsm.consumers.add(stream, config);
+    return { info: await jsm.consumers.add(stream, config), created: true };
   } catch (err) {
     if (isApiError(err, JetStreamApiCodes.StreamNotFound)) {
       throw new StreamgateError(ErrorCode.STREAM_NOT_FOUND, `JetStream stream "${stream}" does not exist`, {
@@ -87,6 +91,16 @@ export async function createOrUpdateDurable(
       });
     }
     throw err;
+  }
+}
+
+/** Deletes the durable (one that lost its position); one already gone is fine. */
+export async function deleteDurable(nc: NatsConnection, spec: DurableSpec): Promise<void> {
+  const jsm = await jetstreamManager(nc, { checkAPI: false });
+  try {
+    await jsm.consumers.delete(spec.stream, spec.name);
+  } catch (err) {
+    if (!isApiError(err, JetStreamApiCodes.ConsumerNotFound)) throw err;
   }
 }
 

@@ -29,6 +29,8 @@ export interface NatsServerOptions {
  */
 export interface NatsServer extends RestartableServer {
   readonly url: string;
+  /** The JetStream store directory (`-sd`), when JetStream is on: a test may damage it while killed. */
+  readonly storeDir?: string;
 }
 
 /** Spawns nats-server on 127.0.0.1 and resolves once it accepts connections. */
@@ -51,5 +53,9 @@ export async function startNats(options: NatsServerOptions = {}): Promise<NatsSe
       if (storeDir) await rm(storeDir, { recursive: true, force: true });
     },
   });
-  return { url: `nats://127.0.0.1:${server.port}`, ...server };
+  return {
+    url: `nats://127.0.0.1:${server.port}`,
+    ...(options.jetstream ? { storeDir: join(storeDir!, "js") } : {}),
+    ...server,
+  };
 }

@@ -117,17 +117,8 @@ export async function startRedisCluster(nodes = 3): Promise<RedisCluster> {
   };
   try {
     for (let i = 0; i < nodes; i++) {
-      const port = await freePort();
-      const args = [
-        ...baseArgs(port),
-        "--cluster-enabled",
-        "yes",
-        "--cluster-config-file",
-        `nodes-${port}.conf`,
-        "--dir",
-        dir,
-      ];
-      procs.push(await spawnRedis(bin, args, port));
+      const [proc, port] = await spawnClusterNode(bin, dir);
+      procs.push(proc);
       ports.push(port);
     }
     const addrs = ports.map((p) => `127.0.0.1:${p}`);
@@ -148,6 +139,38 @@ export async function startRedisCluster(nodes = 3): Promise<RedisCluster> {
     throw err;
   }
   return { urls: ports.map((p) => `redis://127.0.0.1:${p}`), ports, stop };
+}
+
+/**
+ * One cluster node on two ports picked like any other (below the ephemeral range): its client port
+ * and its cluster bus port, set with `--cluster-port`. Left to its default (client port + 10000),
+ * the bus port was never checked and could land in the ephemeral range, where an outgoing
+ * connection or another test's server may hold it: the node then exits "Failed listening on port
+ * ... (cluster)". Either port can still be taken between the check and the bind, so a bind failure
+ * picks both again.
+ */
+async function spawnClusterNode(bin: string, dir: string): Promise<[ChildProcess, number]> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    let bus = await freePort();
+    while (bus === port) bus = await freePort();
+    const args = [
+      ...baseArgs(port),
+      "--cluster-enabled",
+      "yes",
+      "--cluster-port",
+      String(bus),
+      "--cluster-config-file",
+      `nodes-${port}.conf`,
+      "--dir",
+      dir,
+    ];
+    try {
+      return [await spawnRedis(bin, args, port), port];
+    } catch (err) {
+      if (attempt >= 5 || !/address already in use/i.test(String(err))) throw err;
+    }
+  }
 }
 
 /** Spawns redis-server and waits for its "Ready to accept connections" line and for the port. */
