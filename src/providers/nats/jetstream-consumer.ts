@@ -2,7 +2,9 @@
  * One JetStream durable pull consumer of NatsProvider: created (or updated) on the stream,
  * consumed in pulled batches with nats.js v3 `consumer.consume()`, each message acked once every
  * listener has taken it. It outlives connections: a new connection starts it again, a consumer the
- * server lost is created again, and failures in the background are retried with backoff.
+ * server lost is created again, and failures in the background are retried with backoff. A durable
+ * whose position the server lost, or whose deliveries were lost in transit, is recreated after
+ * what was settled (jetstream-sequence.ts).
  */
 import {
   type ConsumerInfo,
@@ -23,9 +25,16 @@ import {
   PULL_BATCH,
   PULL_EXPIRES_MS,
 } from "./jetstream-durable.js";
+import { DeliveryCheck, type Verdict } from "./jetstream-sequence.js";
 import { headersOf } from "./subscription.js";
 import { report as reportTo } from "../common/errors.js";
-import { Sleeper } from "../common/timers.js";
+import { Sleeper, waitAtMost } from "../common/timers.js";
+
+/**
+ * How long a recreation waits for the writes of messages already handed to listeners: settled,
+ * they are not sent again; still unsettled, they are (a duplicate, after newer events).
+ */
+const IN_FLIGHT_WAIT_MS = 2000;
 
 /** One subscribe() call's interest in this consumer. */
 export interface ConsumerListener {
@@ -50,14 +59,19 @@ export class DurableConsumer {
   private closed = false;
   /** Highest stream sequence settled here, to recreate a lost durable where it was. */
   private lastSeq = 0;
+  /**
+   * Where the durable of the last consumption stood, for a recreation before anything was handed
+   * out here: where a created one started, or an existing one's ack floor.
+   */
+  private startedAfter: number | undefined;
   /** Sequences handed to listeners and not acked or terminated yet (in flight, or nakked). */
   private readonly unsettled = new Set<number>();
-  /**
-   * The server's delivered pointer as this consumption saw it: where the durable stood when it
-   * started, then the highest first delivery. A first delivery at or below it means the server
-   * lost the durable's position (see {@link onMessage}).
-   */
-  private delivered = 0;
+  /** Writes of messages handed to listeners that have not settled yet. */
+  private readonly writing = new Set<Promise<void>>();
+  /** Lost positions and lost deliveries (see jetstream-sequence.ts). */
+  private readonly check = new DeliveryCheck();
+  /** Set while the durable is deleted to be recreated: starts wait for it. */
+  private recreating: Promise<void> | undefined;
   private retrying = false;
   private readonly sleeper = new Sleeper();
 
@@ -133,6 +147,8 @@ export class DurableConsumer {
   }
 
   private async start(nc: NatsConnection): Promise<void> {
+    // A durable being recreated is deleted first: started now, it would be deleted under us.
+    await this.recreating;
     this.stopConsuming();
     const gen = this.gen;
     const after = this.resumeAfter();
@@ -141,12 +157,14 @@ export class DurableConsumer {
     // An existing durable behind what was settled here lost its position on the server: its
     // first delivery at or below `after` is caught in onMessage. One created now starts where the
     // server put it (after `after`, or at the end of a stream that was recreated meanwhile).
-    this.delivered = created ? info.delivered.stream_seq : Math.max(info.delivered.stream_seq, after ?? 0);
+    const { stream_seq: streamSeq, consumer_seq: consumerSeq } = info.delivered;
+    this.check.started(created, { streamSeq, consumerSeq }, after);
+    this.startedAfter = created ? streamSeq : info.ack_floor.stream_seq;
     const consumer = jetstream(nc).consumers.getConsumerFromInfo(info);
     const messages = await consumer.consume({
       max_messages: PULL_BATCH,
       expires: PULL_EXPIRES_MS,
-      callback: (m) => this.onMessage(m, gen),
+      callback: (m) => this.onMessage(m, gen, nc),
     });
     if (gen !== this.gen || this.closed) {
       await messages.close();
@@ -179,22 +197,19 @@ export class DurableConsumer {
     }
   }
 
-  private onMessage(m: JsMsg, gen: number): void {
+  private onMessage(m: JsMsg, gen: number, nc: NatsConnection): void {
     // A message from a consumption we stopped is left unacked: the server redelivers it.
     if (gen !== this.gen || this.closed) return;
-    // A server hands a consumer its first deliveries in stream order past its delivered pointer;
-    // one at or below it means the server lost the durable's position. nats-server 2.9 does that
-    // after a restart when the consumer's state file was left empty (seen under load: a durable
-    // created at new messages started over at the stream's first message, replaying events older
-    // than every subscription). Those events must not reach clients: the durable is recreated
-    // after what was settled here instead.
-    if (m.info.deliveryCount === 1) {
-      if (m.seq <= this.delivered) {
-        this.recreate(m.seq);
-        return;
-      }
-      this.delivered = m.seq;
+    // A server that lost the durable's position (it would replay events older than every
+    // subscription), or deliveries lost in transit (they would come after ack_wait, out of
+    // order): this message is not delivered, the durable is recreated after what was settled.
+    const { deliveryCount, deliverySequence } = m.info;
+    const verdict = this.check.check({ streamSeq: m.seq, deliverySeq: deliverySequence, deliveryCount });
+    if (verdict.kind === "lost" || verdict.kind === "gap") {
+      this.recreate(verdict, nc);
+      return;
     }
+    if (verdict.kind === "gave-up") this.fail(this.gaveUp(verdict));
     this.counters.received++;
     const headers = headersOf(m.headers);
     const event: BrokerEvent = {
@@ -224,10 +239,12 @@ export class DurableConsumer {
       return;
     }
     // At-least-once: acknowledged only once every subscriber's socket or buffer has the event.
-    Promise.all(written).then(
+    const settled = Promise.all(written).then(
       () => this.settle(m, undefined),
       (err: unknown) => this.settle(m, err ?? "not written"),
     );
+    this.writing.add(settled);
+    void settled.finally(() => this.writing.delete(settled));
   }
 
   /**
@@ -256,37 +273,58 @@ export class DurableConsumer {
   /**
    * Where a recreated durable starts after: the last settled sequence, or below the oldest one
    * still unsettled (in flight, or nakked), so that one is delivered again rather than skipped.
-   * Undefined while nothing was handed out here: a new durable then starts at new messages.
+   * While nothing was handed out here: where the durable stood when consumption started (what it
+   * delivered meanwhile to nobody, e.g. lost in transit, comes again), or, before any start,
+   * undefined: a new durable then starts at new messages.
    */
   private resumeAfter(): number | undefined {
-    if (this.lastSeq === 0 && this.unsettled.size === 0) return undefined;
+    if (this.lastSeq === 0 && this.unsettled.size === 0) return this.startedAfter;
     let after = this.lastSeq === 0 ? Number.POSITIVE_INFINITY : this.lastSeq;
     for (const seq of this.unsettled) after = Math.min(after, seq - 1);
     return after;
   }
 
   /**
-   * The server lost this durable's position (a first delivery at stream sequence `seq`, at or
-   * below what it had delivered): stop consuming, delete the durable, and let the background
-   * start create it again after what was settled here.
+   * The server lost this durable's position, or deliveries were lost in transit: stop consuming,
+   * let the writes of messages already handed out settle (so they are not sent again), delete the
+   * durable, and let the background start create it again after what was settled here. Nothing
+   * past the lost part was handed out: the message that revealed it was the first one after it.
    */
-  private recreate(seq: number): void {
-    const nc = this.messagesNc;
+  private recreate(verdict: Verdict & { kind: "lost" | "gap" }, nc: NatsConnection): void {
     this.stopConsuming();
-    this.fail(this.lostPosition(seq));
-    if (!nc) return;
-    void deleteDurable(nc, this.spec)
-      .catch((err: unknown) => this.fail(err))
-      .then(() => {
-        if (!this.closed && !nc.isClosed()) this.retryInBackground(nc, () => !nc.isClosed());
-      });
+    const recreating = (async () => {
+      await waitAtMost(IN_FLIGHT_WAIT_MS, Promise.allSettled([...this.writing]));
+      this.fail(this.recreated(verdict));
+      // Closed meanwhile: the durable stays for whoever subscribes next (deleting it could delete
+      // the one a new subscription is starting).
+      if (this.closed) return;
+      await deleteDurable(nc, this.spec).catch((err: unknown) => this.fail(err));
+    })();
+    this.recreating = recreating;
+    void recreating.then(() => {
+      if (this.recreating === recreating) this.recreating = undefined;
+      if (!this.closed && !nc.isClosed()) this.retryInBackground(nc, () => !nc.isClosed());
+    });
   }
 
-  private lostPosition(at: number): StreamgateError {
+  private recreated(verdict: Verdict & { kind: "lost" | "gap" }): StreamgateError {
     const { stream, name } = this.spec;
+    const what =
+      verdict.kind === "lost"
+        ? `went back to stream sequence ${verdict.streamSeq} (the server lost its position)`
+        : `missed deliveries ${verdict.from}..${verdict.to} (lost in transit, e.g. at a server restart)`;
     return new StreamgateError(
       ErrorCode.PROVIDER_UNAVAILABLE,
-      `JetStream consumer "${stream}/${name}" went back to stream sequence ${at} (the server lost its position); recreating it after sequence ${this.resumeAfter() ?? 0}`,
+      `JetStream consumer "${stream}/${name}" ${what}; recreating it after stream sequence ${this.resumeAfter() ?? 0}`,
+    );
+  }
+
+  private gaveUp(verdict: Verdict & { kind: "gave-up" }): StreamgateError {
+    const { stream, name } = this.spec;
+    const what = verdict.why === "lost" ? "goes back in the stream" : "misses deliveries";
+    return new StreamgateError(
+      ErrorCode.PROVIDER_UNAVAILABLE,
+      `JetStream consumer "${stream}/${name}" still ${what} after being recreated ${verdict.recreations} times in a short while: another process probably pulls from the same durable (two routers with the same instance_id?). It is no longer recreated for a while; deliveries it misses come again after ack_wait, out of order`,
     );
   }
 
