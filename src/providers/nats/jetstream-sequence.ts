@@ -55,6 +55,10 @@ export const RECREATE_BUDGET: RecreateBudget = { max: 3, windowMs: 60_000, pause
 
 const DELIVER: Verdict = { kind: "deliver" };
 
+/**
+ * The checks of one durable (see the module comment): one per DurableConsumer, outliving its
+ * consumptions so the delivery sequence carries over and the budget counts every recreation.
+ */
 export class DeliveryCheck {
   /** The server's delivered pointer (stream sequence) as this consumer saw it. */
   private delivered = 0;

@@ -139,6 +139,23 @@ describe("DeliveryCheck: deliveries lost in transit (delivery sequence)", () => 
   });
 });
 
+describe("DeliveryCheck: hostile sequences from the broker", () => {
+  it("delivers a message whose sequences cannot be read (NaN) without recreating, and picks up at the next", () => {
+    const { check } = setup();
+    check.started(true, { streamSeq: 0, consumerSeq: 0 }, undefined);
+    firsts(check, 1, 3, 1);
+    expect(
+      check.check({ streamSeq: Number.NaN, deliverySeq: Number.NaN, deliveryCount: Number.NaN }),
+    ).toEqual(deliver);
+    expect(check.check({ streamSeq: 4, deliverySeq: 5, deliveryCount: 1 })).toEqual(deliver);
+    expect(check.check({ streamSeq: 6, deliverySeq: 7, deliveryCount: 1 })).toEqual({
+      kind: "gap",
+      from: 6,
+      to: 6,
+    });
+  });
+});
+
 describe("DeliveryCheck: a server that lost the durable's position (stream sequence)", () => {
   it("a first delivery at or below the delivered pointer is a lost position; redeliveries are not", () => {
     const { check } = setup();
