@@ -11,6 +11,7 @@ import type { Logger } from "../observability/logger.js";
 import type { ResolveEnv } from "../federation/resolve.js";
 import { SKIP_REASONS, type SkipReason } from "../planner/event.js";
 import type { OperationLimits } from "../planner/operation-limits.js";
+import { jitLoaded, loadJit } from "../planner/jit.js";
 import { type OperationPlan, Planner } from "../planner/plan.js";
 import type { Provider } from "../providers/provider.js";
 import type { Supergraph } from "../schema/supergraph.js";
@@ -24,6 +25,7 @@ import type { Security } from "../security/security.js";
 import type { Delivery } from "../delivery/service.js";
 import { Admission } from "./admission.js";
 import type { Tracing } from "../telemetry/tracing.js";
+import { PendingOperation } from "./pending-operation.js";
 import { type GroupTag, Subscriptions } from "./subscriptions.js";
 import type { HookSet } from "../hooks/hooks.js";
 import type {
@@ -265,6 +267,7 @@ export class Engine implements LocalExecutor {
     forwarded: boolean,
     topics?: readonly string[],
   ): RunningOperation {
+    if (!jitLoaded()) return this.startAfterLoad(req, sink, ctx, forwarded, topics);
     const planned = this.gen.planner.plan(req.query, req.operationName);
     if (!planned.ok) {
       sink.error(planned.errors);
@@ -295,6 +298,31 @@ export class Engine implements LocalExecutor {
         cancelled = true;
       },
     };
+  }
+
+  /**
+   * The first operations of this thread: planning needs graphql-jit, loaded on first use
+   * (src/planner/jit.ts). They start, in the order they came, once it is loaded; one cancelled
+   * meanwhile never starts.
+   */
+  private startAfterLoad(
+    req: OperationRequest,
+    sink: OperationSink,
+    ctx: RequestContext,
+    forwarded: boolean,
+    topics?: readonly string[],
+  ): RunningOperation {
+    const pending = new PendingOperation();
+    loadJit().then(
+      () => {
+        if (!pending.cancelled) pending.attach(this.start(req, sink, ctx, forwarded, topics));
+      },
+      (err: unknown) => {
+        this.logger.error({ err: errorMessage(err) }, "graphql-jit could not be loaded");
+        if (!pending.cancelled) sink.error([clientError(WireCode.INTERNAL_SERVER_ERROR, "internal error")]);
+      },
+    );
+    return pending;
   }
 
   /** A query or mutation: routed root fields first, then graphql-jit (EDFS resolvers inside). */

@@ -1,7 +1,7 @@
 /**
  * The stream hooks' part of starting a subscription (docs/hooks.md): the topics a create hook
- * rewrote, checked like rendered templates; the gate that holds live events while the start hook
- * runs and emits; and the operation handle while an asynchronous create hook decides the topics.
+ * rewrote, checked like rendered templates, and the gate that holds live events while the start
+ * hook runs and emits (the handle while a create hook decides is a PendingOperation).
  * Kept apart from subscriptions.ts so a router without hooks reads none of it.
  */
 import { ErrorCode, publicCode, publicMessage } from "../errors.js";
@@ -15,7 +15,7 @@ import { checkRewrittenTopics } from "../planner/topics.js";
 import type { ProviderKind } from "../providers/provider.js";
 import { clientError } from "../errors.js";
 import { type LimitCounter, limitError } from "../security/limits.js";
-import type { EventMeta, OperationSink, RunningOperation } from "./types.js";
+import type { EventMeta, OperationSink } from "./types.js";
 
 /** Live events a subscription may hold while its start hook runs; more end it. */
 export const MAX_HELD_EVENTS = 10_000;
@@ -76,26 +76,6 @@ export class StartGate implements OperationSink {
   close(code: number, reason: string): void {
     this.held = undefined;
     this.inner.close?.(code, reason);
-  }
-}
-
-/** The handle of a subscription whose create hook is still deciding its topics. */
-export class PendingOperation implements RunningOperation {
-  private inner: RunningOperation | undefined;
-  cancelled = false;
-
-  attach(op: RunningOperation): void {
-    if (this.cancelled) op.cancel();
-    else this.inner = op;
-  }
-
-  cancel(): void {
-    this.cancelled = true;
-    this.inner?.cancel();
-  }
-
-  cursor(): string | undefined {
-    return this.inner?.cursor?.();
   }
 }
 

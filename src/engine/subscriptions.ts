@@ -24,13 +24,8 @@ import type { SubgraphClient } from "../subgraphs/client.js";
 import type { Tracing } from "../telemetry/tracing.js";
 import { subscriptionResolver } from "./subscription.js";
 import { type ReplayJob, SubscriptionRun } from "./subscription-run.js";
-import {
-  PendingOperation,
-  rewriteRefusal,
-  rewriteTopics,
-  runStartHooks,
-  StartGate,
-} from "./subscription-hooks.js";
+import { rewriteRefusal, rewriteTopics, runStartHooks, StartGate } from "./subscription-hooks.js";
+import { PendingOperation } from "./pending-operation.js";
 import type {
   OperationRequest,
   OperationSink,

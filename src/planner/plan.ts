@@ -3,7 +3,7 @@
  * binding and a graphql-jit compiled function that shapes an event (or a resolved root value)
  * into the client's response. Pure: no I/O here.
  */
-import { ErrorCode, WireCode, type ErrorCodeValue, type WireCodeValue } from "../errors.js";
+import { ErrorCode, StreamgateError, WireCode, type ErrorCodeValue, type WireCodeValue } from "../errors.js";
 import {
   type DocumentNode,
   type FieldNode,
@@ -18,31 +18,13 @@ import {
   specifiedRules,
   validate,
 } from "graphql";
-import { createRequire } from "node:module";
 import type { CompiledQuery } from "graphql-jit";
 import { LRUCache } from "lru-cache";
 import { DistinctArgumentsPerFieldRule } from "./argument-variants.js";
 import type { FieldBinding, RootFieldKey, SubscribeBinding } from "../schema/model.js";
 import { type LimitName, limitError } from "../security/limits.js";
 import { checkOperationLimits, type OperationLimits } from "./operation-limits.js";
-
-type GraphqlJit = typeof import("graphql-jit");
-let jitModule: GraphqlJit | undefined;
-
-/**
- * graphql-jit, loaded on the first operation planned: with its JSON serializer's dependencies it
- * is ~12 MB of resident memory a router that has not served an operation yet does not need
- * (profiles/README.md, "Empty router"). Synchronous, since planning is.
- */
-function graphqlJit(): GraphqlJit {
-  // In the executable bundle `require` is the bundler's: graphql-jit is bundled with the same
-  // graphql the rest of the router uses (a second graphql from node_modules would fail its
-  // instanceof checks), and still only evaluated here. In tsc's ESM output there is no `require`.
-  jitModule ??= (
-    typeof require === "function" ? require("graphql-jit") : createRequire(import.meta.url)("graphql-jit")
-  ) as GraphqlJit;
-  return jitModule;
-}
+import { jit, jitLoaded } from "./jit.js";
 
 export interface PlanError {
   readonly [key: string]: unknown;
@@ -96,6 +78,12 @@ export interface PlannerOptions {
   readonly onLimit?: (limit: LimitName) => void;
 }
 
+/** A document that parsed, validated and names one operation: what compiling starts from. */
+interface Checked {
+  readonly document: DocumentNode;
+  readonly operation: OperationDefinitionNode;
+}
+
 const UNLIMITED: OperationLimits = { maxDepth: Infinity, maxAliases: Infinity, maxRootFields: Infinity };
 
 const RULES = [...specifiedRules, DistinctArgumentsPerFieldRule];
@@ -131,6 +119,12 @@ export class Planner {
    * looks at it first.
    */
   kindOf(query: string, operationName?: string | null): Plan["kind"] | undefined {
+    if (!jitLoaded()) {
+      // Before the first operation graphql-jit is not loaded yet (src/planner/jit.ts): answer from
+      // parsing and validation alone, uncached; the operation itself then waits for the load.
+      const checked = this.guarded(() => this.check(query, operationName ?? undefined));
+      return "operation" in checked ? checked.operation.operation : undefined;
+    }
     const result = this.cached(query, operationName);
     return result.ok ? result.plan.kind : undefined;
   }
@@ -139,7 +133,10 @@ export class Planner {
     const key = operationName ? `${operationName}\u0000${query}` : query;
     let result = this.cache.get(key);
     if (!result) {
-      result = this.build(query, operationName ?? undefined);
+      // Not client input: the engine awaits loadJit() before it plans (src/planner/jit.ts).
+      if (!jitLoaded())
+        throw new StreamgateError(ErrorCode.INTERNAL, "Planner.plan() before loadJit() resolved");
+      result = this.guarded(() => this.build(query, operationName ?? undefined));
       this.cache.set(key, result);
     }
     return result;
@@ -150,9 +147,9 @@ export class Planner {
   }
 
   /** Never throws: whatever a library throws on a hostile document becomes an error result. */
-  private build(query: string, operationName: string | undefined): PlanResult {
+  private guarded<T>(run: () => T | PlanResult): T | PlanResult {
     try {
-      return this.buildUnsafe(query, operationName);
+      return run();
     } catch (err) {
       // graphql-js parses and validates recursively: a document nested past the stack throws
       // RangeError. Nothing else is expected here; either way the client gets an error, not a crash.
@@ -162,7 +159,8 @@ export class Planner {
     }
   }
 
-  private buildUnsafe(query: string, operationName: string | undefined): PlanResult {
+  /** Size, syntax, limits, validation and the operation to run: everything but compiling. */
+  private check(query: string, operationName: string | undefined): Checked | PlanResult {
     if (query.length > this.maxDocumentSize) {
       return refuse("max_message_size", `operation is larger than ${this.maxDocumentSize} characters`);
     }
@@ -184,9 +182,16 @@ export class Planner {
         WireCode.BAD_REQUEST,
       );
     }
-    const jit = graphqlJit();
-    const compiled = jit.compileQuery(this.schema, document, operation.name?.value);
-    if (!jit.isCompiledQuery(compiled)) {
+    return { document, operation };
+  }
+
+  private build(query: string, operationName: string | undefined): PlanResult {
+    const checked = this.check(query, operationName);
+    if (!("operation" in checked)) return checked;
+    const { document, operation } = checked;
+    const { compileQuery, isCompiledQuery } = jit();
+    const compiled = compileQuery(this.schema, document, operation.name?.value);
+    if (!isCompiledQuery(compiled)) {
       return { ok: false, errors: toPlanErrors((compiled.errors ?? []) as GraphQLError[]) };
     }
     if (operation.operation !== "subscription") {

@@ -72,6 +72,16 @@ describe("dist/bin, the bundle npm start runs", () => {
     expect(worker).not.toContain("src/config/loader.ts");
   });
 
+  it("a worker and the router load graphql-jit, its JSON serializer and ajv only at the first operation", () => {
+    // src/planner/jit.ts: a dynamic import, so these ~260 KB of source are not read at start.
+    const worker = sources(closure("worker.js"));
+    const all = sources(readdirSync(BIN).filter((f) => f.endsWith(".js")));
+    for (const lazy of ["graphql-jit", "fast-json-stringify", "ajv"]) {
+      expect(pkg(worker, lazy), lazy).toEqual([]);
+      expect(pkg(all, lazy).length, lazy).toBeGreaterThan(0);
+    }
+  });
+
   it("holds one graphql: its ES module build only, graphql-jit's CommonJS paths redirected to it", () => {
     const all = sources(readdirSync(BIN).filter((f) => f.endsWith(".js")));
     const graphql = pkg(all, "graphql");
@@ -82,7 +92,7 @@ describe("dist/bin, the bundle npm start runs", () => {
   it("no dynamic import() lands on a CommonJS package (in a split bundle it would yield only `default`)", () => {
     // esbuild turns `import("undici")` into a chunk holding `export default require_undici();`,
     // so `const { Pool } = await import("undici")` gets undefined. Such packages are imported
-    // statically from a module that is itself imported dynamically (src/subgraphs/pool.ts).
+    // statically from a module that is itself imported dynamically (src/planner/jit-module.ts).
     const defaultOnly = readdirSync(BIN)
       .filter((f) => f.endsWith(".js"))
       .filter((f) =>

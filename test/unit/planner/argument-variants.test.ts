@@ -1,6 +1,10 @@
 import { buildSchema } from "graphql";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { loadJit } from "../../../src/planner/jit.js";
 import { Planner } from "../../../src/planner/plan.js";
+
+// Planning needs graphql-jit, which the engine loads at its first operation.
+beforeAll(loadJit);
 
 const schema = buildSchema(`
 type Query { employee(id: ID!): Employee employees: [Employee!]! }

@@ -1,9 +1,13 @@
 import { parse } from "graphql";
 import { beforeAll, describe, expect, it } from "vitest";
+import { loadJit } from "../../../src/planner/jit.js";
 import { checkOperationLimits, type OperationLimits } from "../../../src/planner/operation-limits.js";
 import { Planner } from "../../../src/planner/plan.js";
 import { loadSupergraph, type Supergraph } from "../../../src/schema/supergraph.js";
 import type { LimitName } from "../../../src/security/limits.js";
+
+// Planning needs graphql-jit, which the engine loads at its first operation.
+beforeAll(loadJit);
 
 const LIMITS: OperationLimits = { maxDepth: 4, maxAliases: 3, maxRootFields: 2 };
 const check = (doc: string, limits = LIMITS) => checkOperationLimits(parse(doc), limits);

@@ -1,6 +1,10 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { loadJit } from "../../../src/planner/jit.js";
 import { type Plan, type PlanResult, Planner, type SubscriptionPlan } from "../../../src/planner/plan.js";
 import { loadSupergraph, type Supergraph } from "../../../src/schema/supergraph.js";
+
+// Planning needs graphql-jit, which the engine loads at its first operation.
+beforeAll(loadJit);
 
 const SDL = `
   type Query {
